@@ -1,0 +1,115 @@
+# cordon: cordond (controller), cordonctl (CLI), cordon-agent (hypervisor agent)
+#   make            build everything into build/
+#   make SAN=1      same with ASan + UBSan
+#   make check      all tests (needs root: namespaces, nftables)
+#   make demo       install dependencies, build, show a cut and a restore
+#   make install    install binaries, units, default config (DESTDIR, PREFIX)
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+B       := build
+PKGS_COMMON := libzmq libprotobuf-c jansson inih
+PKGS_AGENT  := $(PKGS_COMMON) libnftnl libmnl libczmq libsystemd
+PKGS_CTL    := $(PKGS_COMMON) sqlite3 libczmq libsystemd
+PKGS_TEST   := cmocka
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
+           -Icommon -Iproto -I$(B)/proto -Iagent -Icontroller
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+pc_cflags = $(shell pkg-config --cflags $(1))
+pc_libs   = $(shell pkg-config --libs $(1))
+
+PROTO_GEN   := $(B)/proto/cordon.pb-c.c
+COMMON_SRC  := $(wildcard common/*.c) $(filter-out %/fuzz_codec.c,$(wildcard proto/*.c))
+COMMON_OBJ  := $(patsubst %.c,$(B)/%.o,$(COMMON_SRC)) $(B)/proto/cordon.pb-c.o
+AGENT_SRC   := $(wildcard agent/*.c)
+AGENT_OBJ   := $(patsubst %.c,$(B)/%.o,$(AGENT_SRC))
+CTLCLI_SRC  := $(wildcard controller/cordonctl*.c)
+CTLD_SRC    := $(filter-out $(CTLCLI_SRC),$(wildcard controller/*.c))
+CTLD_OBJ    := $(patsubst %.c,$(B)/%.o,$(CTLD_SRC))
+CTLCLI_OBJ  := $(patsubst %.c,$(B)/%.o,$(CTLCLI_SRC))
+
+BINS := $(B)/cordond $(B)/cordonctl $(B)/cordon-agent
+
+# Unit tests: tests/unit/test_NAME.c, linked with common + proto and the
+# module objects listed in UNIT_DEPS_NAME (objects without main()).
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+UNIT_DEPS_test_state    := $(B)/agent/state.o
+UNIT_DEPS_test_calendar := $(B)/controller/calendar.o
+UNIT_DEPS_test_policy   := $(B)/controller/policy.o $(B)/controller/calendar.o
+
+# Test and benchmark tools: tests/tools/NAME.c, linked like unit tests with
+# TOOL_DEPS_NAME.
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
+TOOL_DEPS_nfttool := $(B)/agent/nft.o
+
+all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+
+$(B)/proto/cordon.pb-c.c $(B)/proto/cordon.pb-c.h: proto/cordon.proto
+	@mkdir -p $(B)/proto
+	protoc-c --c_out=$(B)/proto -Iproto $<
+
+$(B)/%.o: %.c $(B)/proto/cordon.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -c -o $@ $<
+
+$(B)/proto/cordon.pb-c.o: $(B)/proto/cordon.pb-c.c
+	$(CC) $(filter-out -Werror,$(CFLAGS)) $(call pc_cflags,libprotobuf-c) -c -o $@ $<
+
+$(B)/cordon-agent: $(AGENT_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_AGENT))
+
+$(B)/cordond: $(CTLD_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CTL)) -lm
+
+$(B)/cordonctl: $(CTLCLI_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CTL))
+
+.SECONDEXPANSION:
+$(B)/tests/%: tests/unit/%.c $(COMMON_OBJ) $$(UNIT_DEPS_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL) $(PKGS_TEST)) -o $@ $^ \
+	    $(call pc_libs,$(PKGS_AGENT) $(PKGS_CTL) $(PKGS_TEST)) -lm
+
+$(B)/tools/%: tests/tools/%.c $(COMMON_OBJ) $$(TOOL_DEPS_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -o $@ $^ \
+	    $(call pc_libs,$(PKGS_AGENT) $(PKGS_CTL)) -lm
+
+check: all
+	tests/run
+
+demo: deps all
+	tests/demo.sh
+
+deps:
+	./scripts/install-deps.sh
+
+bench: all
+	bench/run
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+	    $(DESTDIR)/etc/cordon/authorized-agents $(DESTDIR)/lib/systemd/system
+	install -m 0755 $(B)/cordonctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(B)/cordond $(B)/cordon-agent $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 systemd/cordond.service systemd/cordon-agent.service \
+	    $(DESTDIR)/lib/systemd/system/
+	test -e $(DESTDIR)/etc/cordon/cordond.conf || \
+	    install -m 0640 conf/cordond.conf $(DESTDIR)/etc/cordon/cordond.conf
+	test -e $(DESTDIR)/etc/cordon/agent.conf || \
+	    install -m 0640 conf/agent.conf $(DESTDIR)/etc/cordon/agent.conf
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check demo deps bench install clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,29 @@
+/* The agent's process-wide state, shared by main.c and status.c. */
+#ifndef CORDON_AGENT_H
+#define CORDON_AGENT_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "enforce.h"
+#include "inventory.h"
+#include "transport.h"
+
+struct agent {
+	struct agent_config cfg;
+	struct inventory inv;
+	struct enforcer enf;
+	struct agent_link *link;
+	int status_fd;
+	int64_t started;
+	unsigned pending_acks;    /* desired states received, not yet acked */
+	bool inventory_dirty;     /* changed since the controller last saw it */
+};
+
+/* status.c */
+json_t *status_build(const struct agent *a);
+void status_accept(struct agent *a);
+/* `cordon-agent status`: returns the exit status. */
+int status_main(int argc, char **argv);
+
+#endif

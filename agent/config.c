@@ -1,0 +1,140 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "util.h"
+
+void agent_config_defaults(struct agent_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->controller_key, "/etc/cordon/controller.cert");
+	strcpy(cfg->key, "/etc/cordon/agent.cert_secret");
+	strcpy(cfg->state_dir, "/var/lib/cordon-agent");
+	strcpy(cfg->status_socket, "/run/cordon-agent/status.sock");
+	strcpy(cfg->nft_table, "cordon");
+	strcpy(cfg->inventory_file, "/etc/cordon/inventory.json");
+	strcpy(cfg->log_level, "info");
+	strcpy(cfg->unmapped_scope, "public");
+	cfg->heartbeat_ms = 1000;
+	cfg->verify_ms = 5000;
+}
+
+struct parse_ctx {
+	struct agent_config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+static int valid_scope_word(const char *v)
+{
+	return strcmp(v, "public") == 0 || strcmp(v, "private") == 0;
+}
+
+static int scope_entry(struct parse_ctx *ctx, const char *key, const char *value)
+{
+	struct agent_config *c = ctx->cfg;
+	struct scope_map_entry *e;
+
+	if (!valid_scope_word(value)) {
+		snprintf(ctx->err, ctx->errlen, "scope of '%s' must be public or private, not '%s'",
+			 key, value);
+		return 0;
+	}
+	if (strcmp(key, "unmapped") == 0)
+		return strlcpy_checked(c->unmapped_scope, value, sizeof(c->unmapped_scope)) == 0;
+	if (c->n_scopes == AGENT_MAX_SCOPE_MAP) {
+		snprintf(ctx->err, ctx->errlen, "more than %d bridges in [scopes]", AGENT_MAX_SCOPE_MAP);
+		return 0;
+	}
+	e = &c->scopes[c->n_scopes];
+	if (strlcpy_checked(e->bridge, key, sizeof(e->bridge)) < 0)
+		return 0;
+	strcpy(e->scope, value);
+	c->n_scopes++;
+	return 1;
+}
+
+static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value)
+{
+	struct agent_config *c = ctx->cfg;
+	enum log_level lvl;
+
+#define STR(name) if (strcmp(key, #name) == 0) return strlcpy_checked(c->name, value, sizeof(c->name)) == 0
+	STR(host_id); STR(controller); STR(controller_key); STR(key); STR(state_dir);
+	STR(status_socket); STR(nft_table); STR(inventory_file);
+#undef STR
+	if (strcmp(key, "heartbeat_ms") == 0)
+		return parse_long(value, 50, 600000, &c->heartbeat_ms) == 0;
+	if (strcmp(key, "verify_ms") == 0)
+		return parse_long(value, 100, 3600000, &c->verify_ms) == 0;
+	if (strcmp(key, "log_level") == 0)
+		return log_level_parse(value, &lvl) == 0 &&
+		       strlcpy_checked(c->log_level, value, sizeof(c->log_level)) == 0;
+	snprintf(ctx->err, ctx->errlen, "unknown key '%s' in [agent]", key);
+	return 0;
+}
+
+static int agent_config_entry(void *user, const char *section, const char *key,
+			      const char *value)
+{
+	struct parse_ctx *ctx = user;
+
+	if (strcmp(section, "agent") == 0)
+		return agent_entry(ctx, key, value);
+	if (strcmp(section, "scopes") == 0)
+		return scope_entry(ctx, key, value);
+	snprintf(ctx->err, ctx->errlen, "unknown section [%s]", section);
+	return 0;
+}
+
+static int check_required(const char *path, const struct agent_config *c,
+			  char *err, size_t errlen)
+{
+	if (!c->host_id[0] || !codec_valid_host_id(c->host_id)) {
+		snprintf(err, errlen, "%s: host_id is %s (letters, digits, '.', '_', '-')", path,
+			 c->host_id[0] ? "invalid" : "missing");
+		return -1;
+	}
+	if (!c->controller[0]) {
+		snprintf(err, errlen, "%s: controller is missing (e.g. tcp://cordond.example:7440)",
+			 path);
+		return -1;
+	}
+	return 0;
+}
+
+int agent_config_load(const char *path, struct agent_config *cfg, char *err,
+		      size_t errlen)
+{
+	char reason[256] = "";
+	struct parse_ctx ctx = { cfg, reason, sizeof(reason) };
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_file(f, agent_config_entry, &ctx);
+	fclose(f);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, rc,
+			 reason[0] ? reason : "invalid value or syntax");
+		return -1;
+	}
+	return check_required(path, cfg, err, errlen);
+}
+
+const char *agent_config_scope_of(const struct agent_config *cfg,
+				  const char *bridge)
+{
+	for (size_t i = 0; i < cfg->n_scopes; i++)
+		if (strcmp(cfg->scopes[i].bridge, bridge) == 0)
+			return cfg->scopes[i].scope;
+	return cfg->unmapped_scope;
+}

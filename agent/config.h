@@ -1,0 +1,40 @@
+/* config.c: agent.conf ([agent] and [scopes] sections). */
+#ifndef CORDON_AGENT_CONFIG_H
+#define CORDON_AGENT_CONFIG_H
+
+#include <stddef.h>
+
+#define AGENT_DEFAULT_CONFIG "/etc/cordon/agent.conf"
+#define AGENT_MAX_SCOPE_MAP 64
+
+struct scope_map_entry {
+	char bridge[64];
+	char scope[16];             /* "public" or "private" */
+};
+
+struct agent_config {
+	char host_id[65];
+	char controller[256];
+	char controller_key[4096];
+	char key[4096];
+	char state_dir[4096];
+	char status_socket[108];
+	char nft_table[64];
+	char inventory_file[4096];
+	char log_level[16];
+	long heartbeat_ms;
+	long verify_ms;
+	struct scope_map_entry scopes[AGENT_MAX_SCOPE_MAP];
+	size_t n_scopes;
+	char unmapped_scope[16];    /* scope of unlisted bridges */
+};
+
+void agent_config_defaults(struct agent_config *cfg);
+/* -1 with "file:line: reason" in err; checks required keys too. */
+int agent_config_load(const char *path, struct agent_config *cfg, char *err,
+		      size_t errlen);
+/* Scope of a bridge by the [scopes] map, else unmapped_scope. */
+const char *agent_config_scope_of(const struct agent_config *cfg,
+				  const char *bridge);
+
+#endif

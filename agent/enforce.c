@@ -1,0 +1,363 @@
+#include "enforce.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+static void sets_clear(struct mac_list sets[SCOPE_COUNT])
+{
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		mac_list_clear(&sets[s]);
+}
+
+/* The union of every VM's MACs, per scope, sorted and unique. */
+static int sets_from_state(const struct agent_state *st, struct mac_list sets[SCOPE_COUNT])
+{
+	memset(sets, 0, sizeof(struct mac_list) * SCOPE_COUNT);
+	for (size_t i = 0; i < st->n; i++)
+		for (int s = 0; s < SCOPE_COUNT; s++)
+			for (size_t k = 0; k < st->vms[i].macs[s].n; k++)
+				if (mac_list_add(&sets[s], &st->vms[i].macs[s].v[k]) < 0) {
+					sets_clear(sets);
+					return -1;
+				}
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		mac_list_sort_unique(&sets[s]);
+	return 0;
+}
+
+static void set_error(struct enforcer *e, const char *what)
+{
+	snprintf(e->last_error, sizeof(e->last_error), "%s", what);
+}
+
+/* Full table from the state: used at start, after tampering, and when a
+ * delta batch failed. */
+static int assert_all(struct enforcer *e)
+{
+	struct mac_list sets[SCOPE_COUNT];
+
+	if (sets_from_state(&e->state, sets) < 0)
+		return -1;
+	if (nft_assert_table(e->nft, sets) < 0) {
+		sets_clear(sets);
+		e->kernel_dirty = true;
+		e->table_ok = false;
+		set_error(e, "nftables batch failed (see log)");
+		return -1;
+	}
+	sets_clear(e->applied);
+	memcpy(e->applied, sets, sizeof(sets));
+	e->kernel_dirty = false;
+	e->table_ok = true;
+	return 0;
+}
+
+static int save_state(struct enforcer *e)
+{
+	if (state_save(e->state_path, &e->state) < 0) {
+		log_warn("cannot save state to %s", e->state_path);
+		e->state_dirty = true;
+		set_error(e, "cannot save the state file");
+		return -1;
+	}
+	e->state_dirty = false;
+	return 0;
+}
+
+int enforcer_start(struct enforcer *e, const char *table, const char *state_dir,
+		   const struct inventory *inv, char *err, size_t errlen)
+{
+	char reason[256];
+
+	memset(e, 0, sizeof(*e));
+	e->inv = inv;
+	snprintf(e->state_path, sizeof(e->state_path), "%s/state.json", state_dir);
+	if (mkdir_parents(state_dir, 0700) < 0) {
+		snprintf(err, errlen, "cannot create state directory %s: %s", state_dir,
+			 strerror(errno));
+		return -1;
+	}
+	if (state_load(e->state_path, &e->state, reason, sizeof(reason)) < 0) {
+		/* Refusing to start is the fail-closed choice: starting empty
+		 * would lift every cut this host holds. */
+		snprintf(err, errlen, "state file %s is unreadable (%s); fix or move it away",
+			 e->state_path, reason);
+		return -1;
+	}
+	e->nft = nft_new(table);
+	if (!e->nft) {
+		snprintf(err, errlen, "cannot open nftables netlink");
+		return -1;
+	}
+	if (assert_all(e) < 0) {
+		snprintf(err, errlen, "cannot assert nftables table %s", table);
+		return -1;
+	}
+	log_info("state %s: %zu VM(s) enforced, table bridge %s asserted", e->state_path,
+		 e->state.n, table);
+	return 0;
+}
+
+void enforcer_stop(struct enforcer *e)
+{
+	/* The table stays in the kernel: stopping the agent lifts nothing. */
+	nft_free(e->nft);
+	e->nft = NULL;
+	state_clear(&e->state);
+	sets_clear(e->applied);
+}
+
+/* Recomputes the MACs of one entry from the inventory. A VM this host does
+ * not know keeps the MACs it had: failing closed beats lifting a cut. */
+static int entry_macs_refresh(struct enforcer *e, struct vm_enforced *v)
+{
+	const struct inv_vm *vm = inventory_find(e->inv, v->uuid);
+
+	if (!vm)
+		return 0;
+	for (int s = 0; s < SCOPE_COUNT; s++) {
+		v->macs[s].n = 0;
+		if ((v->scopes & (1u << s)) && inventory_vm_macs(vm, s, &v->macs[s]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int entry_set(struct enforcer *e, const Cordon__VmState *d)
+{
+	struct vm_enforced *v = state_upsert(&e->state, d->uuid);
+
+	if (!v)
+		return -1;
+	v->generation = d->generation;
+	v->scopes = d->scopes;
+	v->power_off = d->power_off;
+	if (!inventory_find(e->inv, d->uuid) && d->scopes == 0)
+		for (int s = 0; s < SCOPE_COUNT; s++)
+			v->macs[s].n = 0;
+	return entry_macs_refresh(e, v);
+}
+
+static bool listed(Cordon__VmState **desired, size_t n, const char *uuid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(desired[i]->uuid, uuid) == 0)
+			return true;
+	return false;
+}
+
+/* Brings the kernel sets from e->applied to what the state says, with
+ * add/delete batches; any failure falls back to a full assert. */
+static int kernel_sync(struct enforcer *e)
+{
+	struct mac_list want[SCOPE_COUNT];
+	int rc = 0;
+
+	if (e->kernel_dirty)
+		return assert_all(e);
+	if (sets_from_state(&e->state, want) < 0)
+		return -1;
+	for (int s = 0; s < SCOPE_COUNT && rc == 0; s++) {
+		struct mac_list add = { 0 }, del = { 0 };
+		if (mac_list_diff(&want[s], &e->applied[s], &add) < 0 ||
+		    mac_list_diff(&e->applied[s], &want[s], &del) < 0)
+			rc = -1;
+		if (rc == 0 && add.n)
+			rc = nft_set_add_macs(e->nft, s, add.v, add.n);
+		if (rc == 0 && del.n)
+			rc = nft_set_del_macs(e->nft, s, del.v, del.n);
+		mac_list_clear(&add);
+		mac_list_clear(&del);
+	}
+	if (rc != 0) {
+		sets_clear(want);
+		log_warnx("incremental nftables update failed; re-asserting the whole table");
+		return assert_all(e);
+	}
+	sets_clear(e->applied);
+	memcpy(e->applied, want, sizeof(want));
+	return 0;
+}
+
+static void lift_unlisted(struct enforcer *e, Cordon__VmState **desired, size_t n)
+{
+	size_t i = 0;
+
+	while (i < e->state.n) {
+		if (listed(desired, n, e->state.vms[i].uuid)) {
+			i++;
+			continue;
+		}
+		log_info("VM %s no longer desired by the controller: lifting", e->state.vms[i].uuid);
+		state_remove(&e->state, e->state.vms[i].uuid);
+	}
+}
+
+static int ack_add(Cordon__Ack *ack, const struct vm_enforced *v, const char *error)
+{
+	Cordon__VmState *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -1;
+	cordon__vm_state__init(s);
+	s->uuid = strdup(v->uuid);
+	s->mechanisms = strdup(enforcer_mechanisms(v));
+	s->error = strdup(error ? error : "");
+	if (!s->uuid || !s->mechanisms || !s->error) {
+		free(s->uuid); free(s->mechanisms); free(s->error); free(s);
+		return -1;
+	}
+	s->generation = v->generation;
+	s->scopes = v->scopes;
+	s->power_off = v->power_off;
+	ack->vms[ack->n_vms++] = s;
+	return 0;
+}
+
+static void fill_acks(struct enforcer *e, Cordon__VmState **desired, size_t n,
+		      Cordon__Ack *ack)
+{
+	/* Nothing is acked until it is both on disk and in the kernel. */
+	if (e->kernel_dirty || e->state_dirty)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct vm_enforced *v = state_find(&e->state, desired[i]->uuid);
+		const char *err = NULL;
+		if (!v)
+			continue;
+		if (!inventory_find(e->inv, v->uuid) && v->scopes)
+			err = "VM is not in this host's inventory; MACs unknown";
+		if (ack_add(ack, v, err) < 0)
+			return;
+	}
+}
+
+static bool should_apply(struct enforcer *e, const Cordon__VmState *d, bool full)
+{
+	struct vm_enforced *v = state_find(&e->state, d->uuid);
+
+	if (!v)
+		return true;
+	/* A full set is the controller's whole truth; a single update older
+	 * than what we hold is a late duplicate. */
+	return full ? v->generation != d->generation : d->generation > v->generation;
+}
+
+int enforcer_apply(struct enforcer *e, Cordon__VmState **desired, size_t n,
+		   bool full, Cordon__Ack *ack)
+{
+	bool changed = false;
+	int rc = 0;
+
+	cordon__ack__init(ack);
+	ack->vms = calloc(n + 1, sizeof(*ack->vms));
+	if (!ack->vms)
+		return -1;
+	if (full) {
+		size_t before = e->state.n;
+		lift_unlisted(e, desired, n);
+		changed = e->state.n != before;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!should_apply(e, desired[i], full))
+			continue;
+		if (entry_set(e, desired[i]) < 0)
+			rc = -1;
+		changed = true;
+	}
+	if (changed) {
+		save_state(e);
+		if (kernel_sync(e) < 0)
+			rc = -1;
+	}
+	fill_acks(e, desired, n, ack);
+	return rc;
+}
+
+void enforcer_ack_free(Cordon__Ack *ack)
+{
+	for (size_t i = 0; i < ack->n_vms; i++) {
+		free(ack->vms[i]->uuid);
+		free(ack->vms[i]->mechanisms);
+		free(ack->vms[i]->error);
+		free(ack->vms[i]);
+	}
+	free(ack->vms);
+	ack->vms = NULL;
+	ack->n_vms = 0;
+}
+
+int enforcer_inventory_changed(struct enforcer *e)
+{
+	for (size_t i = 0; i < e->state.n; i++)
+		if (entry_macs_refresh(e, &e->state.vms[i]) < 0)
+			return -1;
+	save_state(e);
+	return kernel_sync(e);
+}
+
+void enforcer_reassert(struct enforcer *e, const char *why)
+{
+	e->tamper_count++;
+	e->last_tamper = (int64_t)(now_wall_ms() / 1000);
+	log_warnx("nftables table tampered with (%s): re-asserting", why);
+	if (assert_all(e) == 0)
+		log_info("table re-asserted");
+}
+
+void enforcer_verify(struct enforcer *e)
+{
+	int rc = nft_verify_table(e->nft, e->applied);
+
+	if (rc == 1)
+		enforcer_reassert(e, "periodic check found it changed");
+	else if (rc < 0)
+		e->table_ok = false;
+	else
+		e->table_ok = true;
+}
+
+void enforcer_tick(struct enforcer *e)
+{
+	if (e->state_dirty)
+		save_state(e);
+	if (e->kernel_dirty)
+		assert_all(e);
+}
+
+const char *enforcer_mechanisms(const struct vm_enforced *v)
+{
+	if (v->scopes && v->power_off)
+		return "nft,power-off-recorded";
+	if (v->scopes)
+		return "nft";
+	if (v->power_off)
+		return "power-off-recorded";
+	return "none";
+}
+
+Cordon__VmState **enforcer_states(struct enforcer *e, size_t *n)
+{
+	Cordon__Ack tmp = { 0 };
+
+	*n = 0;
+	tmp.vms = calloc(e->state.n + 1, sizeof(*tmp.vms));
+	if (!tmp.vms)
+		return NULL;
+	for (size_t i = 0; i < e->state.n; i++)
+		if (ack_add(&tmp, &e->state.vms[i], NULL) < 0)
+			break;
+	*n = tmp.n_vms;
+	return tmp.vms;
+}
+
+void enforcer_states_free(Cordon__VmState **v, size_t n)
+{
+	Cordon__Ack tmp = { .vms = v, .n_vms = n };
+	enforcer_ack_free(&tmp);
+}

@@ -1,0 +1,54 @@
+/* enforce.c: converges this host to the desired state: persisted state
+ * first, then one nft batch; re-asserts the table after tampering. */
+#ifndef CORDON_ENFORCE_H
+#define CORDON_ENFORCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "inventory.h"
+#include "nft.h"
+#include "state.h"
+
+struct enforcer {
+	struct nft *nft;
+	struct agent_state state;
+	const struct inventory *inv;          /* borrowed */
+	char state_path[4200];
+	struct mac_list applied[SCOPE_COUNT]; /* in the kernel, sorted */
+	bool kernel_dirty;                    /* last batch failed: retry */
+	bool state_dirty;                     /* last save failed: retry */
+	unsigned tamper_count;
+	int64_t last_tamper;                  /* wall seconds */
+	bool table_ok;                        /* last verify / assert */
+	char last_error[256];
+};
+
+/* Loads the state file and asserts the table from it, before anything
+ * else: cuts hold from the first moment. -1 with reason in err. */
+int enforcer_start(struct enforcer *e, const char *table, const char *state_dir,
+		   const struct inventory *inv, char *err, size_t errlen);
+void enforcer_stop(struct enforcer *e);
+
+/* Applies desired states; fills ack (caller frees with enforcer_ack_free).
+ * full: states not listed are lifted and forgotten. */
+int enforcer_apply(struct enforcer *e, Cordon__VmState **desired, size_t n,
+		   bool full, Cordon__Ack *ack);
+void enforcer_ack_free(Cordon__Ack *ack);
+
+/* After the inventory changed: recompute MACs of known VMs. */
+int enforcer_inventory_changed(struct enforcer *e);
+/* Tampering seen on the monitor, or periodic check: verify/re-assert. */
+void enforcer_reassert(struct enforcer *e, const char *why);
+void enforcer_verify(struct enforcer *e);
+/* Retries failed saves / batches. */
+void enforcer_tick(struct enforcer *e);
+
+/* What holds for a VM now: "nft", "none"... */
+const char *enforcer_mechanisms(const struct vm_enforced *v);
+/* Enforced list for Hello: caller frees with enforcer_states_free. */
+Cordon__VmState **enforcer_states(struct enforcer *e, size_t *n);
+void enforcer_states_free(Cordon__VmState **v, size_t n);
+
+#endif

@@ -1,0 +1,402 @@
+/* cordon-agent: enforces the controller's desired state on this host. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "agent.h"
+#include "jsonsock.h"
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+#define REFUSED_RETRY_MS 10000
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cordon-agent [-c FILE] [--log-level LEVEL] [--check-config]\n"
+		"       cordon-agent status [-c FILE | --socket PATH] [--json]\n"
+		"       cordon-agent keygen --out FILE [--host ID]\n"
+		"\n"
+		"The cordon agent: cuts and restores VMs' network on this hypervisor as the\n"
+		"controller (cordond) says, with nftables. What it enforces is kept in its\n"
+		"state file and in the kernel: stopping or crashing the agent lifts nothing.\n"
+		"\n"
+		"  -c, --config FILE   configuration (default " AGENT_DEFAULT_CONFIG ")\n"
+		"  --log-level LEVEL   error, warning, info (default) or debug\n"
+		"  --check-config      read configuration, keys and inventory, report, exit\n"
+		"  -h, --help          this text\n");
+}
+
+static int send_hello(struct agent *a)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__Hello hello = CORDON__HELLO__INIT;
+	struct inventory_wire w;
+	size_t n_states;
+	Cordon__VmState **states;
+	int rc = -1;
+
+	if (inventory_to_wire(&a->inv, &w) < 0)
+		return -1;
+	states = enforcer_states(&a->enf, &n_states);
+	if (states) {
+		hello.host_id = a->cfg.host_id;
+		hello.version = (char *)CORDON_VERSION;
+		hello.vms = w.vms;
+		hello.n_vms = w.n;
+		hello.enforced = states;
+		hello.n_enforced = n_states;
+		env.body_case = CORDON__ENVELOPE__BODY_HELLO;
+		env.hello = &hello;
+		rc = link_send(a->link, &env);
+	}
+	enforcer_states_free(states, n_states);
+	inventory_wire_free(&w);
+	if (rc == 0) {
+		a->link->hello_needed = false;
+		a->link->state = LINK_HELLO_SENT;
+		a->inventory_dirty = false;
+		log_debug("hello sent (%zu VMs, %zu enforced)", a->inv.n, n_states);
+	}
+	return rc;
+}
+
+static void send_inventory(struct agent *a)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__Inventory inv = CORDON__INVENTORY__INIT;
+	struct inventory_wire w;
+
+	if (a->link->state != LINK_UP || inventory_to_wire(&a->inv, &w) < 0)
+		return; /* the next Hello carries it */
+	inv.full = true;
+	inv.vms = w.vms;
+	inv.n_vms = w.n;
+	env.body_case = CORDON__ENVELOPE__BODY_INVENTORY;
+	env.inventory = &inv;
+	if (link_send(a->link, &env) == 0)
+		a->inventory_dirty = false;
+	inventory_wire_free(&w);
+}
+
+static void handle_desired(struct agent *a, const Cordon__DesiredSet *set)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__Ack ack;
+
+	if (enforcer_apply(&a->enf, set->vms, set->n_vms, set->full, &ack) < 0)
+		log_warnx("could not fully apply the desired state; will retry");
+	a->pending_acks = (unsigned)(set->n_vms - ack.n_vms);
+	if (ack.n_vms) {
+		env.body_case = CORDON__ENVELOPE__BODY_ACK;
+		env.ack = &ack;
+		if (link_send(a->link, &env) < 0)
+			log_warnx("could not send the ack; the controller will resend");
+	}
+	enforcer_ack_free(&ack);
+	if (set->full) {
+		if (a->link->state != LINK_UP)
+			log_info("in sync with the controller (%zu desired VMs)", set->n_vms);
+		a->link->state = LINK_UP;
+		a->link->last_heartbeat_wall = (int64_t)(now_wall_ms() / 1000);
+		if (a->inventory_dirty)
+			send_inventory(a);
+	}
+}
+
+static void handle_message(struct agent *a, const Cordon__Envelope *env)
+{
+	switch (env->body_case) {
+	case CORDON__ENVELOPE__BODY_DESIRED:
+		handle_desired(a, env->desired);
+		break;
+	case CORDON__ENVELOPE__BODY_HEARTBEAT:
+		a->link->last_heartbeat_wall = (int64_t)(now_wall_ms() / 1000);
+		break;
+	case CORDON__ENVELOPE__BODY_HELLO_REQUIRED:
+		log_info("controller asks for a new hello (it restarted?)");
+		a->link->hello_needed = true;
+		break;
+	case CORDON__ENVELOPE__BODY_REFUSED:
+		a->link->state = LINK_REFUSED;
+		snprintf(a->link->detail, sizeof(a->link->detail), "refused by the controller: %s",
+			 env->refused->reason);
+		log_warnx("%s", a->link->detail);
+		break;
+	default:
+		log_warnx("unexpected %s message from the controller; dropped",
+			  codec_body_name(env));
+	}
+}
+
+struct timers {
+	uint64_t next_heartbeat, next_verify, refused_since;
+};
+
+static void send_heartbeat(struct agent *a)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__Heartbeat hb = CORDON__HEARTBEAT__INIT;
+
+	hb.seq = ++a->link->heartbeat_seq;
+	hb.time_ms = now_wall_ms();
+	env.body_case = CORDON__ENVELOPE__BODY_HEARTBEAT;
+	env.heartbeat = &hb;
+	link_send(a->link, &env);
+}
+
+static void link_timers(struct agent *a, struct timers *t, uint64_t now)
+{
+	struct agent_link *l = a->link;
+	uint64_t hb = (uint64_t)a->cfg.heartbeat_ms;
+
+	if (l->state == LINK_REFUSED) {
+		if (!t->refused_since)
+			t->refused_since = now;
+		if (now - t->refused_since >= REFUSED_RETRY_MS) {
+			l->hello_needed = true;
+			t->refused_since = 0;
+		}
+	}
+	if (l->hello_needed && l->state != LINK_REFUSED)
+		send_hello(a);
+	if (now < t->next_heartbeat)
+		return;
+	t->next_heartbeat = now + hb;
+	if (l->state == LINK_UP || l->state == LINK_HELLO_SENT) {
+		send_heartbeat(a);
+		if (now - l->last_rx_mono > 3 * hb) {
+			log_warnx("no answer from the controller for %llu ms",
+				  (unsigned long long)(now - l->last_rx_mono));
+			l->state = LINK_CONNECTING;
+			l->hello_needed = true;
+		}
+	}
+}
+
+static void reload_inventory(struct agent *a)
+{
+	char err[512];
+
+	if (inventory_load_static(a->cfg.inventory_file, &a->cfg, &a->inv, err, sizeof(err)) < 0) {
+		log_warnx("SIGHUP: %s; keeping the old inventory", err);
+		return;
+	}
+	log_info("inventory reloaded: %zu VM(s)", a->inv.n);
+	enforcer_inventory_changed(&a->enf);
+	a->inventory_dirty = true;
+	send_inventory(a);
+}
+
+/* 1 = keep running, 0 = stop. */
+static int handle_signals(struct agent *a, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload_inventory(a);
+			continue;
+		}
+		log_info("signal %u: stopping; enforcement stays in the kernel", si.ssi_signo);
+		return 0;
+	}
+	return 1;
+}
+
+static void drain_link(struct agent *a)
+{
+	Cordon__Envelope *env;
+	int rc;
+
+	while ((rc = link_recv(a->link, &env)) != -1) {
+		if (rc == 0) {
+			int events = 0;
+			size_t len = sizeof(events);
+			zmq_getsockopt(a->link->dealer, ZMQ_EVENTS, &events, &len);
+			if (!(events & ZMQ_POLLIN))
+				return;
+			continue;
+		}
+		handle_message(a, env);
+		codec_free(env);
+	}
+}
+
+static void handle_nft_events(struct agent *a)
+{
+	if (nft_monitor_read(a->enf.nft) == 1)
+		enforcer_reassert(&a->enf, "seen on the nftables monitor");
+}
+
+static int run_loop(struct agent *a, int sfd)
+{
+	zmq_pollitem_t items[] = {
+		{ a->link->dealer, 0, ZMQ_POLLIN, 0 },
+		{ a->link->monitor, 0, ZMQ_POLLIN, 0 },
+		{ NULL, nft_monitor_fd(a->enf.nft), ZMQ_POLLIN, 0 },
+		{ NULL, a->status_fd, ZMQ_POLLIN, 0 },
+		{ NULL, sfd, ZMQ_POLLIN, 0 },
+	};
+	struct timers t = { 0 };
+
+	t.next_verify = now_mono_ms() + (uint64_t)a->cfg.verify_ms;
+	for (;;) {
+		if (zmq_poll(items, 5, 100) < 0 && errno != EINTR) {
+			log_warn("zmq_poll");
+			return -1;
+		}
+		if (items[2].revents & ZMQ_POLLIN)
+			handle_nft_events(a);
+		if (items[1].revents & ZMQ_POLLIN)
+			link_handle_monitor(a->link);
+		if (items[0].revents & ZMQ_POLLIN)
+			drain_link(a);
+		if (items[3].revents & ZMQ_POLLIN)
+			status_accept(a);
+		if ((items[4].revents & ZMQ_POLLIN) && !handle_signals(a, sfd))
+			return 0;
+		uint64_t now = now_mono_ms();
+		link_timers(a, &t, now);
+		if (now >= t.next_verify) {
+			enforcer_verify(&a->enf);
+			t.next_verify = now + (uint64_t)a->cfg.verify_ms;
+		}
+		enforcer_tick(&a->enf);
+		sd_notify(0, "WATCHDOG=1");
+	}
+}
+
+struct options {
+	const char *config;
+	const char *log_level;
+	bool check_only;
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->config = AGENT_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'l': o->log_level = optarg; break;
+		case 'C': o->check_only = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "cordon-agent: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Order matters: the kernel is asserted from the state file before the
+ * agent talks to anyone, so cuts hold even with no controller. */
+static int start(struct agent *a, const struct options *o, char *err, size_t errlen)
+{
+	if (inventory_load_static(a->cfg.inventory_file, &a->cfg, &a->inv, err, errlen) < 0)
+		return -1;
+	if (o->check_only) {
+		struct keypair kp;
+		return keys_load(a->cfg.key, &kp, err, errlen) < 0 ||
+		       keys_load(a->cfg.controller_key, &kp, err, errlen) < 0 ? -1 : 0;
+	}
+	if (enforcer_start(&a->enf, a->cfg.nft_table, a->cfg.state_dir, &a->inv, err, errlen) < 0)
+		return -1;
+	a->status_fd = jsonsock_listen(a->cfg.status_socket, 0600, NULL, err, errlen);
+	if (a->status_fd < 0)
+		return -1;
+	sd_notify(0, "READY=1");
+	a->link = link_new(&a->cfg, err, errlen);
+	return a->link ? 0 : -1;
+}
+
+static int run_agent(int argc, char **argv)
+{
+	struct options o;
+	struct agent a = { .status_fd = -1 };
+	enum log_level lvl;
+	char err[1024] = "";
+	int sfd, rc = 1;
+
+	if (parse_options(argc, argv, &o) < 0)
+		return 2;
+	agent_config_defaults(&a.cfg);
+	if (agent_config_load(o.config, &a.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cordon-agent: %s\n", err);
+		return 1;
+	}
+	if (log_level_parse(o.log_level ? o.log_level : a.cfg.log_level, &lvl) < 0) {
+		fprintf(stderr, "cordon-agent: unknown log level (error, warning, info, debug)\n");
+		return 2;
+	}
+	log_init("cordon-agent", lvl);
+	a.started = (int64_t)(now_wall_ms() / 1000);
+	sfd = block_signals();
+	if (sfd < 0)
+		fatal("signalfd");
+	if (start(&a, &o, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+	} else if (o.check_only) {
+		printf("cordon-agent: configuration %s is valid (%zu VMs in inventory)\n", o.config,
+		       a.inv.n);
+		rc = 0;
+	} else {
+		log_info("cordon-agent %s host %s: controller %s", CORDON_VERSION, a.cfg.host_id,
+			 a.cfg.controller);
+		rc = run_loop(&a, sfd) < 0 ? 1 : 0;
+		sd_notify(0, "STOPPING=1");
+	}
+	if (a.status_fd >= 0) {
+		close(a.status_fd);
+		unlink(a.cfg.status_socket);
+	}
+	link_free(a.link);
+	enforcer_stop(&a.enf);
+	inventory_clear(&a.inv);
+	close(sfd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
+		return keys_keygen_main("cordon-agent", argc - 1, argv + 1);
+	return run_agent(argc, argv);
+}

@@ -1,0 +1,537 @@
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+
+#define STATE_VERSION 1
+
+/* ---- helpers shared by load and save ---- */
+
+__attribute__((format(printf, 3, 4))) static int
+state_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return -1;
+	/* A cut reason is still a reason: no need to check. */
+	va_start(ap, fmt);
+	(void)vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void vm_clear(struct vm_enforced *vm)
+{
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		mac_list_clear(&vm->macs[s]);
+}
+
+void state_clear(struct agent_state *state)
+{
+	for (size_t i = 0; i < state->n; i++)
+		vm_clear(&state->vms[i]);
+	free(state->vms);
+	state->vms = NULL;
+	state->n = state->cap = 0;
+}
+
+struct vm_enforced *state_find(struct agent_state *state, const char *uuid)
+{
+	for (size_t i = 0; i < state->n; i++)
+		if (strcmp(state->vms[i].uuid, uuid) == 0)
+			return &state->vms[i];
+	return NULL;
+}
+
+/* A new zeroed slot at the end, or NULL (errno ENOMEM). */
+static struct vm_enforced *state_append(struct agent_state *state)
+{
+	if (state->n == state->cap) {
+		size_t cap = state->cap ? state->cap * 2 : 8;
+		struct vm_enforced *v;
+
+		if (cap > SIZE_MAX / sizeof(*v)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		v = realloc(state->vms, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		state->vms = v;
+		state->cap = cap;
+	}
+	memset(&state->vms[state->n], 0, sizeof(state->vms[0]));
+	return &state->vms[state->n++];
+}
+
+struct vm_enforced *state_upsert(struct agent_state *state, const char *uuid)
+{
+	struct vm_enforced *vm;
+
+	/* Stricter than a length check: anything else could be saved but
+	 * never loaded again, and the agent would start with nothing cut. */
+	if (!codec_valid_uuid(uuid)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	vm = state_find(state, uuid);
+	if (vm)
+		return vm;
+	vm = state_append(state);
+	if (!vm)
+		return NULL;
+	memcpy(vm->uuid, uuid, strlen(uuid) + 1);
+	return vm;
+}
+
+void state_remove(struct agent_state *state, const char *uuid)
+{
+	struct vm_enforced *vm = state_find(state, uuid);
+	size_t i;
+
+	if (!vm)
+		return;
+	i = (size_t)(vm - state->vms);
+	vm_clear(vm);
+	/* memmove, not swap-with-last: keeps the file order stable. */
+	memmove(&state->vms[i], &state->vms[i + 1],
+		(state->n - i - 1) * sizeof(state->vms[0]));
+	state->n--;
+}
+
+/* ---- load ---- */
+
+static int load_macs_list(json_t *arr, struct mac_list *list,
+			  const char *where, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(arr))
+		return state_err(err, errlen, "%s: not an array", where);
+	json_array_foreach(arr, i, item) {
+		struct mac mac;
+		const char *s = json_string_value(item);
+
+		if (!s || mac_parse(s, &mac) < 0 || !mac_is_unicast(&mac))
+			return state_err(err, errlen,
+					 "%s[%zu]: not a unicast MAC address",
+					 where, i);
+		if (mac_list_add(list, &mac) < 0)
+			return state_err(err, errlen, "%s: out of memory",
+					 where);
+	}
+	/* mac_list_diff needs sorted lists; duplicates are harmless. */
+	mac_list_sort_unique(list);
+	return 0;
+}
+
+static int load_macs(json_t *obj, struct vm_enforced *vm, const char *where,
+		     char *err, size_t errlen)
+{
+	const char *key;
+	json_t *val;
+	char sub[128];
+
+	if (!json_is_object(obj))
+		return state_err(err, errlen, "%s.macs: not an object", where);
+	json_object_foreach(obj, key, val) {
+		int idx = scope_index(key);
+
+		if (idx < 0)
+			return state_err(err, errlen, "%s.macs: unknown scope "
+					 "\"%.32s\"", where, key);
+		if (snprintf(sub, sizeof(sub), "%s.macs.%s", where, key) < 0)
+			return state_err(err, errlen, "%s: snprintf", where);
+		if (load_macs_list(val, &vm->macs[idx], sub, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int load_scopes(json_t *arr, uint32_t *out, const char *where,
+		       char *err, size_t errlen)
+{
+	size_t i;
+	json_t *item;
+
+	*out = 0;
+	if (!json_is_array(arr))
+		return state_err(err, errlen, "%s.scopes: not an array",
+				 where);
+	json_array_foreach(arr, i, item) {
+		const char *s = json_string_value(item);
+		int idx = s ? scope_index(s) : -1;
+
+		if (idx < 0)
+			return state_err(err, errlen,
+					 "%s.scopes[%zu]: not a scope name",
+					 where, i);
+		if (*out & (1u << idx))
+			return state_err(err, errlen,
+					 "%s.scopes[%zu]: duplicate", where, i);
+		*out |= 1u << idx;
+	}
+	return 0;
+}
+
+/* Every key a vm object may have; anything else is a typo or a newer
+ * format, and guessing would risk lifting a cut. */
+static int check_vm_keys(json_t *obj, const char *where, char *err,
+			 size_t errlen)
+{
+	static const char *const known[] = { "uuid", "generation", "scopes",
+					     "power_off", "macs" };
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(obj, key, val) {
+		size_t k = 0;
+
+		while (k < sizeof(known) / sizeof(known[0]) &&
+		       strcmp(key, known[k]) != 0)
+			k++;
+		if (k == sizeof(known) / sizeof(known[0]))
+			return state_err(err, errlen, "%s: unknown key "
+					 "\"%.32s\"", where, key);
+	}
+	return 0;
+}
+
+static int load_vm(json_t *obj, struct vm_enforced *vm, const char *where,
+		   char *err, size_t errlen)
+{
+	json_t *uuid, *gen, *power;
+
+	if (!json_is_object(obj))
+		return state_err(err, errlen, "%s: not an object", where);
+	if (check_vm_keys(obj, where, err, errlen) < 0)
+		return -1;
+	uuid = json_object_get(obj, "uuid");
+	if (!json_is_string(uuid) || !codec_valid_uuid(json_string_value(uuid)))
+		return state_err(err, errlen, "%s.uuid: missing or not a uuid",
+				 where);
+	memcpy(vm->uuid, json_string_value(uuid),
+	       strlen(json_string_value(uuid)) + 1);
+	gen = json_object_get(obj, "generation");
+	if (!json_is_integer(gen) || json_integer_value(gen) < 0)
+		return state_err(err, errlen, "%s.generation: missing or not "
+				 "a non-negative integer", where);
+	vm->generation = (uint64_t)json_integer_value(gen);
+	power = json_object_get(obj, "power_off");
+	if (!json_is_boolean(power))
+		return state_err(err, errlen, "%s.power_off: missing or not "
+				 "a boolean", where);
+	vm->power_off = json_is_true(power);
+	if (load_scopes(json_object_get(obj, "scopes"), &vm->scopes, where,
+			err, errlen) < 0)
+		return -1;
+	return load_macs(json_object_get(obj, "macs"), vm, where, err, errlen);
+}
+
+static int cmp_vm_ptr(const void *a, const void *b)
+{
+	const struct vm_enforced *const *x = a, *const *y = b;
+	int c = strcmp((*x)->uuid, (*y)->uuid);
+
+	return c ? c : (*x > *y) - (*x < *y);
+}
+
+/* Sorting pointers, not state_find per VM: O(n log n) for a big host. */
+static int check_dup_uuids(const struct agent_state *st, char *err,
+			   size_t errlen)
+{
+	const struct vm_enforced **p;
+	int rc = 0;
+
+	if (st->n < 2)
+		return 0;
+	p = calloc(st->n, sizeof(*p));
+	if (!p)
+		return state_err(err, errlen, "out of memory");
+	for (size_t i = 0; i < st->n; i++)
+		p[i] = &st->vms[i];
+	qsort(p, st->n, sizeof(*p), cmp_vm_ptr);
+	for (size_t i = 1; i < st->n && rc == 0; i++)
+		if (strcmp(p[i - 1]->uuid, p[i]->uuid) == 0)
+			rc = state_err(err, errlen, "vms[%zu].uuid: duplicate "
+				       "of vms[%zu]", (size_t)(p[i] - st->vms),
+				       (size_t)(p[i - 1] - st->vms));
+	free(p);
+	return rc;
+}
+
+static int load_vms(json_t *arr, struct agent_state *st, char *err,
+		    size_t errlen)
+{
+	size_t i;
+	json_t *item;
+	char where[48];
+
+	if (!json_is_array(arr))
+		return state_err(err, errlen, "vms: missing or not an array");
+	json_array_foreach(arr, i, item) {
+		struct vm_enforced *vm = state_append(st);
+
+		if (!vm)
+			return state_err(err, errlen, "vms: out of memory");
+		if (snprintf(where, sizeof(where), "vms[%zu]", i) < 0 ||
+		    load_vm(item, vm, where, err, errlen) < 0)
+			return -1;
+	}
+	return check_dup_uuids(st, err, errlen);
+}
+
+static int load_root(json_t *root, struct agent_state *st, char *err,
+		     size_t errlen)
+{
+	json_t *ver;
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(root))
+		return state_err(err, errlen, "top level: not an object");
+	json_object_foreach(root, key, val) {
+		if (strcmp(key, "version") != 0 && strcmp(key, "vms") != 0)
+			return state_err(err, errlen,
+					 "unknown key \"%.32s\"", key);
+	}
+	ver = json_object_get(root, "version");
+	if (!json_is_integer(ver))
+		return state_err(err, errlen, "version: missing or not an "
+				 "integer");
+	if (json_integer_value(ver) != STATE_VERSION)
+		return state_err(err, errlen, "version: %lld, expected %d",
+				 (long long)json_integer_value(ver),
+				 STATE_VERSION);
+	return load_vms(json_object_get(root, "vms"), st, err, errlen);
+}
+
+int state_load(const char *path, struct agent_state *out, char *err,
+	       size_t errlen)
+{
+	struct agent_state st = { 0 };
+	json_error_t jerr;
+	json_t *root;
+	FILE *f;
+	int fd, rc;
+
+	/* *out may be uninitialised: overwrite, never free. */
+	*out = (struct agent_state){ 0 };
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return state_err(err, errlen, "open: %s", strerror(errno));
+	/* Through stdio: json_loadfd reads one byte per syscall, seconds
+	 * for a big host. */
+	f = fdopen(fd, "r");
+	if (!f) {
+		rc = errno;
+		close(fd);
+		return state_err(err, errlen, "fdopen: %s", strerror(rc));
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (!root)
+		return state_err(err, errlen, "line %d column %d: %s",
+				 jerr.line, jerr.column, jerr.text);
+	rc = load_root(root, &st, err, errlen);
+	json_decref(root);
+	if (rc < 0) {
+		state_clear(&st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+/* ---- save ---- */
+
+static json_t *dump_vm(const struct vm_enforced *vm)
+{
+	json_t *obj, *scopes, *macs;
+	char buf[MAC_STRLEN];
+	int bad = 0;
+
+	obj = json_pack("{s:s, s:I, s:[], s:b, s:{}}", "uuid", vm->uuid,
+			"generation", (json_int_t)vm->generation, "scopes",
+			"power_off", (int)vm->power_off, "macs");
+	if (!obj)
+		return NULL;
+	scopes = json_object_get(obj, "scopes");
+	macs = json_object_get(obj, "macs");
+	for (int s = 0; s < SCOPE_COUNT; s++) {
+		const char *name = scope_name(s);
+		json_t *arr = json_array();
+
+		if (vm->scopes & (1u << s))
+			bad |= json_array_append_new(scopes, json_string(name));
+		bad |= json_object_set_new(macs, name, arr);
+		for (size_t i = 0; arr && i < vm->macs[s].n; i++) {
+			mac_format(&vm->macs[s].v[i], buf);
+			bad |= json_array_append_new(arr, json_string(buf));
+		}
+	}
+	if (bad) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* Refuse to write what state_load would refuse to read: a file the agent
+ * cannot load at start means no cuts re-applied. */
+static int vm_saveable(const struct vm_enforced *vm)
+{
+	if (!codec_valid_uuid(vm->uuid) || vm->generation > INT64_MAX ||
+	    (vm->scopes & ~(uint32_t)SCOPE_ALL))
+		return 0;
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		for (size_t i = 0; i < vm->macs[s].n; i++)
+			if (!mac_is_unicast(&vm->macs[s].v[i]))
+				return 0;
+	return 1;
+}
+
+/* The whole file as a malloc'ed string, or NULL with errno set. */
+static char *state_dump(const struct agent_state *state)
+{
+	json_t *root, *vms, *vm;
+	char *text;
+
+	for (size_t i = 0; i < state->n; i++)
+		if (!vm_saveable(&state->vms[i])) {
+			errno = EINVAL;
+			return NULL;
+		}
+	root = json_pack("{s:i, s:[]}", "version", STATE_VERSION, "vms");
+	if (!root)
+		goto nomem;
+	vms = json_object_get(root, "vms");
+	for (size_t i = 0; i < state->n; i++) {
+		vm = dump_vm(&state->vms[i]);
+		if (!vm || json_array_append_new(vms, vm) < 0)
+			goto nomem;
+	}
+	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!text)
+		errno = ENOMEM;
+	return text;
+nomem:
+	json_decref(root);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write, flush and close tmp; on failure it is removed. errno kept. */
+static int write_tmp(const char *tmp, const char *text)
+{
+	int fd, saved;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, text, strlen(text)) < 0 ||
+	    write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	/* close can report a deferred write error (NFS): it counts. */
+	if (close(fd) < 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* The rename is only durable once the directory entry is on disk. */
+static int fsync_dir_of(const char *path)
+{
+	char *dir = strdup(path);
+	char *slash;
+	int fd, rc, saved;
+
+	if (!dir)
+		return -1;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int state_save(const char *path, const struct agent_state *state)
+{
+	char *text, *tmp = NULL;
+	int saved;
+
+	text = state_dump(state);
+	if (!text)
+		return -1;
+	if (asprintf(&tmp, "%s.tmp", path) < 0) {
+		free(text);
+		errno = ENOMEM;
+		return -1;
+	}
+	if (write_tmp(tmp, text) < 0)
+		goto fail;
+	if (rename(tmp, path) < 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		goto fail;
+	}
+	free(text);
+	free(tmp);
+	return fsync_dir_of(path);
+fail:
+	saved = errno;
+	free(text);
+	free(tmp);
+	errno = saved;
+	return -1;
+}

@@ -1,0 +1,95 @@
+/* The agent's status socket and `cordon-agent status`, for host admins. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "jsonsock.h"
+#include "log.h"
+#include "util.h"
+
+static json_t *scopes_json(uint32_t scopes)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < SCOPE_COUNT; i++)
+		if (scopes & (1u << i))
+			json_array_append_new(arr, json_string(scope_name(i)));
+	return arr;
+}
+
+static json_t *vm_json(const struct agent *a, const struct vm_enforced *v)
+{
+	const struct inv_vm *vm = inventory_find(&a->inv, v->uuid);
+	json_t *macs = json_array();
+	char text[MAC_STRLEN];
+
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		for (size_t k = 0; k < v->macs[s].n; k++) {
+			mac_format(&v->macs[s].v[k], text);
+			json_array_append_new(macs, json_pack("{s:s, s:s}", "mac", text,
+							      "scope", scope_name(s)));
+		}
+	return json_pack("{s:s, s:s, s:o, s:b, s:I, s:s, s:o, s:b}", "uuid", v->uuid,
+		"name", vm ? vm->name : "", "scopes", scopes_json(v->scopes),
+		"power_off", v->power_off, "generation", (json_int_t)v->generation,
+		"mechanisms", enforcer_mechanisms(v), "macs", macs, "in_inventory", vm != NULL);
+}
+
+static json_t *nft_json(const struct agent *a)
+{
+	json_t *elements = json_object();
+
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		json_object_set_new(elements, scope_name(s),
+				    json_integer((json_int_t)a->enf.applied[s].n));
+	return json_pack("{s:s, s:s, s:b, s:o, s:I, s:I, s:s}", "family", "bridge",
+		"table", a->cfg.nft_table, "healthy", a->enf.table_ok && !a->enf.kernel_dirty,
+		"elements", elements, "tamper_count", (json_int_t)a->enf.tamper_count,
+		"last_tamper", (json_int_t)a->enf.last_tamper, "last_error", a->enf.last_error);
+}
+
+json_t *status_build(const struct agent *a)
+{
+	json_t *vms = json_array();
+	const struct agent_link *l = a->link;
+	size_t enforced = 0;
+
+	for (size_t i = 0; i < a->enf.state.n; i++) {
+		const struct vm_enforced *v = &a->enf.state.vms[i];
+		if (!v->scopes && !v->power_off)
+			continue;
+		enforced++;
+		json_array_append_new(vms, vm_json(a, v));
+	}
+	return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s, s:I, s:I}, s:o, s:I, s:I, s:o,"
+			 " s:{s:I, s:b, s:b}}",
+		"host_id", a->cfg.host_id, "version", CORDON_VERSION, "started", (json_int_t)a->started,
+		"controller", "endpoint", a->cfg.controller, "link", link_state_name(l->state),
+		"detail", l->detail, "last_heartbeat", (json_int_t)l->last_heartbeat_wall,
+		"sessions", (json_int_t)l->sessions,
+		"nft", nft_json(a), "inventory_vms", (json_int_t)a->inv.n,
+		"enforced_count", (json_int_t)enforced, "vms", vms,
+		"pending", "acks", (json_int_t)a->pending_acks,
+		"state_unsaved", a->enf.state_dirty, "kernel_unsynced", a->enf.kernel_dirty);
+}
+
+void status_accept(struct agent *a)
+{
+	char err[256];
+	json_t *req, *reply;
+	int fd = accept4(a->status_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	req = jsonsock_read(fd, 1000, err, sizeof(err));
+	reply = status_build(a);
+	if (reply && jsonsock_write(fd, reply) < 0)
+		log_debug("status client went away");
+	json_decref(req);
+	json_decref(reply);
+	close(fd);
+}

@@ -1,0 +1,152 @@
+/* `cordon-agent status`: asks the running agent and prints its answer. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "jsonsock.h"
+#include "util.h"
+
+static const char *str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s && *s ? s : "-";
+}
+
+static json_int_t num(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static void print_link(const json_t *c)
+{
+	char when[32];
+	json_int_t hb = num(c, "last_heartbeat");
+
+	printf("controller   %s: %s\n", str(c, "endpoint"), str(c, "link"));
+	if (strcmp(str(c, "link"), "connected") != 0)
+		printf("             %s\n", str(c, "detail"));
+	printf("heartbeat    %s", format_time_utc(hb, when, sizeof(when)));
+	if (hb)
+		printf(" (%llds ago)", (long long)(time(NULL) - hb));
+	printf("\n");
+}
+
+static void print_nft(const json_t *n)
+{
+	json_t *el = json_object_get(n, "elements");
+
+	printf("nft table    %s %s: %s; MACs cut public %lld, private %lld, smtp %lld\n",
+	       str(n, "family"), str(n, "table"),
+	       json_is_true(json_object_get(n, "healthy")) ? "healthy" : "NOT HEALTHY",
+	       (long long)num(el, "public"), (long long)num(el, "private"),
+	       (long long)num(el, "smtp"));
+	printf("tampering    %lld time(s)", (long long)num(n, "tamper_count"));
+	if (num(n, "tamper_count")) {
+		char when[32];
+		printf(", last %s", format_time_utc(num(n, "last_tamper"), when, sizeof(when)));
+	}
+	printf("\n");
+	if (strcmp(str(n, "last_error"), "-") != 0)
+		printf("last error   %s\n", str(n, "last_error"));
+}
+
+static void print_vms(const json_t *vms)
+{
+	size_t i, j;
+	json_t *v, *s;
+
+	if (json_array_size(vms) == 0) {
+		printf("enforced     none\n");
+		return;
+	}
+	printf("\n%-36s %-16s %-16s %-12s %s\n", "VM", "NAME", "CUT", "MECHANISMS", "GEN");
+	json_array_foreach(vms, i, v) {
+		char cut[64] = "";
+		json_array_foreach(json_object_get(v, "scopes"), j, s) {
+			if (j)
+				strcat(cut, ",");
+			strncat(cut, json_string_value(s), sizeof(cut) - strlen(cut) - 2);
+		}
+		printf("%-36s %-16s %-16s %-12s %lld%s\n", str(v, "uuid"), str(v, "name"),
+		       cut[0] ? cut : "-", str(v, "mechanisms"), (long long)num(v, "generation"),
+		       json_is_true(json_object_get(v, "in_inventory")) ? "" : "  (not in inventory)");
+	}
+}
+
+static void print_status(const json_t *st)
+{
+	json_t *p = json_object_get(st, "pending");
+
+	printf("cordon-agent %s on host %s\n", str(st, "version"), str(st, "host_id"));
+	print_link(json_object_get(st, "controller"));
+	print_nft(json_object_get(st, "nft"));
+	printf("inventory    %lld VM(s); enforced on %lld\n", (long long)num(st, "inventory_vms"),
+	       (long long)num(st, "enforced_count"));
+	printf("pending      %lld ack(s)%s%s\n", (long long)num(p, "acks"),
+	       json_is_true(json_object_get(p, "state_unsaved")) ? ", STATE FILE NOT SAVED" : "",
+	       json_is_true(json_object_get(p, "kernel_unsynced")) ? ", KERNEL NOT IN SYNC" : "");
+	print_vms(json_object_get(st, "vms"));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cordon-agent status [-c FILE | --socket PATH] [--json]\n"
+		"\n"
+		"Shows what this host's agent enforces: controller link and last heartbeat,\n"
+		"the nftables table's health and tamper count, pending work, and every VM\n"
+		"it cuts with scopes and mechanisms.\n");
+}
+
+int status_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent_config cfg;
+	const char *socket_path = NULL, *config = AGENT_DEFAULT_CONFIG;
+	char err[512];
+	int c, json = 0, unreachable;
+	json_t *req, *st;
+
+	optind = 0; /* full getopt reset: main() parsed with "+" */
+	while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'S': socket_path = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	agent_config_defaults(&cfg);
+	if (!socket_path) {
+		if (agent_config_load(config, &cfg, err, sizeof(err)) < 0 && strcmp(config, AGENT_DEFAULT_CONFIG) != 0) {
+			fprintf(stderr, "cordon-agent: %s\n", err);
+			return 1;
+		}
+		socket_path = cfg.status_socket;
+	}
+	req = json_pack("{s:s}", "cmd", "status");
+	st = jsonsock_call(socket_path, req, 5000, &unreachable, err, sizeof(err));
+	json_decref(req);
+	if (!st) {
+		fprintf(stderr, "cordon-agent: %s%s\n", err,
+			unreachable ? " (is cordon-agent running? use --socket PATH)" : "");
+		return unreachable ? 3 : 1;
+	}
+	if (json) {
+		json_dumpf(st, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+	} else {
+		print_status(st);
+	}
+	json_decref(st);
+	return 0;
+}

@@ -1,0 +1,188 @@
+#include "transport.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+static int set_int(void *sock, int opt, int value)
+{
+	return zmq_setsockopt(sock, opt, &value, sizeof(value));
+}
+
+static int set_curve(void *sock, const struct agent_config *cfg, char *err, size_t errlen)
+{
+	struct keypair mine, server;
+
+	if (keys_load(cfg->key, &mine, err, errlen) < 0 ||
+	    keys_load(cfg->controller_key, &server, err, errlen) < 0)
+		return -1;
+	if (!mine.secret_z85[0]) {
+		snprintf(err, errlen, "%s holds no secret key (use the _secret file)", cfg->key);
+		return -1;
+	}
+	if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server.public_z85, KEY_Z85_LEN) < 0 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, mine.public_z85, KEY_Z85_LEN) < 0 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, mine.secret_z85, KEY_Z85_LEN) < 0) {
+		snprintf(err, errlen, "CURVE setup: %s", zmq_strerror(errno));
+		return -1;
+	}
+	memset(&mine, 0, sizeof(mine));
+	return 0;
+}
+
+static int set_options(void *sock, const struct agent_config *cfg)
+{
+	int64_t maxmsg = CORDON_MAX_MSG;
+	int hb = (int)cfg->heartbeat_ms;
+
+	/* IMMEDIATE: nothing queues while disconnected, so a reconnect starts
+	 * with a fresh Hello instead of a backlog of stale messages. */
+	return set_int(sock, ZMQ_IMMEDIATE, 1) | set_int(sock, ZMQ_LINGER, 0) |
+	       set_int(sock, ZMQ_RECONNECT_IVL, 100) |
+	       set_int(sock, ZMQ_RECONNECT_IVL_MAX, 2000) |
+	       set_int(sock, ZMQ_HEARTBEAT_IVL, hb) |
+	       set_int(sock, ZMQ_HEARTBEAT_TIMEOUT, hb * 3) |
+	       set_int(sock, ZMQ_HANDSHAKE_IVL, 5000) |
+	       zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+}
+
+struct agent_link *link_new(const struct agent_config *cfg, char *err, size_t errlen)
+{
+	struct agent_link *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->zctx = zmq_ctx_new();
+	l->dealer = l->zctx ? zmq_socket(l->zctx, ZMQ_DEALER) : NULL;
+	if (!l->dealer || set_options(l->dealer, cfg) != 0) {
+		snprintf(err, errlen, "cannot create the controller socket: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	if (set_curve(l->dealer, cfg, err, errlen) < 0)
+		goto fail;
+	if (zmq_socket_monitor(l->dealer, "inproc://cordon-agent-monitor",
+			       ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+			       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+			       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0 ||
+	    !(l->monitor = zmq_socket(l->zctx, ZMQ_PAIR)) ||
+	    zmq_connect(l->monitor, "inproc://cordon-agent-monitor") < 0) {
+		snprintf(err, errlen, "socket monitor: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	if (zmq_connect(l->dealer, cfg->controller) < 0) {
+		snprintf(err, errlen, "invalid controller endpoint '%s': %s", cfg->controller,
+			 zmq_strerror(errno));
+		goto fail;
+	}
+	snprintf(l->detail, sizeof(l->detail), "connecting to %s", cfg->controller);
+	return l;
+fail:
+	link_free(l);
+	return NULL;
+}
+
+void link_free(struct agent_link *l)
+{
+	if (!l)
+		return;
+	if (l->dealer)
+		zmq_close(l->dealer);
+	if (l->monitor)
+		zmq_close(l->monitor);
+	if (l->zctx)
+		zmq_ctx_term(l->zctx);
+	free(l);
+}
+
+int link_send(struct agent_link *l, Cordon__Envelope *env)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (codec_encode(env, &buf, &len) < 0)
+		return -1;
+	rc = zmq_send(l->dealer, buf, len, ZMQ_DONTWAIT);
+	free(buf);
+	return rc < 0 ? -1 : 0;
+}
+
+int link_recv(struct agent_link *l, Cordon__Envelope **env)
+{
+	zmq_msg_t msg;
+	char err[256];
+	int rc;
+
+	*env = NULL;
+	zmq_msg_init(&msg);
+	rc = zmq_msg_recv(&msg, l->dealer, ZMQ_DONTWAIT);
+	if (rc < 0) {
+		zmq_msg_close(&msg);
+		return errno == EAGAIN ? 0 : -1;
+	}
+	if (zmq_msg_more(&msg)) {
+		log_warnx("dropping a multi-frame message from the controller");
+		zmq_msg_close(&msg);
+		return 0;
+	}
+	*env = codec_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof(err));
+	zmq_msg_close(&msg);
+	if (!*env) {
+		log_warnx("dropping a malformed message from the controller: %s", err);
+		return 0;
+	}
+	l->last_rx_mono = now_mono_ms();
+	return 1;
+}
+
+void link_handle_monitor(struct agent_link *l)
+{
+	zmq_msg_t ev, addr;
+	uint16_t event = 0;
+
+	zmq_msg_init(&ev);
+	zmq_msg_init(&addr);
+	if (zmq_msg_recv(&ev, l->monitor, 0) >= 6 && zmq_msg_more(&ev) &&
+	    zmq_msg_recv(&addr, l->monitor, 0) >= 0) {
+		memcpy(&event, zmq_msg_data(&ev), 2);
+		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			l->sessions++;
+			l->hello_needed = true;
+			l->last_rx_mono = now_mono_ms();
+			log_info("connected to the controller (session %u)", l->sessions);
+		} else if (event == ZMQ_EVENT_DISCONNECTED) {
+			if (l->state == LINK_UP || l->state == LINK_HELLO_SENT)
+				log_warnx("controller link lost; reconnecting");
+			if (l->state != LINK_AUTH_FAILED)
+				l->state = LINK_CONNECTING;
+		} else {
+			l->state = LINK_AUTH_FAILED;
+			snprintf(l->detail, sizeof(l->detail), "%s",
+				 event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ?
+				 "the controller refused this host's key (is it in the controller's "
+				 "authorized-agents directory?)" :
+				 "CURVE handshake failed (wrong controller key?)");
+			log_warnx("%s", l->detail);
+		}
+	}
+	zmq_msg_close(&ev);
+	zmq_msg_close(&addr);
+}
+
+const char *link_state_name(enum link_state s)
+{
+	switch (s) {
+	case LINK_CONNECTING: return "connecting";
+	case LINK_HELLO_SENT: return "hello-sent";
+	case LINK_UP: return "connected";
+	case LINK_REFUSED: return "refused";
+	case LINK_AUTH_FAILED: return "auth-failed";
+	}
+	return "?";
+}

@@ -1,0 +1,28 @@
+/* jsonsock.c: one JSON request / one JSON reply over a unix stream socket.
+ * Used by the controller's control socket (cordonctl) and the agent's
+ * status socket (cordon-agent status). Each message is one line. */
+#ifndef CORDON_JSONSOCK_H
+#define CORDON_JSONSOCK_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define JSONSOCK_MAX (16 * 1024 * 1024)
+
+/* Binds a listening socket at path (a stale socket file is replaced), mode
+ * applied, group by name (NULL or "" = keep). -1 with reason in err. */
+int jsonsock_listen(const char *path, unsigned mode, const char *group,
+		    char *err, size_t errlen);
+/* Reads one line (blocking, with a timeout) and parses it. NULL with a
+ * reason in err. */
+json_t *jsonsock_read(int fd, int timeout_ms, char *err, size_t errlen);
+int jsonsock_write(int fd, const json_t *msg);
+/* Client: connect, send request, read the reply. NULL with reason in err;
+ * *unreachable set when the socket could not be connected at all. */
+json_t *jsonsock_call(const char *path, const json_t *req, int timeout_ms,
+		      int *unreachable, char *err, size_t errlen);
+/* Peer credentials of a connected socket (SO_PEERCRED). */
+int jsonsock_peer_uid(int fd, uid_t *uid);
+
+#endif

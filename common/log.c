@@ -1,0 +1,99 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *log_progname = "cordon";
+static enum log_level log_current = LOG_LVL_INFO;
+
+void log_init(const char *progname, enum log_level level)
+{
+	log_progname = progname;
+	log_current = level;
+}
+
+void log_set_level(enum log_level level)
+{
+	log_current = level;
+}
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+	static const char *names[] = { "error", "warning", "info", "debug" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void log_vwrite(enum log_level level, int errnum, const char *fmt,
+		       va_list ap)
+{
+	static const char *tags[] = { "error", "warning", "info", "debug" };
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+
+	if (level > log_current)
+		return;
+	/* A timestamp with milliseconds makes test logs and benchmarks
+	 * readable without journald. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ld %s[%s]: ", stamp, ts.tv_nsec / 1000000,
+		log_progname, tags[level]);
+	vfprintf(stderr, fmt, ap);
+	if (errnum)
+		fprintf(stderr, ": %s", strerror(errnum));
+	fputc('\n', stderr);
+}
+
+#define LOG_BODY(level, errnum)                      \
+	do {                                         \
+		va_list ap;                          \
+		va_start(ap, fmt);                   \
+		log_vwrite(level, errnum, fmt, ap);  \
+		va_end(ap);                          \
+	} while (0)
+
+void log_warn(const char *fmt, ...)
+{
+	int saved = errno;
+	LOG_BODY(LOG_LVL_WARN, saved);
+	errno = saved;
+}
+
+void log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_WARN, 0);
+}
+
+void log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_INFO, 0);
+}
+
+void log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_DEBUG, 0);
+}
+
+void fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	LOG_BODY(LOG_LVL_ERR, saved);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_ERR, 0);
+	exit(1);
+}

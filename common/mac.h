@@ -1,0 +1,46 @@
+/* mac.c: Ethernet addresses, growable lists of them, and cut scopes. */
+#ifndef CORDON_MAC_H
+#define CORDON_MAC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Scope bits as on the wire (proto/cordon.proto). */
+enum scope_bit { SCOPE_PUBLIC = 1, SCOPE_PRIVATE = 2, SCOPE_SMTP = 4 };
+#define SCOPE_COUNT 3
+#define SCOPE_ALL (SCOPE_PUBLIC | SCOPE_PRIVATE | SCOPE_SMTP)
+
+/* Index 0..SCOPE_COUNT-1 <-> name: "public", "private", "smtp". */
+const char *scope_name(int index);
+int scope_index(const char *name);          /* -1 if unknown */
+/* "public,private" / "all" / "none" -> bits; -1 on an unknown word. */
+int scope_mask_parse(const char *text, uint32_t *out);
+/* bits -> "public,private" or "none" into buf. */
+const char *scope_mask_format(uint32_t mask, char *buf, size_t len);
+
+struct mac {
+	uint8_t b[6];
+};
+
+#define MAC_STRLEN 18 /* "52:54:00:12:34:56" + NUL */
+
+int mac_parse(const char *text, struct mac *out); /* 0 or -1 */
+void mac_format(const struct mac *mac, char out[MAC_STRLEN]);
+int mac_cmp(const struct mac *a, const struct mac *b);
+bool mac_is_unicast(const struct mac *mac);
+
+struct mac_list {
+	struct mac *v;
+	size_t n, cap;
+};
+
+int mac_list_add(struct mac_list *list, const struct mac *mac); /* 0 / -1 */
+bool mac_list_contains(const struct mac_list *list, const struct mac *mac);
+void mac_list_sort_unique(struct mac_list *list);
+void mac_list_clear(struct mac_list *list);
+/* Elements of a not in b, appended to out (both sorted and unique). */
+int mac_list_diff(const struct mac_list *a, const struct mac_list *b,
+		  struct mac_list *out);
+
+#endif

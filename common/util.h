@@ -1,0 +1,24 @@
+/* util.c: small helpers both daemons and the CLIs share. */
+#ifndef CORDON_UTIL_H
+#define CORDON_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CORDON_VERSION "0.1.0"
+
+uint64_t now_mono_ms(void);      /* CLOCK_MONOTONIC */
+uint64_t now_wall_ms(void);      /* CLOCK_REALTIME */
+/* "2026-11-23T13:45:00Z" into buf; "-" for 0. */
+const char *format_time_utc(int64_t unix_seconds, char *buf, size_t len);
+/* Creates dir and parents (mode for the last one). 0 or -1. */
+int mkdir_parents(const char *path, unsigned mode);
+/* Directory part of path into buf; 0 or -1 if it does not fit. */
+int path_dirname(const char *path, char *buf, size_t len);
+/* Copies src into dst (size len); -1 if truncated. */
+int strlcpy_checked(char *dst, const char *src, size_t len);
+/* Whole-number parsing with range checks; 0 or -1. */
+int parse_long(const char *text, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,266 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cordond.h"
+#include "desired.h"
+#include "inventory.h"
+#include "log.h"
+#include "util.h"
+
+#define MAX_MOVED 16
+
+static void send_env(struct cordond *d, struct agent_conn *a, Cordon__Envelope *env)
+{
+	if (ctl_transport_send(d->transport, &a->peer, env) < 0)
+		log_warnx("cannot send %s to agent %s", codec_body_name(env), a->peer.host_id);
+}
+
+static void send_simple(struct cordond *d, const struct peer *peer,
+			Cordon__Envelope *env)
+{
+	if (ctl_transport_send(d->transport, peer, env) < 0)
+		log_warnx("cannot send %s to %s", codec_body_name(env), peer->host_id);
+}
+
+/* Collects desired rows into a DesiredSet under construction. */
+struct set_builder {
+	Cordon__VmState **states;
+	size_t n, cap;
+	int failed;
+};
+
+static void builder_add(const struct desired_row *row, void *arg)
+{
+	struct set_builder *b = arg;
+	Cordon__VmState *s;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		Cordon__VmState **v = realloc(b->states, cap * sizeof(*v));
+		if (!v) {
+			b->failed = 1;
+			return;
+		}
+		b->states = v;
+		b->cap = cap;
+	}
+	s = malloc(sizeof(*s));
+	if (s) {
+		cordon__vm_state__init(s);
+		s->uuid = strdup(row->uuid);
+	}
+	if (!s || !s->uuid) {
+		free(s);
+		b->failed = 1;
+		return;
+	}
+	s->generation = row->generation;
+	s->scopes = row->scopes;
+	s->power_off = row->power_off;
+	b->states[b->n++] = s;
+}
+
+static void builder_free(struct set_builder *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->states[i]->uuid);
+		free(b->states[i]);
+	}
+	free(b->states);
+}
+
+static void send_desired(struct cordond *d, struct agent_conn *a, bool full)
+{
+	struct set_builder b = { 0 };
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__DesiredSet set = CORDON__DESIRED_SET__INIT;
+
+	if (desired_foreach_host(d->store, a->peer.host_id, !full, builder_add, &b) < 0 ||
+	    b.failed) {
+		log_warnx("cannot build the desired set for %s", a->peer.host_id);
+		builder_free(&b);
+		return;
+	}
+	if (b.n || full) {
+		set.full = full;
+		set.vms = b.states;
+		set.n_vms = b.n;
+		env.body_case = CORDON__ENVELOPE__BODY_DESIRED;
+		env.desired = &set;
+		send_env(d, a, &env);
+		log_debug("sent %s desired set (%zu VMs) to %s", full ? "full" : "pending",
+			  b.n, a->peer.host_id);
+	}
+	a->last_resend_mono = now_mono_ms();
+	builder_free(&b);
+}
+
+static void refuse(struct cordond *d, const struct peer *peer, const char *why)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__Refused refused = CORDON__REFUSED__INIT;
+
+	refused.reason = (char *)why;
+	env.body_case = CORDON__ENVELOPE__BODY_REFUSED;
+	env.refused = &refused;
+	send_simple(d, peer, &env);
+}
+
+static int store_inventory(struct cordond *d, const char *host_id,
+			   Cordon__Vm **vms, size_t n, const char *version)
+{
+	char moved[MAX_MOVED][65];
+	size_t n_moved = 0;
+
+	if (store_begin(d->store) < 0)
+		return -1;
+	if (inventory_replace_host(d->store, host_id, vms, n, moved, MAX_MOVED, &n_moved) < 0 ||
+	    (version && inventory_host_seen(d->store, host_id, version) < 0) ||
+	    store_commit(d->store) < 0) {
+		store_rollback(d->store);
+		return -1;
+	}
+	/* A VM that left another host: that host must drop its state. */
+	for (size_t i = 0; i < n_moved; i++) {
+		log_info("VM(s) moved from host %s to %s", moved[i], host_id);
+		agents_push_full(d, moved[i]);
+	}
+	return 0;
+}
+
+static void record_acks(struct cordond *d, const char *host_id,
+			Cordon__VmState **states, size_t n)
+{
+	if (store_begin(d->store) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (desired_ack(d->store, host_id, states[i]) < 0) {
+			store_rollback(d->store);
+			return;
+		}
+	if (store_commit(d->store) < 0)
+		store_rollback(d->store);
+}
+
+static void handle_hello(struct cordond *d, const struct peer *peer,
+			 const Cordon__Hello *hello)
+{
+	struct agent_conn *a;
+
+	if (strcmp(hello->host_id, peer->host_id) != 0) {
+		log_warnx("refused agent claiming host '%s' with the key enrolled for host '%s'",
+			  hello->host_id, peer->host_id);
+		refuse(d, peer, "host id does not match the key it is enrolled with");
+		return;
+	}
+	if (store_inventory(d, peer->host_id, hello->vms, hello->n_vms, hello->version) < 0) {
+		log_warnx("cannot store the inventory of %s; not accepting its hello", peer->host_id);
+		return;
+	}
+	a = registry_bind(&d->registry, peer);
+	if (!a)
+		return;
+	strlcpy_checked(a->version, hello->version, sizeof(a->version));
+	a->vm_count = (uint32_t)hello->n_vms;
+	log_info("agent %s connected (version %s, %zu VMs, %zu enforced)", peer->host_id,
+		 hello->version, hello->n_vms, hello->n_enforced);
+	record_acks(d, peer->host_id, hello->enforced, hello->n_enforced);
+	send_desired(d, a, true);
+}
+
+static void handle_heartbeat(struct cordond *d, struct agent_conn *a,
+			     const Cordon__Heartbeat *hb)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__Heartbeat reply = CORDON__HEARTBEAT__INIT;
+
+	reply.seq = hb->seq;
+	reply.time_ms = now_wall_ms();
+	env.body_case = CORDON__ENVELOPE__BODY_HEARTBEAT;
+	env.heartbeat = &reply;
+	send_env(d, a, &env);
+}
+
+static void handle_inventory(struct cordond *d, struct agent_conn *a,
+			     const Cordon__Inventory *inv)
+{
+	if (!inv->full) {
+		log_warnx("agent %s sent a partial inventory; only full inventories are supported",
+			  a->peer.host_id);
+		return;
+	}
+	if (store_inventory(d, a->peer.host_id, inv->vms, inv->n_vms, NULL) < 0)
+		return;
+	a->vm_count = (uint32_t)inv->n_vms;
+	log_info("agent %s: inventory now %zu VMs", a->peer.host_id, inv->n_vms);
+	send_desired(d, a, true);
+}
+
+void agents_handle(struct cordond *d, const struct peer *peer,
+		   const Cordon__Envelope *env)
+{
+	struct agent_conn *a;
+
+	if (env->body_case == CORDON__ENVELOPE__BODY_HELLO) {
+		handle_hello(d, peer, env->hello);
+		return;
+	}
+	a = registry_by_peer(&d->registry, peer);
+	if (!a) {
+		/* We restarted, or it timed out: it must introduce itself again. */
+		Cordon__Envelope req = CORDON__ENVELOPE__INIT;
+		Cordon__HelloRequired body = CORDON__HELLO_REQUIRED__INIT;
+		req.body_case = CORDON__ENVELOPE__BODY_HELLO_REQUIRED;
+		req.hello_required = &body;
+		send_simple(d, peer, &req);
+		return;
+	}
+	registry_touch(a);
+	switch (env->body_case) {
+	case CORDON__ENVELOPE__BODY_HEARTBEAT:
+		handle_heartbeat(d, a, env->heartbeat);
+		break;
+	case CORDON__ENVELOPE__BODY_ACK:
+		record_acks(d, a->peer.host_id, env->ack->vms, env->ack->n_vms);
+		break;
+	case CORDON__ENVELOPE__BODY_INVENTORY:
+		handle_inventory(d, a, env->inventory);
+		break;
+	default:
+		log_warnx("agent %s sent an unexpected %s message; dropped", a->peer.host_id,
+			  codec_body_name(env));
+	}
+}
+
+void agents_push_vm(struct cordond *d, const char *uuid)
+{
+	char host[65];
+	struct agent_conn *a;
+
+	if (inventory_vm_host(d->store, uuid, host) < 0 || !host[0])
+		return;
+	a = registry_by_host(&d->registry, host);
+	if (a && a->connected)
+		send_desired(d, a, false);
+}
+
+void agents_push_full(struct cordond *d, const char *host_id)
+{
+	struct agent_conn *a = registry_by_host(&d->registry, host_id);
+
+	if (a && a->connected)
+		send_desired(d, a, true);
+}
+
+void agents_tick(struct cordond *d)
+{
+	uint64_t now = now_mono_ms();
+
+	registry_expire(&d->registry, (uint64_t)d->cfg.agent_timeout_ms);
+	for (size_t i = 0; i < d->registry.n; i++) {
+		struct agent_conn *a = &d->registry.agents[i];
+		if (a->connected && now - a->last_resend_mono >= (uint64_t)d->cfg.resend_ms)
+			send_desired(d, a, false);
+	}
+}

@@ -1,0 +1,86 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+void ctl_config_defaults(struct ctl_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->listen, "tcp://0.0.0.0:7440");
+	strcpy(cfg->key, "/etc/cordon/controller.cert_secret");
+	strcpy(cfg->authorized_agents, "/etc/cordon/authorized-agents");
+	strcpy(cfg->database, "/var/lib/cordon/cordon.db");
+	strcpy(cfg->control_socket, "/run/cordon/control.sock");
+	strcpy(cfg->control_group, "cordon");
+	strcpy(cfg->log_level, "info");
+	cfg->resend_ms = 1000;
+	cfg->agent_timeout_ms = 5000;
+}
+
+struct parse_ctx {
+	struct ctl_config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+static int set_string(char *dst, size_t len, const char *value)
+{
+	return strlcpy_checked(dst, value, len) < 0 ? 0 : 1;
+}
+
+static int ctl_config_entry(void *user, const char *section, const char *key,
+			    const char *value)
+{
+	struct parse_ctx *ctx = user;
+	struct ctl_config *c = ctx->cfg;
+	enum log_level lvl;
+
+	if (strcmp(section, "controller") != 0) {
+		snprintf(ctx->err, ctx->errlen, "unknown section [%s]", section);
+		return 0;
+	}
+#define STR(name) if (strcmp(key, #name) == 0) return set_string(c->name, sizeof(c->name), value)
+	STR(listen); STR(key); STR(authorized_agents); STR(database);
+	STR(control_socket); STR(control_group);
+#undef STR
+	if (strcmp(key, "resend_ms") == 0)
+		return parse_long(value, 10, 3600000, &c->resend_ms) == 0;
+	if (strcmp(key, "agent_timeout_ms") == 0)
+		return parse_long(value, 100, 3600000, &c->agent_timeout_ms) == 0;
+	if (strcmp(key, "log_level") == 0) {
+		if (log_level_parse(value, &lvl) < 0)
+			return 0;
+		return set_string(c->log_level, sizeof(c->log_level), value);
+	}
+	snprintf(ctx->err, ctx->errlen, "unknown key '%s'", key);
+	return 0;
+}
+
+int ctl_config_load(const char *path, int must_exist, struct ctl_config *cfg,
+		    char *err, size_t errlen)
+{
+	char reason[256] = "";
+	struct parse_ctx ctx = { cfg, reason, sizeof(reason) };
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_file(f, ctl_config_entry, &ctx);
+	fclose(f);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, rc,
+			 reason[0] ? reason : "invalid value or syntax");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* config.c: cordond.conf ([controller] section, key = value). */
+#ifndef CORDON_CTL_CONFIG_H
+#define CORDON_CTL_CONFIG_H
+
+#include <stddef.h>
+
+#define CORDOND_DEFAULT_CONFIG "/etc/cordon/cordond.conf"
+
+struct ctl_config {
+	char listen[256];
+	char key[4096];
+	char authorized_agents[4096];
+	char database[4096];
+	char control_socket[108];
+	char control_group[64];
+	long resend_ms;
+	long agent_timeout_ms;
+	char log_level[16];
+};
+
+void ctl_config_defaults(struct ctl_config *cfg);
+/* Reads path over the defaults. A missing file is an error only when
+ * must_exist. -1 with "file:line: reason" in err. */
+int ctl_config_load(const char *path, int must_exist, struct ctl_config *cfg,
+		    char *err, size_t errlen);
+
+#endif

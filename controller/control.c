@@ -1,0 +1,297 @@
+/* The control socket: one JSON request per connection from cordonctl.
+ * Every mutating request is audited with the caller's uid. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cordond.h"
+#include "desired.h"
+#include "inventory.h"
+#include "jsonsock.h"
+#include "log.h"
+#include "mac.h"
+#include "util.h"
+
+static json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static json_t *reply_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *reply_ok(json_t *result)
+{
+	return json_pack("{s:b, s:o}", "ok", 1, "result", result ? result : json_null());
+}
+
+static json_t *vm_full_json(struct cordond *d, const char *uuid, int with_ifaces)
+{
+	json_t *vm = inventory_vm_json(d->store, uuid, with_ifaces);
+
+	if (vm)
+		desired_add_json(d->store, uuid, vm);
+	return vm;
+}
+
+static json_t *cmd_vms(struct cordond *d, const json_t *req, uid_t uid)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT uuid FROM vms ORDER BY host_id, name");
+	json_t *arr = json_array();
+
+	(void)req;
+	(void)uid;
+	if (!st)
+		return reply_error("database error");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *vm = vm_full_json(d, (const char *)sqlite3_column_text(st, 0), 0);
+		if (vm)
+			json_array_append_new(arr, vm);
+	}
+	sqlite3_finalize(st);
+	return reply_ok(arr);
+}
+
+static json_t *holds_json(struct cordond *d, const char *uuid)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT scopes, reason, uid, created FROM holds WHERE vm_uuid = ?");
+	json_t *arr = json_array();
+	char scopes[64];
+
+	if (!st)
+		return arr;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:I, s:I}",
+			"kind", "manual",
+			"scopes", scope_mask_format((uint32_t)sqlite3_column_int64(st, 0),
+						    scopes, sizeof(scopes)),
+			"reason", (const char *)sqlite3_column_text(st, 1),
+			"uid", (json_int_t)sqlite3_column_int64(st, 2),
+			"since", (json_int_t)sqlite3_column_int64(st, 3)));
+	sqlite3_finalize(st);
+	return arr;
+}
+
+static int resolve_arg(struct cordond *d, const json_t *req, char uuid[65],
+		       json_t **error)
+{
+	const char *key = json_string_value(json_object_get(req, "vm"));
+	char err[512];
+
+	if (!key || !*key) {
+		*error = reply_error("missing VM (uuid, name or IP address)");
+		return -1;
+	}
+	if (inventory_resolve(d->store, key, uuid, err, sizeof(err)) < 0) {
+		*error = reply_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *cmd_vm_show(struct cordond *d, const json_t *req, uid_t uid)
+{
+	char uuid[65];
+	json_t *error, *vm;
+
+	(void)uid;
+	if (resolve_arg(d, req, uuid, &error) < 0)
+		return error;
+	vm = vm_full_json(d, uuid, 1);
+	if (!vm)
+		return reply_error("VM %s vanished", uuid);
+	json_object_set_new(vm, "holds", holds_json(d, uuid));
+	return reply_ok(vm);
+}
+
+/* Sets or clears the manual hold and recomputes the VM's desired state in
+ * one transaction, audited; then pushes it to the VM's agent. */
+static json_t *change_hold(struct cordond *d, const char *uuid, uint32_t scopes,
+			   const char *reason, uid_t uid)
+{
+	struct desired_row row;
+	char detail[600], names[64];
+
+	snprintf(detail, sizeof(detail), "%s%s%s",
+		 scopes ? scope_mask_format(scopes, names, sizeof(names)) : "restore",
+		 reason ? ": " : "", reason ? reason : "");
+	if (store_begin(d->store) < 0)
+		return reply_error("database busy; nothing changed");
+	if (desired_set_hold(d->store, uuid, scopes, reason, uid) < 0 ||
+	    desired_recompute(d->store, uuid, &row) < 0 ||
+	    store_audit(d->store, uid, scopes ? "suspend" : "restore", uuid, detail) < 0 ||
+	    store_commit(d->store) < 0) {
+		store_rollback(d->store);
+		return reply_error("database error; nothing changed");
+	}
+	log_info("uid %u: %s %s (generation %llu)", (unsigned)uid,
+		 scopes ? "suspend" : "restore", uuid, (unsigned long long)row.generation);
+	agents_push_vm(d, uuid);
+	return reply_ok(vm_full_json(d, uuid, 0));
+}
+
+static json_t *cmd_suspend(struct cordond *d, const json_t *req, uid_t uid)
+{
+	const char *scope = json_string_value(json_object_get(req, "scope"));
+	const char *reason = json_string_value(json_object_get(req, "reason"));
+	uint32_t scopes;
+	char uuid[65];
+	json_t *error;
+
+	if (!scope || scope_mask_parse(scope, &scopes) < 0)
+		return reply_error("invalid scope '%s' (expected public, private, smtp or all)",
+				   scope ? scope : "");
+	if (reason && strlen(reason) > 500)
+		return reply_error("reason longer than 500 characters");
+	if (resolve_arg(d, req, uuid, &error) < 0)
+		return error;
+	return change_hold(d, uuid, scopes, reason, uid);
+}
+
+static json_t *cmd_restore(struct cordond *d, const json_t *req, uid_t uid)
+{
+	char uuid[65];
+	json_t *error;
+	int held;
+
+	if (resolve_arg(d, req, uuid, &error) < 0)
+		return error;
+	held = desired_has_hold(d->store, uuid);
+	if (held < 0)
+		return reply_error("database error");
+	if (!held)
+		return reply_error("VM %s has no manual suspend to lift", uuid);
+	return change_hold(d, uuid, 0, NULL, uid);
+}
+
+static json_t *agent_json(struct cordond *d, const char *host, const char *version,
+			  int64_t last_seen)
+{
+	struct agent_conn *a = registry_by_host(&d->registry, host);
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT count(*), sum(d.acked_generation >= d.generation AND (d.scopes OR d.power_off)),"
+		" sum(d.acked_generation < d.generation)"
+		" FROM vms v LEFT JOIN desired d ON d.vm_uuid = v.uuid WHERE v.host_id = ?");
+	json_int_t vms = 0, enforced = 0, pending = 0;
+
+	if (st) {
+		sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			vms = sqlite3_column_int64(st, 0);
+			enforced = sqlite3_column_int64(st, 1);
+			pending = sqlite3_column_int64(st, 2);
+		}
+		sqlite3_finalize(st);
+	}
+	if (a && a->last_seen_wall > last_seen)
+		last_seen = a->last_seen_wall;
+	return json_pack("{s:s, s:b, s:I, s:s, s:I, s:I, s:I}", "host", host,
+		"connected", a && a->connected, "last_seen", (json_int_t)last_seen,
+		"version", a && a->version[0] ? a->version : (version ? version : ""),
+		"vms", vms, "enforced", enforced, "pending", pending);
+}
+
+static json_t *cmd_agents(struct cordond *d, const json_t *req, uid_t uid)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT host_id, version, last_seen FROM hosts ORDER BY host_id");
+	json_t *arr = json_array();
+
+	(void)req;
+	(void)uid;
+	if (!st)
+		return reply_error("database error");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(arr, agent_json(d, (const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2)));
+	sqlite3_finalize(st);
+	return reply_ok(arr);
+}
+
+static json_int_t count_of(struct cordond *d, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(d->store, sql);
+	json_int_t n = 0;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
+{
+	(void)req;
+	(void)uid;
+	return reply_ok(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b}",
+		"version", CORDON_VERSION,
+		"started", (json_int_t)d->started,
+		"agents_connected", (json_int_t)registry_connected_count(&d->registry),
+		"agents_known", count_of(d, "SELECT count(*) FROM hosts"),
+		"vms", count_of(d, "SELECT count(*) FROM vms"),
+		"enforced", count_of(d, "SELECT count(*) FROM desired WHERE"
+				      " acked_generation >= generation AND (scopes OR power_off)"),
+		"pending", count_of(d, "SELECT count(*) FROM desired WHERE acked_generation < generation"),
+		"listen", d->cfg.listen,
+		"test_clock", d->test_clock));
+}
+
+struct command {
+	const char *name;
+	json_t *(*fn)(struct cordond *d, const json_t *req, uid_t uid);
+};
+
+static const struct command commands[] = {
+	{ "status", cmd_status },   { "agents", cmd_agents },
+	{ "vms", cmd_vms },         { "vm_show", cmd_vm_show },
+	{ "suspend", cmd_suspend }, { "restore", cmd_restore },
+};
+
+json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (!json_is_object(req) || !cmd)
+		return reply_error("malformed request: no \"cmd\"");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].fn(d, req, uid);
+	return reply_error("unknown command '%s'", cmd);
+}
+
+void control_accept(struct cordond *d)
+{
+	char err[256];
+	json_t *req, *reply;
+	uid_t uid;
+	int fd = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("control socket accept");
+		return;
+	}
+	if (jsonsock_peer_uid(fd, &uid) < 0) {
+		log_warn("control socket: no peer credentials");
+		close(fd);
+		return;
+	}
+	req = jsonsock_read(fd, 2000, err, sizeof(err));
+	reply = req ? control_dispatch(d, req, uid) : reply_error("%s", err);
+	if (reply && jsonsock_write(fd, reply) < 0)
+		log_warnx("control socket: could not send the reply to uid %u", (unsigned)uid);
+	json_decref(req);
+	json_decref(reply);
+	close(fd);
+}

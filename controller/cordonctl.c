@@ -1,0 +1,220 @@
+/* cordonctl: the operators' command line, over cordond's control socket. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cordonctl.h"
+#include "jsonsock.h"
+#include "keys.h"
+#include "mac.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+#define DEFAULT_SOCKET "/run/cordon/control.sock"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cordonctl [--socket PATH] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"Operate cordon: see agents and VMs, suspend and restore VMs' network.\n"
+		"VM is a uuid, a name or an IP address from the agents' inventory.\n"
+		"\n"
+		"Commands:\n"
+		"  status                          controller summary\n"
+		"  agents                          hypervisor agents: link, VMs, enforced, pending\n"
+		"  vms                             every VM with what is cut and whether it holds\n"
+		"  vm show VM                      one VM: interfaces, desired and acked state, holds\n"
+		"  suspend VM --scope SCOPE [--reason TEXT]\n"
+		"                                  cut the VM's network: SCOPE is public, private,\n"
+		"                                  smtp (outbound 25/465/587) or all (public+private);\n"
+		"                                  a list like public,smtp is accepted\n"
+		"  restore VM                      lift the manual suspend of the VM\n"
+		"  keygen --out FILE               create the controller's CURVE key pair\n"
+		"\n"
+		"Options:\n"
+		"  --socket PATH   control socket (default $CORDON_SOCKET or " DEFAULT_SOCKET ")\n"
+		"  --json          machine-readable output for scripts\n"
+		"  -h, --help      this text\n"
+		"\n"
+		"Exit status: 0 done, 1 refused by the controller, 2 usage error,\n"
+		"3 controller unreachable. Suspend and restore return once the change is\n"
+		"stored and sent; `cordonctl vms` shows 'pending' until the agent acks it.\n");
+}
+
+/* Sends req (stolen) and returns the "result" of a successful reply; prints
+ * the error and sets *status otherwise. */
+static json_t *call(const struct ctl_opts *o, json_t *req, int *status)
+{
+	char err[512];
+	int unreachable;
+	json_t *reply = jsonsock_call(o->socket, req, 30000, &unreachable, err, sizeof(err));
+	json_t *result = NULL;
+
+	json_decref(req);
+	if (!reply) {
+		fprintf(stderr, "cordonctl: %s%s\n", err, unreachable ?
+			" (is cordond running? use --socket PATH or $CORDON_SOCKET)" : "");
+		*status = unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
+		return NULL;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		const char *e = json_string_value(json_object_get(reply, "error"));
+		fprintf(stderr, "cordonctl: %s\n", e ? e : "request failed");
+		*status = EXIT_REFUSED;
+	} else {
+		result = json_incref(json_object_get(reply, "result"));
+		*status = 0;
+	}
+	json_decref(reply);
+	return result;
+}
+
+static int run_simple(const struct ctl_opts *o, json_t *req,
+		      void (*print)(const json_t *result))
+{
+	int status;
+	json_t *result = call(o, req, &status);
+
+	if (!result)
+		return status;
+	if (o->json)
+		print_json(result);
+	else
+		print(result);
+	json_decref(result);
+	return 0;
+}
+
+static int cmd_vm(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "show") != 0) {
+		fprintf(stderr, "cordonctl: usage: cordonctl vm show VM\n");
+		return EXIT_USAGE;
+	}
+	return run_simple(o, json_pack("{s:s, s:s}", "cmd", "vm_show", "vm", argv[2]),
+			  print_vm_show);
+}
+
+static int cmd_suspend(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "scope", required_argument, NULL, 's' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *scope = NULL, *reason = NULL;
+	uint32_t mask;
+	int c;
+
+	optind = 0; /* full getopt reset: main() parsed with "+" */
+	while ((c = getopt_long(argc, argv, "s:r:", opts, NULL)) != -1) {
+		if (c == 's')
+			scope = optarg;
+		else if (c == 'r')
+			reason = optarg;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind != argc - 1 || !scope) {
+		fprintf(stderr, "cordonctl: usage: cordonctl suspend VM --scope public|private|smtp|all [--reason TEXT]\n");
+		return EXIT_USAGE;
+	}
+	if (scope_mask_parse(scope, &mask) < 0) {
+		fprintf(stderr, "cordonctl: invalid scope '%s' (expected public, private, smtp or all)\n",
+			scope);
+		return EXIT_USAGE;
+	}
+	return run_simple(o, json_pack("{s:s, s:s, s:s, s:s?}", "cmd", "suspend",
+				       "vm", argv[optind], "scope", scope, "reason", reason),
+			  print_change);
+}
+
+static int cmd_restore(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "cordonctl: usage: cordonctl restore VM\n");
+		return EXIT_USAGE;
+	}
+	return run_simple(o, json_pack("{s:s, s:s}", "cmd", "restore", "vm", argv[1]),
+			  print_change);
+}
+
+static int dispatch(const struct ctl_opts *o, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+
+	if (strcmp(cmd, "status") == 0 && argc == 1)
+		return run_simple(o, json_pack("{s:s}", "cmd", "status"), print_status);
+	if (strcmp(cmd, "agents") == 0 && argc == 1)
+		return run_simple(o, json_pack("{s:s}", "cmd", "agents"), print_agents);
+	if (strcmp(cmd, "vms") == 0 && argc == 1)
+		return run_simple(o, json_pack("{s:s}", "cmd", "vms"), print_vms);
+	if (strcmp(cmd, "vm") == 0)
+		return cmd_vm(o, argc, argv);
+	if (strcmp(cmd, "suspend") == 0)
+		return cmd_suspend(o, argc, argv);
+	if (strcmp(cmd, "restore") == 0)
+		return cmd_restore(o, argc, argv);
+	if (strcmp(cmd, "keygen") == 0)
+		return keys_keygen_main("cordonctl", argc, argv);
+	if (strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "cordonctl: unknown command or arguments: '%s' (cordonctl --help lists them)\n",
+		cmd);
+	return EXIT_USAGE;
+}
+
+/* --json is accepted anywhere ("cordonctl vms --json"): remove it from
+ * argv, except where it is the value of an option. */
+static int take_json_flag(int argc, char **argv, int *json)
+{
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *prev = argv[i - 1];
+		int is_value = strcmp(prev, "--reason") == 0 || strcmp(prev, "--out") == 0 ||
+			       strcmp(prev, "--socket") == 0 || strcmp(prev, "--scope") == 0;
+		if (strcmp(argv[i], "--json") == 0 && !is_value) {
+			*json = 1;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl_opts o = { .socket = getenv("CORDON_SOCKET") };
+	int c;
+
+	if (!o.socket || !*o.socket)
+		o.socket = DEFAULT_SOCKET;
+	argc = take_json_flag(argc, argv, &o.json);
+	/* '+': stop at the command; its own options are parsed later. */
+	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'S': o.socket = optarg; break;
+		case 'j': o.json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return dispatch(&o, argc - optind, argv + optind);
+}

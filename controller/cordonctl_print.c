@@ -1,0 +1,172 @@
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cordonctl.h"
+#include "util.h"
+
+static const char *str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	return s && *s ? s : "-";
+}
+
+static json_int_t num(const json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+/* "public,private" from a JSON array of strings, or "-". */
+static const char *join(const json_t *arr, char *buf, size_t len)
+{
+	size_t i, used = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+				 json_string_value(v));
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	if (!used)
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+static const char *ago(json_int_t t, char *buf, size_t len)
+{
+	long d = (long)(time(NULL) - t);
+
+	if (t == 0)
+		snprintf(buf, len, "never");
+	else if (d < 120)
+		snprintf(buf, len, "%lds ago", d < 0 ? 0 : d);
+	else if (d < 7200)
+		snprintf(buf, len, "%ldm ago", d / 60);
+	else
+		snprintf(buf, len, "%ldh ago", d / 3600);
+	return buf;
+}
+
+void print_json(const json_t *result)
+{
+	json_dumpf(result, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', stdout);
+}
+
+void print_status(const json_t *r)
+{
+	char when[32];
+
+	printf("cordond %s, up since %s\n", str(r, "version"),
+	       format_time_utc(num(r, "started"), when, sizeof(when)));
+	printf("listening on   %s\n", str(r, "listen"));
+	printf("agents         %lld connected of %lld known\n",
+	       (long long)num(r, "agents_connected"), (long long)num(r, "agents_known"));
+	printf("VMs            %lld\n", (long long)num(r, "vms"));
+	printf("enforced       %lld\n", (long long)num(r, "enforced"));
+	printf("pending        %lld (waiting for an agent's ack)\n", (long long)num(r, "pending"));
+	if (json_is_true(json_object_get(r, "test_clock")))
+		printf("clock          TEST CLOCK enabled\n");
+}
+
+void print_agents(const json_t *r)
+{
+	size_t i;
+	json_t *a;
+	char seen[32];
+
+	if (json_array_size(r) == 0) {
+		printf("no agents have connected yet\n");
+		return;
+	}
+	printf("%-20s %-13s %-10s %-8s %5s %8s %7s\n", "HOST", "STATE", "LAST-SEEN",
+	       "VERSION", "VMS", "ENFORCED", "PENDING");
+	json_array_foreach(r, i, a)
+		printf("%-20s %-13s %-10s %-8s %5lld %8lld %7lld\n", str(a, "host"),
+		       json_is_true(json_object_get(a, "connected")) ? "connected" : "disconnected",
+		       ago(num(a, "last_seen"), seen, sizeof(seen)), str(a, "version"),
+		       (long long)num(a, "vms"), (long long)num(a, "enforced"),
+		       (long long)num(a, "pending"));
+}
+
+static const char *vm_cut(const json_t *vm, char *buf, size_t len)
+{
+	join(json_object_get(vm, "scopes"), buf, len);
+	return buf;
+}
+
+void print_vms(const json_t *r)
+{
+	size_t i;
+	json_t *vm;
+	char ips[256], cut[64];
+
+	if (json_array_size(r) == 0) {
+		printf("no VMs in the agents' inventory yet\n");
+		return;
+	}
+	printf("%-36s %-16s %-12s %-18s %-16s %-5s %-9s %6s %6s\n", "UUID", "NAME", "HOST",
+	       "IPS", "CUT", "POWER", "STATE", "GEN", "ACKED");
+	json_array_foreach(r, i, vm)
+		printf("%-36s %-16s %-12s %-18s %-16s %-5s %-9s %6lld %6lld\n",
+		       str(vm, "uuid"), str(vm, "name"), str(vm, "host"),
+		       join(json_object_get(vm, "ips"), ips, sizeof(ips)),
+		       vm_cut(vm, cut, sizeof(cut)),
+		       json_is_true(json_object_get(vm, "power_off")) ? "off" : "-",
+		       strcmp(str(vm, "state"), "none") == 0 ? "-" : str(vm, "state"),
+		       (long long)num(vm, "generation"), (long long)num(vm, "acked_generation"));
+}
+
+static void print_interfaces(const json_t *ifaces)
+{
+	size_t i;
+	json_t *ifc;
+	char ips[256];
+
+	printf("interfaces:\n");
+	json_array_foreach(ifaces, i, ifc)
+		printf("  %s  bridge %-10s scope %-8s %s\n", str(ifc, "mac"), str(ifc, "bridge"),
+		       str(ifc, "scope"), join(json_object_get(ifc, "ips"), ips, sizeof(ips)));
+}
+
+void print_vm_show(const json_t *vm)
+{
+	size_t i;
+	json_t *h;
+	char cut[64], when[32];
+
+	printf("uuid        %s\nname        %s\nhost        %s\n", str(vm, "uuid"),
+	       str(vm, "name"), str(vm, "host"));
+	print_interfaces(json_object_get(vm, "interfaces"));
+	printf("desired     cut %s%s (generation %lld)\n", vm_cut(vm, cut, sizeof(cut)),
+	       json_is_true(json_object_get(vm, "power_off")) ? ", power off" : "",
+	       (long long)num(vm, "generation"));
+	printf("acked       generation %lld at %s\n", (long long)num(vm, "acked_generation"),
+	       format_time_utc(num(vm, "acked_at"), when, sizeof(when)));
+	printf("state       %s\n", str(vm, "state"));
+	printf("mechanisms  %s\n", str(vm, "mechanisms"));
+	if (json_string_value(json_object_get(vm, "error")))
+		printf("agent error %s\n", str(vm, "error"));
+	printf("holds:\n");
+	json_array_foreach(json_object_get(vm, "holds"), i, h)
+		printf("  %s: %s since %s by uid %lld%s%s\n", str(h, "kind"), str(h, "scopes"),
+		       format_time_utc(num(h, "since"), when, sizeof(when)),
+		       (long long)num(h, "uid"), json_string_value(json_object_get(h, "reason")) ?
+		       ", reason: " : "", json_string_value(json_object_get(h, "reason")) ?
+		       str(h, "reason") : "");
+	if (json_array_size(json_object_get(vm, "holds")) == 0)
+		printf("  none\n");
+}
+
+void print_change(const json_t *vm)
+{
+	char cut[64];
+
+	printf("%s (%s): cut %s, generation %lld, %s\n", str(vm, "name"), str(vm, "uuid"),
+	       vm_cut(vm, cut, sizeof(cut)), (long long)num(vm, "generation"),
+	       strcmp(str(vm, "state"), "pending") == 0 ? "sent, waiting for the agent's ack" :
+	       str(vm, "state"));
+}

@@ -1,0 +1,221 @@
+#include "desired.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "mac.h"
+#include "util.h"
+
+int desired_set_hold(struct store *store, const char *uuid, uint32_t scopes,
+		     const char *reason, uid_t uid)
+{
+	sqlite3_stmt *st;
+
+	if (scopes == 0) {
+		st = store_prepare(store, "DELETE FROM holds WHERE vm_uuid = ?");
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+		return store_exec_stmt(store, st);
+	}
+	st = store_prepare(store,
+		"INSERT OR REPLACE INTO holds (vm_uuid, scopes, power_off, reason, uid, created)"
+		" VALUES (?,?,0,?,?,?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, scopes);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, uid);
+	sqlite3_bind_int64(st, 5, store_now());
+	return store_exec_stmt(store, st);
+}
+
+int desired_has_hold(struct store *store, const char *uuid)
+{
+	sqlite3_stmt *st = store_prepare(store, "SELECT 1 FROM holds WHERE vm_uuid = ?");
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void row_from_stmt(sqlite3_stmt *st, struct desired_row *row)
+{
+	strlcpy_checked(row->uuid, (const char *)sqlite3_column_text(st, 0),
+			sizeof(row->uuid));
+	row->generation = (uint64_t)sqlite3_column_int64(st, 1);
+	row->scopes = (uint32_t)sqlite3_column_int64(st, 2);
+	row->power_off = sqlite3_column_int(st, 3) != 0;
+	row->acked_generation = (uint64_t)sqlite3_column_int64(st, 4);
+}
+
+#define ROW_COLUMNS "vm_uuid, generation, scopes, power_off, acked_generation"
+
+int desired_get(struct store *store, const char *uuid, struct desired_row *row)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"SELECT " ROW_COLUMNS " FROM desired WHERE vm_uuid = ?");
+	int rc = 0;
+
+	memset(row, 0, sizeof(*row));
+	strlcpy_checked(row->uuid, uuid, sizeof(row->uuid));
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		row_from_stmt(st, row);
+	else
+		rc = 0; /* no row: nothing desired */
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int holds_union(struct store *store, const char *uuid, uint32_t *scopes,
+		       bool *power_off)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"SELECT scopes, power_off FROM holds WHERE vm_uuid = ?");
+
+	*scopes = 0;
+	*power_off = false;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*scopes |= (uint32_t)sqlite3_column_int64(st, 0);
+		*power_off |= sqlite3_column_int(st, 1) != 0;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int desired_recompute(struct store *store, const char *uuid,
+		      struct desired_row *row)
+{
+	uint32_t scopes;
+	bool power_off;
+	sqlite3_stmt *st;
+
+	if (desired_get(store, uuid, row) < 0 ||
+	    holds_union(store, uuid, &scopes, &power_off) < 0)
+		return -1;
+	if (row->generation && row->scopes == scopes && row->power_off == power_off)
+		return 0;
+	if (!row->generation && scopes == 0 && !power_off)
+		return 0; /* never cut, nothing to say */
+	row->generation = store_next_generation(store);
+	if (row->generation == 0)
+		return -1;
+	row->scopes = scopes;
+	row->power_off = power_off;
+	st = store_prepare(store,
+		"INSERT INTO desired (vm_uuid, generation, scopes, power_off, updated)"
+		" VALUES (?,?,?,?,?) ON CONFLICT(vm_uuid) DO UPDATE SET"
+		" generation = excluded.generation, scopes = excluded.scopes,"
+		" power_off = excluded.power_off, updated = excluded.updated");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)row->generation);
+	sqlite3_bind_int64(st, 3, scopes);
+	sqlite3_bind_int(st, 4, power_off);
+	sqlite3_bind_int64(st, 5, store_now());
+	return store_exec_stmt(store, st);
+}
+
+int desired_ack(struct store *store, const char *host_id,
+		const Cordon__VmState *state)
+{
+	/* Only the host the VM is on may ack it, and never backwards. */
+	sqlite3_stmt *st = store_prepare(store,
+		"UPDATE desired SET acked_generation = ?1, acked_at = ?2,"
+		" acked_host = ?3, mechanisms = ?4, error = ?5"
+		" WHERE vm_uuid = ?6 AND acked_generation <= ?1 AND generation >= ?1"
+		" AND EXISTS (SELECT 1 FROM vms WHERE uuid = ?6 AND host_id = ?3)");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)state->generation);
+	sqlite3_bind_int64(st, 2, store_now());
+	sqlite3_bind_text(st, 3, host_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, state->mechanisms, -1, SQLITE_STATIC);
+	if (state->error && state->error[0])
+		sqlite3_bind_text(st, 5, state->error, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_text(st, 6, state->uuid, -1, SQLITE_STATIC);
+	return store_exec_stmt(store, st);
+}
+
+int desired_foreach_host(struct store *store, const char *host_id,
+			 bool only_unacked,
+			 void (*fn)(const struct desired_row *row, void *arg),
+			 void *arg)
+{
+	sqlite3_stmt *st = store_prepare(store, only_unacked ?
+		"SELECT d.vm_uuid, d.generation, d.scopes, d.power_off, d.acked_generation"
+		" FROM desired d JOIN vms v ON v.uuid = d.vm_uuid"
+		" WHERE v.host_id = ? AND d.acked_generation < d.generation" :
+		"SELECT d.vm_uuid, d.generation, d.scopes, d.power_off, d.acked_generation"
+		" FROM desired d JOIN vms v ON v.uuid = d.vm_uuid WHERE v.host_id = ?");
+	struct desired_row row;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		row_from_stmt(st, &row);
+		fn(&row, arg);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+const char *desired_state_name(const struct desired_row *row)
+{
+	if (row->generation == 0)
+		return "none";
+	if (row->acked_generation < row->generation)
+		return "pending";
+	return (row->scopes || row->power_off) ? "enforced" : "none";
+}
+
+static json_t *scopes_json(uint32_t scopes)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < SCOPE_COUNT; i++)
+		if (scopes & (1u << i))
+			json_array_append_new(arr, json_string(scope_name(i)));
+	return arr;
+}
+
+void desired_add_json(struct store *store, const char *uuid, json_t *obj)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"SELECT " ROW_COLUMNS ", mechanisms, error, acked_at FROM desired WHERE vm_uuid = ?");
+	struct desired_row row = { .scopes = 0 };
+
+	if (st) {
+		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			row_from_stmt(st, &row);
+			json_object_set_new(obj, "mechanisms", sqlite3_column_text(st, 5) ?
+				json_string((const char *)sqlite3_column_text(st, 5)) : json_null());
+			json_object_set_new(obj, "error", sqlite3_column_text(st, 6) ?
+				json_string((const char *)sqlite3_column_text(st, 6)) : json_null());
+			json_object_set_new(obj, "acked_at", json_integer(sqlite3_column_int64(st, 7)));
+		}
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(obj, "scopes", scopes_json(row.scopes));
+	json_object_set_new(obj, "power_off", json_boolean(row.power_off));
+	json_object_set_new(obj, "generation", json_integer((json_int_t)row.generation));
+	json_object_set_new(obj, "acked_generation", json_integer((json_int_t)row.acked_generation));
+	json_object_set_new(obj, "state", json_string(desired_state_name(&row)));
+}

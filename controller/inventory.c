@@ -1,0 +1,255 @@
+#include "inventory.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+static int bind_text_exec(struct store *store, const char *sql,
+			  const char *a, const char *b, const char *c,
+			  const char *d)
+{
+	sqlite3_stmt *st = store_prepare(store, sql);
+	const char *args[] = { a, b, c, d };
+
+	if (!st)
+		return -1;
+	for (int i = 0; i < 4 && args[i]; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+	return store_exec_stmt(store, st);
+}
+
+static int vm_previous_host(struct store *store, const char *uuid,
+			    char host[65])
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"SELECT host_id FROM vms WHERE uuid = ?");
+	int found = 0;
+
+	host[0] = '\0';
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		strlcpy_checked(host, (const char *)sqlite3_column_text(st, 0), 65);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int vm_store_interfaces(struct store *store, const Cordon__Vm *vm)
+{
+	if (bind_text_exec(store, "DELETE FROM interfaces WHERE vm_uuid = ?",
+			   vm->uuid, NULL, NULL, NULL) < 0 ||
+	    bind_text_exec(store, "DELETE FROM ips WHERE vm_uuid = ?",
+			   vm->uuid, NULL, NULL, NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < vm->n_interfaces; i++) {
+		const Cordon__Interface *ifc = vm->interfaces[i];
+		if (bind_text_exec(store,
+				   "INSERT OR REPLACE INTO interfaces VALUES (?,?,?,?)",
+				   vm->uuid, ifc->mac, ifc->bridge, ifc->scope) < 0)
+			return -1;
+		for (size_t j = 0; j < ifc->n_ips; j++)
+			if (bind_text_exec(store, "INSERT INTO ips VALUES (?,?,?)",
+					   vm->uuid, ifc->mac, ifc->ips[j], NULL) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static void note_moved(const char *prev, const char *host_id, char moved[][65],
+		       size_t max_moved, size_t *n_moved)
+{
+	if (!prev[0] || strcmp(prev, host_id) == 0)
+		return;
+	for (size_t i = 0; i < *n_moved; i++)
+		if (strcmp(moved[i], prev) == 0)
+			return;
+	if (*n_moved < max_moved)
+		strlcpy_checked(moved[(*n_moved)++], prev, 65);
+}
+
+static int vm_store(struct store *store, const char *host_id,
+		    const Cordon__Vm *vm)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"INSERT INTO vms (uuid, name, host_id, state, updated) VALUES (?,?,?,?,?)"
+		" ON CONFLICT(uuid) DO UPDATE SET name = excluded.name,"
+		" host_id = excluded.host_id, state = excluded.state,"
+		" updated = excluded.updated");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, vm->uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, vm->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, host_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, vm->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, store_now());
+	if (store_exec_stmt(store, st) < 0)
+		return -1;
+	return vm_store_interfaces(store, vm);
+}
+
+int inventory_replace_host(struct store *store, const char *host_id,
+			   Cordon__Vm **vms, size_t n, char moved[][65],
+			   size_t max_moved, size_t *n_moved)
+{
+	char prev[65];
+
+	*n_moved = 0;
+	/* Unbind first; the VMs still here are bound again below. */
+	if (bind_text_exec(store, "UPDATE vms SET host_id = NULL WHERE host_id = ?",
+			   host_id, NULL, NULL, NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (vm_previous_host(store, vms[i]->uuid, prev) < 0)
+			return -1;
+		note_moved(prev, host_id, moved, max_moved, n_moved);
+		if (vm_store(store, host_id, vms[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int inventory_host_seen(struct store *store, const char *host_id,
+			const char *version)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"INSERT INTO hosts (host_id, version, first_seen, last_seen) VALUES (?,?,?,?)"
+		" ON CONFLICT(host_id) DO UPDATE SET version = excluded.version,"
+		" last_seen = excluded.last_seen");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now());
+	sqlite3_bind_int64(st, 4, store_now());
+	return store_exec_stmt(store, st);
+}
+
+/* Collects up to 2 distinct uuids matching sql(key); returns how many. */
+static int resolve_by(struct store *store, const char *sql, const char *key,
+		      char uuid[65])
+{
+	sqlite3_stmt *st = store_prepare(store, sql);
+	int n = 0;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while (n < 2 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *u = (const char *)sqlite3_column_text(st, 0);
+		if (n == 1 && strcmp(u, uuid) == 0)
+			continue;
+		if (n == 0)
+			strlcpy_checked(uuid, u, 65);
+		n++;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int looks_like_ip(const char *key)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, key, buf) == 1 || inet_pton(AF_INET6, key, buf) == 1;
+}
+
+int inventory_resolve(struct store *store, const char *key, char uuid[65],
+		      char *err, size_t errlen)
+{
+	int n;
+
+	if (looks_like_ip(key)) {
+		n = resolve_by(store, "SELECT DISTINCT vm_uuid FROM ips WHERE ip = ?", key, uuid);
+		if (n == 1)
+			return 0;
+		snprintf(err, errlen, n == 0 ?
+			 "no VM has address %s in the agents' inventory (cordonctl vms lists them)" :
+			 "address %s is held by several VMs; give the VM's uuid", key);
+		return -1;
+	}
+	n = resolve_by(store, "SELECT uuid FROM vms WHERE uuid = ?", key, uuid);
+	if (n == 1)
+		return 0;
+	n = resolve_by(store, "SELECT uuid FROM vms WHERE name = ?", key, uuid);
+	if (n == 1)
+		return 0;
+	snprintf(err, errlen, n == 0 ?
+		 "no VM with uuid or name '%s' (cordonctl vms lists them)" :
+		 "several VMs are named '%s'; give the VM's uuid", key);
+	return -1;
+}
+
+int inventory_vm_host(struct store *store, const char *uuid, char host[65])
+{
+	return vm_previous_host(store, uuid, host) < 0 ? -1 : 0;
+}
+
+static json_t *vm_ips_json(struct store *store, const char *uuid,
+			   const char *mac)
+{
+	sqlite3_stmt *st = store_prepare(store, mac ?
+		"SELECT ip FROM ips WHERE vm_uuid = ? AND mac = ? ORDER BY ip" :
+		"SELECT ip FROM ips WHERE vm_uuid = ? ORDER BY ip");
+	json_t *arr = json_array();
+
+	if (!st)
+		return arr;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	if (mac)
+		sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	return arr;
+}
+
+static json_t *vm_ifaces_json(struct store *store, const char *uuid)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"SELECT mac, bridge, scope FROM interfaces WHERE vm_uuid = ? ORDER BY mac");
+	json_t *arr = json_array();
+
+	if (!st)
+		return arr;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *mac = (const char *)sqlite3_column_text(st, 0);
+		json_array_append_new(arr, json_pack("{s:s, s:s?, s:s?, s:o}",
+			"mac", mac,
+			"bridge", (const char *)sqlite3_column_text(st, 1),
+			"scope", (const char *)sqlite3_column_text(st, 2),
+			"ips", vm_ips_json(store, uuid, mac)));
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
+
+json_t *inventory_vm_json(struct store *store, const char *uuid,
+			  int with_ifaces)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"SELECT name, host_id, state FROM vms WHERE uuid = ?");
+	json_t *vm = NULL;
+
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		vm = json_pack("{s:s, s:s, s:s?, s:s?, s:o}", "uuid", uuid,
+			"name", (const char *)sqlite3_column_text(st, 0),
+			"host", (const char *)sqlite3_column_text(st, 1),
+			"vm_state", (const char *)sqlite3_column_text(st, 2),
+			"ips", vm_ips_json(store, uuid, NULL));
+		if (vm && with_ifaces)
+			json_object_set_new(vm, "interfaces", vm_ifaces_json(store, uuid));
+	}
+	sqlite3_finalize(st);
+	return vm;
+}

@@ -1,0 +1,237 @@
+/* cordond: the cordon controller. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cordond.h"
+#include "jsonsock.h"
+#include "log.h"
+#include "util.h"
+
+#define TICK_MS 100
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cordond [-c FILE] [--log-level LEVEL] [--check-config] [--test-clock]\n"
+		"\n"
+		"The cordon controller: keeps VMs' desired network state, sends it to the\n"
+		"cordon-agent on each hypervisor over ZeroMQ (CURVE), and serves cordonctl\n"
+		"on a unix control socket.\n"
+		"\n"
+		"  -c, --config FILE   configuration (default " CORDOND_DEFAULT_CONFIG ")\n"
+		"  --log-level LEVEL   error, warning, info (default) or debug\n"
+		"  --check-config      read the configuration and keys, report, exit\n"
+		"  --test-clock        allow cordonctl to move the controller's clock (tests only)\n"
+		"  -h, --help          this text\n");
+}
+
+struct options {
+	const char *config;
+	const char *log_level;
+	bool check_only;
+	bool test_clock;
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "test-clock", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->config = CORDOND_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'l': o->log_level = optarg; break;
+		case 'C': o->check_only = true; break;
+		case 'T': o->test_clock = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "cordond: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_logging(const struct options *o, struct ctl_config *cfg)
+{
+	enum log_level lvl;
+	const char *name = o->log_level ? o->log_level : cfg->log_level;
+
+	if (log_level_parse(name, &lvl) < 0) {
+		fprintf(stderr, "cordond: unknown log level '%s' (error, warning, info, debug)\n", name);
+		return -1;
+	}
+	log_init("cordond", lvl);
+	return 0;
+}
+
+static int block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* 1 = keep running, 0 = stop. */
+static int handle_signal(struct cordond *d, int sfd)
+{
+	struct signalfd_siginfo si;
+	char err[512] = "";
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			if (ctl_transport_load_keys(d->transport, d->cfg.authorized_agents,
+						    err, sizeof(err)) < 0)
+				log_warnx("SIGHUP: %s; keeping the old keys", err);
+			continue;
+		}
+		log_info("signal %u: stopping", si.ssi_signo);
+		return 0;
+	}
+	return 1;
+}
+
+static void drain_router(struct cordond *d)
+{
+	struct peer peer;
+	Cordon__Envelope *env;
+	int rc;
+
+	while ((rc = ctl_transport_recv(d->transport, &peer, &env)) >= 0) {
+		if (rc == 0) {
+			int events = 0;
+			size_t len = sizeof(events);
+			zmq_getsockopt(ctl_transport_router(d->transport), ZMQ_EVENTS, &events, &len);
+			if (!(events & ZMQ_POLLIN))
+				return;
+			continue;
+		}
+		agents_handle(d, &peer, env);
+		codec_free(env);
+	}
+}
+
+static int run_loop(struct cordond *d, int sfd)
+{
+	zmq_pollitem_t items[] = {
+		{ ctl_transport_router(d->transport), 0, ZMQ_POLLIN, 0 },
+		{ ctl_transport_zap(d->transport), 0, ZMQ_POLLIN, 0 },
+		{ ctl_transport_monitor(d->transport), 0, ZMQ_POLLIN, 0 },
+		{ NULL, d->control_fd, ZMQ_POLLIN, 0 },
+		{ NULL, sfd, ZMQ_POLLIN, 0 },
+	};
+	uint64_t next_tick = now_mono_ms() + TICK_MS;
+
+	for (;;) {
+		int64_t wait = (int64_t)(next_tick - now_mono_ms());
+		if (zmq_poll(items, 5, wait < 0 ? 0 : wait) < 0 && errno != EINTR) {
+			log_warn("zmq_poll");
+			return -1;
+		}
+		if (items[1].revents & ZMQ_POLLIN)
+			ctl_transport_handle_zap(d->transport);
+		if (items[2].revents & ZMQ_POLLIN)
+			ctl_transport_handle_monitor(d->transport);
+		if (items[0].revents & ZMQ_POLLIN)
+			drain_router(d);
+		if (items[3].revents & ZMQ_POLLIN)
+			control_accept(d);
+		if ((items[4].revents & ZMQ_POLLIN) && !handle_signal(d, sfd))
+			return 0;
+		if (now_mono_ms() >= next_tick) {
+			agents_tick(d);
+			next_tick = now_mono_ms() + TICK_MS;
+			sd_notify(0, "WATCHDOG=1");
+		}
+	}
+}
+
+static int start(struct cordond *d, const struct options *o, char *err, size_t errlen)
+{
+	d->store = store_open(d->cfg.database, err, errlen);
+	if (!d->store)
+		return -1;
+	d->transport = ctl_transport_new(&d->cfg, err, errlen);
+	if (!d->transport)
+		return -1;
+	if (o->check_only)
+		return 0;
+	d->control_fd = jsonsock_listen(d->cfg.control_socket, 0660, d->cfg.control_group,
+					err, errlen);
+	if (d->control_fd < 0)
+		return -1;
+	if (err[0])
+		log_warnx("control socket: %s; only root can use it", err);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct cordond d = { .control_fd = -1 };
+	char err[1024] = "";
+	int sfd, rc = 1;
+
+	if (parse_options(argc, argv, &o) < 0)
+		return 2;
+	ctl_config_defaults(&d.cfg);
+	if (ctl_config_load(o.config, strcmp(o.config, CORDOND_DEFAULT_CONFIG) != 0,
+			    &d.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cordond: %s\n", err);
+		return 1;
+	}
+	if (setup_logging(&o, &d.cfg) < 0)
+		return 2;
+	d.test_clock = o.test_clock;
+	d.started = (int64_t)(now_wall_ms() / 1000);
+	sfd = block_signals();
+	if (sfd < 0)
+		fatal("signalfd");
+	if (start(&d, &o, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+	} else if (o.check_only) {
+		printf("cordond: configuration %s is valid\n", o.config);
+		rc = 0;
+	} else {
+		log_info("cordond %s listening on %s, control socket %s", CORDON_VERSION,
+			 d.cfg.listen, d.cfg.control_socket);
+		sd_notify(0, "READY=1");
+		rc = run_loop(&d, sfd) < 0 ? 1 : 0;
+		sd_notify(0, "STOPPING=1");
+	}
+	if (d.control_fd >= 0) {
+		close(d.control_fd);
+		unlink(d.cfg.control_socket);
+	}
+	ctl_transport_free(d.transport);
+	store_close(d.store);
+	registry_clear(&d.registry);
+	close(sfd);
+	return rc;
+}

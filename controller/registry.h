@@ -1,0 +1,37 @@
+/* registry.c: the agents the controller knows, connected or not. The
+ * connection (routing id) lives here; hosts seen before are in the store. */
+#ifndef CORDON_REGISTRY_H
+#define CORDON_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "transport.h"
+
+struct agent_conn {
+	struct peer peer;          /* routing id + host id */
+	bool connected;            /* said hello and not timed out */
+	uint64_t last_seen_mono;   /* ms */
+	int64_t last_seen_wall;    /* s */
+	uint64_t last_resend_mono; /* ms */
+	char version[32];
+	uint32_t vm_count;
+};
+
+struct registry {
+	struct agent_conn *agents;
+	size_t n, cap;
+};
+
+void registry_clear(struct registry *reg);
+struct agent_conn *registry_by_host(struct registry *reg, const char *host);
+/* The connected agent behind this routing id, or NULL. */
+struct agent_conn *registry_by_peer(struct registry *reg, const struct peer *peer);
+/* Binds host to a (new) connection; NULL on allocation failure. */
+struct agent_conn *registry_bind(struct registry *reg, const struct peer *peer);
+void registry_touch(struct agent_conn *agent);
+/* Marks silent agents disconnected; returns how many changed. */
+int registry_expire(struct registry *reg, uint64_t timeout_ms);
+size_t registry_connected_count(const struct registry *reg);
+
+#endif

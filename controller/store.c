@@ -1,0 +1,214 @@
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+struct store {
+	sqlite3 *db;
+};
+
+/* Each entry migrates the schema from version i to i+1. Append only. */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"INSERT INTO meta VALUES ('generation', 0);"
+	"CREATE TABLE hosts (host_id TEXT PRIMARY KEY, version TEXT,"
+	"  first_seen INTEGER, last_seen INTEGER);"
+	"CREATE TABLE vms (uuid TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	"  host_id TEXT, state TEXT, updated INTEGER);"
+	"CREATE INDEX vms_host ON vms(host_id);"
+	"CREATE INDEX vms_name ON vms(name);"
+	"CREATE TABLE interfaces (vm_uuid TEXT NOT NULL, mac TEXT NOT NULL,"
+	"  bridge TEXT, scope TEXT, PRIMARY KEY (vm_uuid, mac));"
+	"CREATE TABLE ips (vm_uuid TEXT NOT NULL, mac TEXT NOT NULL,"
+	"  ip TEXT NOT NULL);"
+	"CREATE INDEX ips_ip ON ips(ip);"
+	"CREATE INDEX ips_vm ON ips(vm_uuid);"
+	"CREATE TABLE holds (vm_uuid TEXT PRIMARY KEY, scopes INTEGER NOT NULL,"
+	"  power_off INTEGER NOT NULL DEFAULT 0, reason TEXT, uid INTEGER,"
+	"  created INTEGER);"
+	"CREATE TABLE desired (vm_uuid TEXT PRIMARY KEY,"
+	"  generation INTEGER NOT NULL, scopes INTEGER NOT NULL,"
+	"  power_off INTEGER NOT NULL, updated INTEGER,"
+	"  acked_generation INTEGER NOT NULL DEFAULT 0, acked_at INTEGER,"
+	"  acked_host TEXT, mechanisms TEXT, error TEXT);"
+	"CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL, uid INTEGER, action TEXT NOT NULL,"
+	"  vm_uuid TEXT, detail TEXT);"
+	"CREATE INDEX audit_vm ON audit(vm_uuid);",
+};
+
+#define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+int store_exec(struct store *store, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("sqlite: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int schema_version(struct store *store)
+{
+	sqlite3_stmt *st = store_prepare(store, "PRAGMA user_version");
+	int v = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int store_migrate(struct store *store, char *err, size_t errlen)
+{
+	int v = schema_version(store);
+	char pragma[64];
+
+	if (v < 0 || v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "database schema version %d is newer than this cordond (%d)",
+			 v, SCHEMA_VERSION);
+		return -1;
+	}
+	for (; v < SCHEMA_VERSION; v++) {
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (store_begin(store) < 0 || store_exec(store, migrations[v]) < 0 ||
+		    store_exec(store, pragma) < 0 || store_commit(store) < 0) {
+			store_rollback(store);
+			snprintf(err, errlen, "schema migration %d -> %d failed", v, v + 1);
+			return -1;
+		}
+		log_info("database schema migrated to version %d", v + 1);
+	}
+	return 0;
+}
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *store = calloc(1, sizeof(*store));
+	char dir[4096];
+
+	if (!store)
+		return NULL;
+	if (path_dirname(path, dir, sizeof(dir)) == 0)
+		mkdir_parents(dir, 0750);
+	if (sqlite3_open_v2(path, &store->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+			 store->db ? sqlite3_errmsg(store->db) : "out of memory");
+		store_close(store);
+		return NULL;
+	}
+	sqlite3_busy_timeout(store->db, 5000);
+	/* An ack to an operator means the change is on disk: FULL sync. */
+	if (store_exec(store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			      "PRAGMA foreign_keys=ON;") < 0 ||
+	    store_migrate(store, err, errlen) < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot initialise database %s", path);
+		store_close(store);
+		return NULL;
+	}
+	return store;
+}
+
+void store_close(struct store *store)
+{
+	if (!store)
+		return;
+	sqlite3_close(store->db);
+	free(store);
+}
+
+sqlite3 *store_db(struct store *store)
+{
+	return store->db;
+}
+
+int store_begin(struct store *store)
+{
+	return store_exec(store, "BEGIN IMMEDIATE");
+}
+
+int store_commit(struct store *store)
+{
+	return store_exec(store, "COMMIT");
+}
+
+void store_rollback(struct store *store)
+{
+	if (!sqlite3_get_autocommit(store->db))
+		store_exec(store, "ROLLBACK");
+}
+
+sqlite3_stmt *store_prepare(struct store *store, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("sqlite prepare: %s (%s)", sqlite3_errmsg(store->db), sql);
+		return NULL;
+	}
+	return st;
+}
+
+int store_exec_stmt(struct store *store, sqlite3_stmt *stmt)
+{
+	int rc;
+
+	if (!stmt)
+		return -1;
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: %s", sqlite3_errmsg(store->db));
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t store_next_generation(struct store *store)
+{
+	sqlite3_stmt *st;
+	uint64_t gen = 0;
+
+	if (store_exec(store, "UPDATE meta SET value = value + 1 WHERE key = 'generation'") < 0)
+		return 0;
+	st = store_prepare(store, "SELECT value FROM meta WHERE key = 'generation'");
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		gen = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return gen;
+}
+
+int store_audit(struct store *store, uid_t uid, const char *action,
+		const char *vm_uuid, const char *detail)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"INSERT INTO audit (at, uid, action, vm_uuid, detail) VALUES (?,?,?,?,?)");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, store_now());
+	if (uid == (uid_t)-1)
+		sqlite3_bind_null(st, 2);
+	else
+		sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, vm_uuid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, detail, -1, SQLITE_TRANSIENT);
+	return store_exec_stmt(store, st);
+}
+
+int64_t store_now(void)
+{
+	return (int64_t)time(NULL);
+}

@@ -1,0 +1,39 @@
+/* store.c: the controller's SQLite database: schema, migrations, audit,
+ * generations. Modules run their own statements on store_db(). */
+#ifndef CORDON_STORE_H
+#define CORDON_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct store;
+
+/* Opens (creating and migrating) the database. NULL with reason in err. */
+struct store *store_open(const char *path, char *err, size_t errlen);
+void store_close(struct store *store);
+sqlite3 *store_db(struct store *store);
+
+int store_begin(struct store *store);
+int store_commit(struct store *store);
+void store_rollback(struct store *store);
+
+/* Next value of the controller-wide generation counter (call inside a
+ * transaction). 0 on error. */
+uint64_t store_next_generation(struct store *store);
+
+/* Appends an audit event. uid = (uid_t)-1 for the controller itself. */
+int store_audit(struct store *store, uid_t uid, const char *action,
+		const char *vm_uuid, const char *detail);
+
+/* Prepares sql; logs and returns NULL on error. */
+sqlite3_stmt *store_prepare(struct store *store, const char *sql);
+/* Runs a statement without results (bind with "text"/"int64" helpers
+ * before). 0 or -1 (logged). Finalizes it. */
+int store_exec_stmt(struct store *store, sqlite3_stmt *stmt);
+int store_exec(struct store *store, const char *sql);
+
+int64_t store_now(void); /* seconds, the controller's notion of now */
+
+#endif

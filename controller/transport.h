@@ -1,0 +1,45 @@
+/* transport.c: the controller's ZeroMQ ROUTER with CURVE, its ZAP handler
+ * (only keys in the authorized-agents directory get in; the host id bound
+ * to each key becomes the connection's User-Id) and a socket monitor that
+ * logs failed handshakes. */
+#ifndef CORDON_CTL_TRANSPORT_H
+#define CORDON_CTL_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "config.h"
+
+#define PEER_ID_MAX 256
+
+struct peer {
+	uint8_t rid[PEER_ID_MAX];     /* ROUTER routing id */
+	size_t rid_len;
+	char host_id[65];             /* bound to the key by ZAP */
+};
+
+struct ctl_transport;
+
+struct ctl_transport *ctl_transport_new(const struct ctl_config *cfg,
+					char *err, size_t errlen);
+void ctl_transport_free(struct ctl_transport *t);
+/* (Re)reads the authorized-agents directory. Returns number of keys or -1. */
+int ctl_transport_load_keys(struct ctl_transport *t, const char *dir,
+			    char *err, size_t errlen);
+
+void *ctl_transport_router(struct ctl_transport *t);
+void *ctl_transport_zap(struct ctl_transport *t);
+void *ctl_transport_monitor(struct ctl_transport *t);
+
+void ctl_transport_handle_zap(struct ctl_transport *t);
+void ctl_transport_handle_monitor(struct ctl_transport *t);
+/* Receives one message: 1 with *env set (caller frees with codec_free),
+ * 0 when nothing usable was there (malformed input is logged and dropped),
+ * -1 on a socket error. */
+int ctl_transport_recv(struct ctl_transport *t, struct peer *peer,
+		       Cordon__Envelope **env);
+int ctl_transport_send(struct ctl_transport *t, const struct peer *peer,
+		       Cordon__Envelope *env);
+
+#endif

@@ -1,0 +1,446 @@
+#include "codec.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mac.h"
+
+/* Room for the deepest path, "inventory.vms[N].interfaces[N].ips[N]",
+ * whatever the indices. */
+#define PATH_MAX_LEN 128
+
+struct vctx {
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 4, 5))) static int
+fail(struct vctx *v, const char *path, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!v->err || v->errlen == 0)
+		return -1;
+	n = snprintf(v->err, v->errlen, "%s%s%s: ", path,
+		     *path && *field ? "." : "", field);
+	if (n < 0 || (size_t)n >= v->errlen)
+		return -1;
+	/* A cut reason still names the field: no need to check. */
+	va_start(ap, fmt);
+	(void)vsnprintf(v->err + n, v->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* p = base + name + "[i]", e.g. "hello.vms[3]". */
+static const char *elem_path(char p[PATH_MAX_LEN], const char *base,
+			     const char *name, size_t i)
+{
+	int n = snprintf(p, PATH_MAX_LEN, "%s%s[%zu]", base, name, i);
+
+	/* Cannot happen with our paths; a cut path would only shorten the
+	 * reason, never change the verdict. */
+	if (n < 0 || n >= PATH_MAX_LEN)
+		p[PATH_MAX_LEN - 1] = '\0';
+	return p;
+}
+
+static int check_str(struct vctx *v, const char *path, const char *field,
+		     const char *s)
+{
+	size_t len = strnlen(s, CORDON_MAX_STR + 1);
+
+	if (len > CORDON_MAX_STR)
+		return fail(v, path, field, "longer than %d bytes",
+			    CORDON_MAX_STR);
+	return 0;
+}
+
+static int check_count(struct vctx *v, const char *path, const char *field,
+		       size_t n, size_t limit)
+{
+	if (n > limit)
+		return fail(v, path, field, "%zu items, limit %zu", n, limit);
+	return 0;
+}
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+int codec_valid_host_id(const char *s)
+{
+	size_t len = strspn(s, ALNUM "._-");
+
+	/* "." and ".." would name directories if the id is ever a path part. */
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	return len >= 1 && len <= 64 && s[len] == '\0';
+}
+
+int codec_valid_uuid(const char *s)
+{
+	size_t len = strspn(s, ALNUM "-");
+
+	return len >= 1 && len <= 64 && s[len] == '\0';
+}
+
+static int check_uuid(struct vctx *v, const char *path, const char *field,
+		      const char *s)
+{
+	if (!codec_valid_uuid(s))
+		return fail(v, path, field,
+			    "not a uuid (1-64 of A-Z a-z 0-9 -)");
+	return 0;
+}
+
+static int check_ip(struct vctx *v, const char *path, const char *s)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, s, addr) == 1 ||
+	    inet_pton(AF_INET6, s, addr) == 1)
+		return 0;
+	return fail(v, path, "", "not an IPv4 or IPv6 address");
+}
+
+static int check_mac(struct vctx *v, const char *path, const char *s)
+{
+	struct mac mac;
+
+	if (mac_parse(s, &mac) < 0)
+		return fail(v, path, "mac", "not a MAC address");
+	if (!mac_is_unicast(&mac))
+		return fail(v, path, "mac", "not a unicast MAC address");
+	return 0;
+}
+
+static int check_iface(struct vctx *v, const char *path,
+		       const Cordon__Interface *ifc)
+{
+	char p[PATH_MAX_LEN];
+
+	if (check_mac(v, path, ifc->mac) < 0 ||
+	    check_str(v, path, "bridge", ifc->bridge) < 0 ||
+	    check_str(v, path, "target", ifc->target) < 0 ||
+	    check_str(v, path, "model", ifc->model) < 0 ||
+	    check_count(v, path, "ips", ifc->n_ips, CORDON_MAX_IPS) < 0)
+		return -1;
+	if (strcmp(ifc->scope, "") != 0 && strcmp(ifc->scope, "public") != 0 &&
+	    strcmp(ifc->scope, "private") != 0)
+		return fail(v, path, "scope",
+			    "not \"public\", \"private\" or \"\"");
+	for (size_t i = 0; i < ifc->n_ips; i++) {
+		if (check_ip(v, elem_path(p, path, ".ips", i), ifc->ips[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_vm(struct vctx *v, const char *path, const Cordon__Vm *vm)
+{
+	char p[PATH_MAX_LEN];
+
+	if (check_uuid(v, path, "uuid", vm->uuid) < 0 ||
+	    check_str(v, path, "name", vm->name) < 0 ||
+	    check_str(v, path, "state", vm->state) < 0 ||
+	    check_count(v, path, "interfaces", vm->n_interfaces,
+			CORDON_MAX_IFACES) < 0)
+		return -1;
+	for (size_t i = 0; i < vm->n_interfaces; i++) {
+		if (check_iface(v, elem_path(p, path, ".interfaces", i),
+				vm->interfaces[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_vmstate(struct vctx *v, const char *path,
+			 const Cordon__VmState *st)
+{
+	if (check_uuid(v, path, "uuid", st->uuid) < 0 ||
+	    check_str(v, path, "mechanisms", st->mechanisms) < 0 ||
+	    check_str(v, path, "error", st->error) < 0)
+		return -1;
+	if (st->scopes & ~(uint32_t)SCOPE_ALL)
+		return fail(v, path, "scopes", "unknown bits 0x%x",
+			    st->scopes & ~(uint32_t)SCOPE_ALL);
+	return 0;
+}
+
+struct uuid_ref {
+	const char *uuid;
+	size_t idx;
+};
+
+static int uuid_ref_cmp(const void *a, const void *b)
+{
+	const struct uuid_ref *x = a, *y = b;
+	int c = strcmp(x->uuid, y->uuid);
+
+	if (c)
+		return c;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* The element types differ but all carry a uuid: the caller says how to
+ * reach the i-th one. */
+typedef const char *(*uuid_of_fn)(const void *items, size_t i);
+
+static const char *vm_uuid(const void *items, size_t i)
+{
+	return ((Cordon__Vm *const *)items)[i]->uuid;
+}
+
+static const char *vmstate_uuid(const void *items, size_t i)
+{
+	return ((Cordon__VmState *const *)items)[i]->uuid;
+}
+
+static const char *str_uuid(const void *items, size_t i)
+{
+	return ((char *const *)items)[i];
+}
+
+/* Sorting keeps a 1M-item message O(n log n); the index tie-break names
+ * the first occurrence in the reason. field is "uuid", or "" when the
+ * items are uuids themselves. */
+static int check_no_dup(struct vctx *v, const char *path, const char *field,
+			const void *items, size_t n, uuid_of_fn uuid_of)
+{
+	char p[PATH_MAX_LEN];
+	struct uuid_ref *refs;
+	int rc = 0;
+
+	if (n < 2)
+		return 0;
+	refs = calloc(n, sizeof(*refs));
+	if (!refs)
+		return fail(v, path, "", "out of memory checking uuids");
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct uuid_ref){ uuid_of(items, i), i };
+	qsort(refs, n, sizeof(*refs), uuid_ref_cmp);
+	for (size_t i = 1; i < n && rc == 0; i++) {
+		if (strcmp(refs[i - 1].uuid, refs[i].uuid) != 0)
+			continue;
+		rc = fail(v, elem_path(p, path, "", refs[i].idx), field,
+			  "duplicate of %s[%zu]", path, refs[i - 1].idx);
+	}
+	free(refs);
+	return rc;
+}
+
+static int check_vms(struct vctx *v, const char *path, Cordon__Vm **vms,
+		     size_t n)
+{
+	char p[PATH_MAX_LEN];
+
+	if (check_count(v, path, "", n, CORDON_MAX_ITEMS) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (check_vm(v, elem_path(p, path, "", i), vms[i]) < 0)
+			return -1;
+	}
+	return check_no_dup(v, path, "uuid", vms, n, vm_uuid);
+}
+
+static int check_vmstates(struct vctx *v, const char *path,
+			  Cordon__VmState **sts, size_t n)
+{
+	char p[PATH_MAX_LEN];
+
+	if (check_count(v, path, "", n, CORDON_MAX_ITEMS) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (check_vmstate(v, elem_path(p, path, "", i), sts[i]) < 0)
+			return -1;
+	}
+	return check_no_dup(v, path, "uuid", sts, n, vmstate_uuid);
+}
+
+static int check_hello(struct vctx *v, const Cordon__Hello *h)
+{
+	if (!codec_valid_host_id(h->host_id))
+		return fail(v, "hello", "host_id",
+			    "not a host id (1-64 of A-Z a-z 0-9 . _ -)");
+	if (check_str(v, "hello", "version", h->version) < 0 ||
+	    check_vms(v, "hello.vms", h->vms, h->n_vms) < 0)
+		return -1;
+	return check_vmstates(v, "hello.enforced", h->enforced, h->n_enforced);
+}
+
+static int check_inventory(struct vctx *v, const Cordon__Inventory *inv)
+{
+	char p[PATH_MAX_LEN];
+
+	if (check_vms(v, "inventory.vms", inv->vms, inv->n_vms) < 0 ||
+	    check_count(v, "inventory", "removed", inv->n_removed,
+			CORDON_MAX_ITEMS) < 0)
+		return -1;
+	for (size_t i = 0; i < inv->n_removed; i++) {
+		if (check_uuid(v, elem_path(p, "inventory.removed", "", i), "",
+			       inv->removed[i]) < 0)
+			return -1;
+	}
+	return check_no_dup(v, "inventory.removed", "", inv->removed,
+			    inv->n_removed, str_uuid);
+}
+
+/* Highest field number protobuf allows (2^29 - 1). */
+#define PB_MAX_FIELD 0x1fffffffu
+
+/* protobuf-c keeps unknown fields for re-encoding, but accepts a field
+ * number 0 spelled as a non-minimal varint: such a message could not be
+ * sent on again. Walk every sub-message through the descriptors. */
+static int check_unknown(struct vctx *v, const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+		uint32_t tag = m->unknown_fields[i].tag;
+
+		if (tag == 0 || tag > PB_MAX_FIELD)
+			return fail(v, "envelope", "",
+				    "invalid field number %u in %s", tag,
+				    d->short_name);
+	}
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+		ProtobufCMessage *const *subs;
+		size_t n = 1;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		subs = (ProtobufCMessage *const *)(base + f->offset);
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			subs = *(ProtobufCMessage *const *const *)subs;
+		} else if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+			   *(const uint32_t *)(base + f->quantifier_offset) !=
+				   f->id) {
+			continue;
+		}
+		for (size_t k = 0; k < n; k++)
+			if (subs[k] && check_unknown(v, subs[k]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int check_body(struct vctx *v, const Cordon__Envelope *env)
+{
+	switch (env->body_case) {
+	case CORDON__ENVELOPE__BODY_HELLO:
+		return check_hello(v, env->hello);
+	case CORDON__ENVELOPE__BODY_DESIRED:
+		return check_vmstates(v, "desired.vms", env->desired->vms,
+				      env->desired->n_vms);
+	case CORDON__ENVELOPE__BODY_ACK:
+		return check_vmstates(v, "ack.vms", env->ack->vms,
+				      env->ack->n_vms);
+	case CORDON__ENVELOPE__BODY_REFUSED:
+		return check_str(v, "refused", "reason", env->refused->reason);
+	case CORDON__ENVELOPE__BODY_INVENTORY:
+		return check_inventory(v, env->inventory);
+	case CORDON__ENVELOPE__BODY_HEARTBEAT:
+	case CORDON__ENVELOPE__BODY_HELLO_REQUIRED:
+		return 0;
+	case CORDON__ENVELOPE__BODY__NOT_SET:
+		return fail(v, "envelope", "body", "not set");
+	default:
+		/* protobuf-c only sets known cases; belt and braces. */
+		return fail(v, "envelope", "body", "unknown case %d",
+			    (int)env->body_case);
+	}
+}
+
+Cordon__Envelope *codec_decode(const void *buf, size_t len, char *err,
+			       size_t errlen)
+{
+	struct vctx v = { err, errlen };
+	Cordon__Envelope *env;
+
+	if (len == 0) {
+		fail(&v, "envelope", "", "empty message");
+		return NULL;
+	}
+	if (len > CORDON_MAX_MSG) {
+		fail(&v, "envelope", "", "%zu bytes, limit %d", len,
+		     CORDON_MAX_MSG);
+		return NULL;
+	}
+	env = cordon__envelope__unpack(NULL, len, buf);
+	if (!env) {
+		fail(&v, "envelope", "", "malformed protobuf");
+		return NULL;
+	}
+	if (env->version != CORDON_PROTO_VERSION) {
+		fail(&v, "envelope", "version", "%u, expected %d", env->version,
+		     CORDON_PROTO_VERSION);
+		codec_free(env);
+		return NULL;
+	}
+	if (check_body(&v, env) < 0 || check_unknown(&v, &env->base) < 0) {
+		codec_free(env);
+		return NULL;
+	}
+	return env;
+}
+
+void codec_free(Cordon__Envelope *env)
+{
+	if (env)
+		cordon__envelope__free_unpacked(env, NULL);
+}
+
+int codec_encode(Cordon__Envelope *env, uint8_t **out, size_t *len)
+{
+	size_t size, packed;
+	uint8_t *buf;
+
+	env->version = CORDON_PROTO_VERSION;
+	size = cordon__envelope__get_packed_size(env);
+	/* The peer would refuse it (and ZMQ_MAXMSGSIZE drop the link). */
+	if (size > CORDON_MAX_MSG) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return -1;
+	packed = cordon__envelope__pack(env, buf);
+	if (packed != size) {
+		free(buf);
+		errno = EPROTO;
+		return -1;
+	}
+	*out = buf;
+	*len = size;
+	return 0;
+}
+
+const char *codec_body_name(const Cordon__Envelope *env)
+{
+	switch (env->body_case) {
+	case CORDON__ENVELOPE__BODY_HELLO:
+		return "hello";
+	case CORDON__ENVELOPE__BODY_DESIRED:
+		return "desired";
+	case CORDON__ENVELOPE__BODY_ACK:
+		return "ack";
+	case CORDON__ENVELOPE__BODY_HEARTBEAT:
+		return "heartbeat";
+	case CORDON__ENVELOPE__BODY_REFUSED:
+		return "refused";
+	case CORDON__ENVELOPE__BODY_HELLO_REQUIRED:
+		return "hello_required";
+	case CORDON__ENVELOPE__BODY_INVENTORY:
+		return "inventory";
+	default:
+		return "unknown";
+	}
+}

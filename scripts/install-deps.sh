@@ -1,0 +1,39 @@
+#!/bin/bash
+# scripts/install-deps.sh: installs what cordon needs to build and to run
+# its tests on Debian 12 (as root). Idempotent: when every package is
+# already installed it does nothing (CORDON_FORCE_APT=1 runs apt anyway).
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
+	libnftnl-dev libmnl-dev libzmq3-dev libczmq-dev libsqlite3-dev
+	libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
+	libnl-3-dev libnl-route-3-dev
+	# run and test
+	nftables iproute2 iputils-ping netcat-openbsd sqlite3 jq procps
+	coreutils util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} = 0 ] && [ "${CORDON_FORCE_APT:-0}" != 1 ]; then
+	echo "install-deps: all ${#packages[@]} packages already installed"
+	exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	echo "install-deps: run as root (sudo $0)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]:-(forced)}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"

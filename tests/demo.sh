@@ -1,0 +1,105 @@
+#!/bin/bash
+# tests/demo.sh (make demo): cordon in 30 seconds, on this machine only.
+# Builds a tiny cloud out of network namespaces (a controller, one
+# hypervisor host with a public and a private bridge, two VMs), runs the
+# real cordond and cordon-agent, cuts a VM's public network and restores it.
+# Everything it creates is removed when it ends, also on Ctrl-C.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "make demo needs root (it creates network namespaces and nftables tables): try sudo make demo" >&2
+	exit 1
+fi
+CDT_LOG_LEVEL=${CDT_LOG_LEVEL:-info}
+cdt_init
+
+if [ -t 1 ]; then B=$'\e[1m' D=$'\e[2m' N=$'\e[0m'; else B= D= N=; fi
+say() { printf '\n%s\n' "${B}$*${N}"; }
+# show [HOST] CMD...: prints the command as a user would type it, runs it,
+# indents its output. HOST names where it runs, for the reader.
+show() {
+	local where= ns=
+	if [[ $1 == @* ]]; then
+		where=${1#@}
+		shift
+		case $where in
+		public-probe) ns=${H_NS[hv1]}-public ;;
+		private-probe) ns=${H_NS[hv1]}-private ;;
+		esac
+	fi
+	printf '  %s$ %s\n' "${where:+${D}(on $where)${N} }" "$*"
+	if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi 2>&1 | sed 's/^/      /'
+	return "${PIPESTATUS[0]}"
+}
+cordonctl() { "$CORDONCTL" "$@"; }
+cordon-agent() { "$CORDON_AGENT" "$@"; }
+export CORDON_SOCKET
+
+say "== cordon demo =="
+echo "cordon cuts and restores VMs' network on hypervisor hosts, for abuse handling."
+echo "Three programs: cordond (controller), cordon-agent (one per host), cordonctl (CLI)."
+echo "This demo fakes a small cloud with network namespaces on this machine:"
+echo "  controller  198.18.0.1   (namespace $CDT_PREFIX-ctl)"
+echo "  host hv1    198.18.0.11  bridges br-pub 198.18.11.0/24, br-priv 198.18.12.0/24"
+echo "  VMs vm1 (198.18.11.11, 198.18.12.11) and vm2 (198.18.11.12, 198.18.12.12)"
+echo "  a 'probe' machine on each bridge (.254) that pings the VMs."
+
+say "1. Building the network and the keys"
+topo_controller
+topo_host hv1 1
+topo_vm hv1 1 1 vm1
+topo_vm hv1 1 2 vm2
+CORDON_SOCKET=$CDT_TMP/ctl/control.sock
+show cordonctl keygen --out "$CDT_TMP/ctl/controller.cert"
+show cordon-agent keygen --out "$CDT_TMP/hv1/agent.cert" --host hv1
+echo "  Enrolling the agent: its public key goes into the controller's authorized-agents directory."
+write_controller_conf
+write_agent_conf hv1
+show cp "$CDT_TMP/hv1/agent.cert" "$CDT_TMP/ctl/authorized/hv1.cert"
+echo "  hv1's inventory (normally from libvirt; here a static file):"
+jq -c '.vms[] | {name, interfaces: [.interfaces[] | {mac, bridge, ips}]}' \
+	"$CDT_TMP/hv1/inventory.json" | sed 's/^/      /'
+
+say "2. Starting cordond and cordon-agent (CURVE-encrypted ZeroMQ over TCP)"
+start_controller
+echo "  cordond is running (log: $CDT_TMP/ctl/cordond.log)"
+start_agent hv1
+echo "  cordon-agent on hv1 is running (log: $CDT_TMP/hv1/agent.log)"
+wait_until 20 agent_connected hv1 || fail "the agent connects to the controller"
+wait_until 20 vm_known vm1 || fail "the controller learns vm1 from the agent"
+show cordonctl agents
+show cordonctl vms
+
+say "3. Before: vm1 answers on its public and private addresses"
+wait_until 10 vm_ping vm1 public || fail "public ping to vm1"
+show @public-probe ping -n -c 1 -W 1 198.18.11.11
+show @private-probe ping -n -c 1 -W 1 198.18.12.11
+
+say "4. An abuse report: cut vm1's public network"
+show cordonctl suspend vm1 --scope public --reason "phishing page, ticket 4711"
+echo "  The agent puts vm1's public MAC in a set of its nftables table 'bridge cordon'."
+wait_until 10 not vm_ping vm1 public || fail "public ping to vm1 fails after suspend"
+echo "  Public ping now fails; the private network still works:"
+show @public-probe ping -n -c 1 -W 1 198.18.11.11 || true
+show @private-probe ping -n -c 1 -W 1 198.18.12.11
+echo "  vm2 on the same bridge is untouched:"
+show @public-probe ping -n -c 1 -W 1 198.18.11.12
+
+say "5. What the operator and the host admin see"
+wait_until 10 vm_enforced vm1 || true
+show cordonctl vms
+show cordonctl agents
+echo "  On the host, the agent's own view (also: --json):"
+show @hv1 cordon-agent status --socket "$CDT_TMP/hv1/status.sock"
+
+say "6. Case resolved: restore vm1"
+show cordonctl restore vm1
+wait_until 10 vm_ping vm1 public || fail "public ping to vm1 passes after restore"
+show @public-probe ping -n -c 1 -W 1 198.18.11.11
+wait_until 10 vm_converged vm1 || true
+show cordonctl vms
+
+say "Done. Cleaning up the namespaces, processes and files this demo created."
+echo "Next: README.md, docs/interfaces.md, and 'make check' for the full test suite."
+cdt_done

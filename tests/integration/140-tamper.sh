@@ -1,0 +1,99 @@
+#!/bin/bash
+# Someone on the host undoes the cut (nft flush ruleset, nft delete table
+# bridge cordon, deleting the VM's MAC from the set): the agent notices and
+# the VM is cut again within a second. The agent leaves other tables alone,
+# does not over-cut, and counts the tampering in `cordon-agent status`.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+cdt_init
+topo_two_hosts
+all_open vm11 vm12
+
+vm_suspend vm11 public
+expect_cut vm11 public
+expect_reach vm11 private
+check "cordonctl vms: vm11 enforced" wait_until 15 vm_enforced vm11
+
+# tamper_count HOST: .nft.tamper_count of `cordon-agent status --json`
+# (schema: agent/status.c).
+tamper_count() {
+	agent_status "$1" --json | jq -er '.nft.tamper_count | numbers'
+}
+t_before=$(tamper_count hv1) || fail "cordon-agent status --json shows a tamper count"
+ok "cordon-agent status --json: tamper count $t_before before tampering"
+
+# recut_time DESC CMD...: runs CMD (the tampering) in hv1's namespace, then
+# pings vm11's public address every ~50 ms (0.2 s timeout) until it fails.
+# Passes if that took at most 1.5 s; prints the measured time either way.
+recut_time() {
+	local desc=$1 t0 ms
+	shift
+	now_ms
+	t0=$NOW_MS
+	ip netns exec "${H_NS[hv1]}" "$@"
+	while :; do
+		if ! PING_W=0.2 vm_ping vm11 public; then
+			now_ms
+			break
+		fi
+		now_ms
+		if ((NOW_MS - t0 > 10000)); then
+			fail "vm11 is cut again within 1 s of '$desc' (still answering after 10 s)"
+			return 0
+		fi
+		sleep 0.05
+	done
+	ms=$((NOW_MS - t0))
+	if ((ms <= 1500)); then
+		ok "vm11 is cut again ${ms} ms after '$desc' (limit 1 s + 0.5 s margin)"
+	else
+		fail "vm11 is cut again within 1 s of '$desc' (took ${ms} ms)"
+	fi
+	# A real re-assertion: it holds, and only vm11's public side is cut.
+	expect_stays_cut vm11 public 2
+	expect_reach vm11 private
+	expect_reach vm12 public
+}
+
+# --- nft flush ruleset
+recut_time "nft flush ruleset" nft flush ruleset
+
+# --- nft delete table bridge cordon, with someone else's table beside it
+host_nft hv1 -f - <<'EOF'
+table inet cdtother {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		counter
+	}
+}
+EOF
+recut_time "nft delete table bridge cordon" nft delete table bridge cordon
+check "the agent left the host's other table (inet cdtother) alone" \
+	q host_nft hv1 list table inet cdtother
+
+# --- the VM's MAC deleted from whichever set holds it
+mac=52:54:00:01:01:01
+sets=$(host_nft hv1 -j list table bridge cordon | jq -r --arg m "$mac" '
+	.nftables[] | select(.set) | .set | select((.elem // []) | map(tostring) | index($m)) | .name')
+[ -n "$sets" ] || fail "hv1's table bridge cordon has a set holding $mac"
+delete_elems() {
+	local s
+	for s in $sets; do nft delete element bridge cordon "$s" "{ $mac }"; done
+}
+export -f delete_elems
+export sets mac
+recut_time "nft delete element bridge cordon {$sets} { $mac }" bash -c delete_elems
+
+t_after=$(tamper_count hv1) || fail "cordon-agent status --json shows a tamper count"
+check "cordon-agent status: tamper count went up ($t_before -> $t_after)" \
+	[ "$t_after" -gt "$t_before" ]
+out=$(agent_status hv1)
+check "cordon-agent status (table) mentions tampering" q grep -i tamper <<<"$out"
+
+# hv2 was never touched.
+all_open vm21 vm22
+vm_restore vm11
+expect_reach vm11 public
+expect_stays_open vm11 public 2
+
+cdt_done

@@ -1,0 +1,733 @@
+# tests/lib.sh: shared helpers for cordon's integration tests and demo.
+#
+# Source it from a bash script running with `set -euo pipefail`:
+#
+#   . "$(dirname "$0")/../lib.sh"
+#   cdt_init                      # root check (exit 77), tmpdir, EXIT trap
+#   topo_two_hosts                # or build piece by piece, see below
+#   vm_suspend vm11 public
+#   expect_cut vm11 public "public ping to vm11 fails after suspend"
+#   cdt_done
+#
+# Everything a test creates is named after $CDT_PREFIX (default cdt$$):
+# network namespaces "$CDT_PREFIX-ctl", "$CDT_PREFIX-hv1", ... and the
+# temporary directory /tmp/$CDT_PREFIX.XXXXXX. Interfaces are created inside
+# those namespaces only (never in the caller's), so their names are short and
+# fixed. One EXIT trap runs the cleanup registry (on_exit) in reverse order,
+# on success, failure and Ctrl-C alike.
+#
+# Address plan (only 198.18.0.0/15, only inside the test's namespaces):
+#
+#   management  198.18.0.0/24     netns CTL: bridge "mgmt" = 198.18.0.1
+#                                 host IDX: veth "mgmt0" = 198.18.0.(10+IDX)
+#   host IDX    public  198.18.(10*IDX+1).0/24 on the host's bridge br-pub
+#               private 198.18.(10*IDX+2).0/24 on the host's bridge br-priv
+#               probe namespaces (one per bridge) = .254
+#               VM VMIDX = .(10+VMIDX) on both (eth0 public, eth1 private)
+#   VM MACs     eth0 52:54:00:IDX:VMIDX:01, eth1 52:54:00:IDX:VMIDX:02 (hex)
+#   VM uuid     c0d0c0d0-0000-4000-8000-IIIIIIVVVVVV (IDX, VMIDX in hex)
+#   VM name     vmIDXVMIDX (vm11, vm12, vm21, ...) unless given
+#
+# So with IDX 1: vm11 = 198.18.11.11 (public) / 198.18.12.11 (private),
+# probes 198.18.11.254 / 198.18.12.254; hv1's agent talks to 198.18.0.1
+# from 198.18.0.11. Nothing is routed anywhere: no namespace has a default
+# route.
+
+export LC_ALL=C
+
+CDT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CDT_BUILD=${CDT_BUILD:-$CDT_ROOT/build}
+CORDOND=${CORDOND:-$CDT_BUILD/cordond}
+CORDONCTL=${CORDONCTL:-$CDT_BUILD/cordonctl}
+CORDON_AGENT=${CORDON_AGENT:-$CDT_BUILD/cordon-agent}
+CDT_PREFIX=${CDT_PREFIX:-cdt$$}
+CTL_PORT=${CTL_PORT:-7440}
+CTL_ADDR=198.18.0.1
+CDT_LOG_LEVEL=${CDT_LOG_LEVEL:-debug}
+# Timeout (s) of one ping probe; the tamper timing test uses less.
+PING_W=${PING_W:-1}
+
+CDT_TMP=
+CDT_FAILED=0
+CDT_IN_CLEANUP=0
+CDT_CLEANUP=()
+CDT_LOGS=()
+CDT_NS=()
+CTL_NS=
+CTL_PID=
+declare -A H_NS=() H_IDX=() AGENT_PID=()
+declare -A VM_HOST=() VM_UUID=() VM_PUB=() VM_PRIV=() VM_NS=()
+
+# ---------------------------------------------------------------- reporting
+
+ok() { echo "ok - $*"; }
+
+# Reports a failed check and ends the test (exit 1), unless CDT_KEEP_GOING=1.
+fail() {
+	echo "not ok - $*"
+	CDT_FAILED=1
+	if [ "${CDT_KEEP_GOING:-0}" != 1 ] && [ "$CDT_IN_CLEANUP" = 0 ]; then
+		exit 1
+	fi
+	return 0
+}
+
+note() { echo "# $*"; }
+
+# check DESC CMD...: ok if CMD succeeds, else fail.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else fail "$desc"; fi
+}
+
+# not CMD...: succeeds when CMD fails (for wait_until / check).
+not() { ! "$@"; }
+
+# Milliseconds since the epoch, into NOW_MS (no fork).
+now_ms() {
+	local t=${EPOCHREALTIME//[.,]/}
+	NOW_MS=$((t / 1000))
+}
+
+# wait_until SECONDS CMD...: runs CMD every 50 ms until it succeeds (0) or
+# SECONDS have passed (1). CMD's output is discarded.
+wait_until() {
+	local secs=$1 deadline
+	shift
+	now_ms
+	deadline=$((NOW_MS + secs * 1000))
+	while :; do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		now_ms
+		if ((NOW_MS >= deadline)); then return 1; fi
+		sleep 0.05
+	done
+}
+
+# --------------------------------------------------------- setup / cleanup
+
+# on_exit CMD [ARGS...]: registers a cleanup command (run in reverse order).
+on_exit() {
+	local q
+	q=$(printf '%q ' "$@")
+	CDT_CLEANUP+=("$q")
+}
+
+_cdt_exit() {
+	local rc=$? i
+	set +e
+	trap - EXIT
+	trap '' INT TERM
+	CDT_IN_CLEANUP=1
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+		_cdt_diagnostics
+	fi
+	for ((i = ${#CDT_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${CDT_CLEANUP[i]}" >/dev/null 2>&1
+	done
+	exit "$rc"
+}
+
+_cdt_diagnostics() {
+	local f h
+	echo "# ---- diagnostics ----"
+	if [ -n "$CTL_PID" ] && [ -n "$CDT_TMP" ]; then
+		echo "# cordonctl agents / vms:"
+		timeout 5 "$CORDONCTL" --socket "$CDT_TMP/ctl/control.sock" agents 2>&1 | sed 's/^/#   /'
+		timeout 5 "$CORDONCTL" --socket "$CDT_TMP/ctl/control.sock" vms 2>&1 | sed 's/^/#   /'
+	fi
+	for h in "${!H_NS[@]}"; do
+		if ip netns list 2>/dev/null | grep -qw -- "${H_NS[$h]}"; then
+			echo "# nft ruleset in $h:"
+			timeout 5 ip netns exec "${H_NS[$h]}" nft list ruleset 2>&1 | head -n 40 | sed 's/^/#   /'
+		fi
+	done
+	for f in "${CDT_LOGS[@]}"; do
+		[ -f "$f" ] || continue
+		echo "# ---- last 30 lines of ${f#"$CDT_TMP"/} ----"
+		tail -n 30 "$f" | sed 's/^/#   /'
+	done
+}
+
+# cdt_init: skip (77) unless root, check tools and binaries, make the tmpdir
+# and install the EXIT trap. NEED_BINARIES=0 to build topology only.
+cdt_init() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "# skipped: needs root (network namespaces, nftables)"
+		exit 77
+	fi
+	trap _cdt_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	local t
+	for t in ip nft ping jq timeout; do
+		command -v "$t" >/dev/null || fail "tool $t is installed (scripts/install-deps.sh)"
+	done
+	if [ "${NEED_BINARIES:-1}" = 1 ]; then
+		for t in "$CORDOND" "$CORDONCTL" "$CORDON_AGENT"; do
+			[ -x "$t" ] || fail "$t is built (run make)"
+		done
+	fi
+	make_tmpdir
+}
+
+# make_tmpdir: CDT_TMP = a new directory, removed at exit (CDT_KEEP=1 keeps).
+make_tmpdir() {
+	CDT_TMP=$(mktemp -d "/tmp/$CDT_PREFIX.XXXXXX")
+	if [ "${CDT_KEEP:-0}" = 1 ]; then
+		note "keeping $CDT_TMP"
+	else
+		on_exit rm -rf -- "$CDT_TMP"
+	fi
+}
+
+# cdt_done: the last line of a test script.
+cdt_done() {
+	if [ "$CDT_FAILED" != 0 ]; then exit 1; fi
+	exit 0
+}
+
+# ---------------------------------------------------------------- topology
+
+# mkns NAME: a new network namespace with lo up and IPv6 off.
+mkns() {
+	ip netns add "$1"
+	on_exit ip netns del "$1"
+	CDT_NS+=("$1")
+	ip -n "$1" link set lo up
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 || true
+}
+
+# topo_controller: netns CTL with bridge mgmt = 198.18.0.1/24.
+topo_controller() {
+	CTL_NS=$CDT_PREFIX-ctl
+	mkns "$CTL_NS"
+	ip -n "$CTL_NS" link add mgmt type bridge
+	ip -n "$CTL_NS" addr add "$CTL_ADDR/24" dev mgmt
+	ip -n "$CTL_NS" link set mgmt up
+	mkdir -p "$CDT_TMP/ctl/authorized"
+}
+
+_pub_net() { echo "198.18.$((10 * $1 + 1))"; }
+_priv_net() { echo "198.18.$((10 * $1 + 2))"; }
+
+# topo_host NAME IDX: a simulated hypervisor (netns) with bridges br-pub and
+# br-priv, management veth mgmt0 = 198.18.0.(10+IDX) into CTL's mgmt
+# bridge, and one probe namespace per bridge (.254). NAME: at most 13
+# characters (it names the management veth's peer in CTL).
+topo_host() {
+	local name=$1 idx=$2 hns scope br pns addr
+	[ -n "$CTL_NS" ] || fail "topo_controller before topo_host"
+	((idx >= 1 && idx <= 24)) || fail "host index $idx in 1..24"
+	hns=$CDT_PREFIX-$name
+	H_NS[$name]=$hns
+	H_IDX[$name]=$idx
+	mkns "$hns"
+	ip -n "$hns" link add br-pub type bridge
+	ip -n "$hns" link add br-priv type bridge
+	ip -n "$hns" link set br-pub up
+	ip -n "$hns" link set br-priv up
+	ip -n "$hns" link add mgmt0 type veth peer name "$name" netns "$CTL_NS"
+	ip -n "$CTL_NS" link set "$name" master mgmt up
+	ip -n "$hns" addr add "198.18.0.$((10 + idx))/24" dev mgmt0
+	ip -n "$hns" link set mgmt0 up
+	for scope in public private; do
+		if [ "$scope" = public ]; then
+			br=br-pub
+			addr=$(_pub_net "$idx").254
+		else
+			br=br-priv
+			addr=$(_priv_net "$idx").254
+		fi
+		pns=$hns-$scope
+		mkns "$pns"
+		ip -n "$hns" link add "probe-$scope" type veth peer name eth0 netns "$pns"
+		ip -n "$hns" link set "probe-$scope" master "$br" up
+		ip -n "$pns" addr add "$addr/24" dev eth0
+		ip -n "$pns" link set eth0 up
+	done
+	mkdir -p "$CDT_TMP/$name/state"
+	echo '{ "vms": [] }' >"$CDT_TMP/$name/inventory.json"
+}
+
+vm_uuid_of() { printf 'c0d0c0d0-0000-4000-8000-%06x%06x' "$1" "$2"; }
+
+# topo_vm HOST IDX VMIDX [NAME]: a simulated VM (netns) with eth0 on the
+# host's br-pub and eth1 on br-priv, added to the host's inventory file.
+topo_vm() {
+	local host=$1 idx=$2 vmidx=$3 name=${4:-vm$2$3}
+	local hns=${H_NS[$host]:-} vns uuid mac0 mac1 pub priv inv
+	[ -n "$hns" ] || fail "topo_host $host before topo_vm"
+	[ "${H_IDX[$host]}" = "$idx" ] || fail "host $host has index ${H_IDX[$host]}, not $idx"
+	((vmidx >= 1 && vmidx <= 200)) || fail "vm index $vmidx in 1..200"
+	vns=$hns-vm$vmidx
+	uuid=$(vm_uuid_of "$idx" "$vmidx")
+	mac0=$(printf '52:54:00:%02x:%02x:01' "$idx" "$vmidx")
+	mac1=$(printf '52:54:00:%02x:%02x:02' "$idx" "$vmidx")
+	pub=$(_pub_net "$idx").$((10 + vmidx))
+	priv=$(_priv_net "$idx").$((10 + vmidx))
+	mkns "$vns"
+	ip -n "$hns" link add "vm$vmidx-pub" type veth peer name eth0 netns "$vns"
+	ip -n "$hns" link add "vm$vmidx-priv" type veth peer name eth1 netns "$vns"
+	ip -n "$hns" link set "vm$vmidx-pub" master br-pub up
+	ip -n "$hns" link set "vm$vmidx-priv" master br-priv up
+	ip -n "$vns" link set eth0 address "$mac0"
+	ip -n "$vns" link set eth1 address "$mac1"
+	ip -n "$vns" addr add "$pub/24" dev eth0
+	ip -n "$vns" addr add "$priv/24" dev eth1
+	ip -n "$vns" link set eth0 up
+	ip -n "$vns" link set eth1 up
+	VM_HOST[$name]=$host
+	VM_UUID[$name]=$uuid
+	VM_PUB[$name]=$pub
+	VM_PRIV[$name]=$priv
+	VM_NS[$name]=$vns
+	inv=$CDT_TMP/$host/inventory.json
+	jq --arg uuid "$uuid" --arg name "$name" \
+		--arg mac0 "$mac0" --arg mac1 "$mac1" --arg pub "$pub" --arg priv "$priv" \
+		'.vms += [{ uuid: $uuid, name: $name, interfaces: [
+		   { mac: $mac0, bridge: "br-pub", ips: [$pub] },
+		   { mac: $mac1, bridge: "br-priv", ips: [$priv] } ] }]' \
+		"$inv" >"$inv.new"
+	mv "$inv.new" "$inv"
+}
+
+# probe_ping HOST SCOPE IP: one ping from HOST's probe namespace on the
+# SCOPE (public|private) bridge; returns ping's status.
+probe_ping() {
+	ip netns exec "${H_NS[$1]}-$2" ping -n -q -c 1 -W "$PING_W" "$3" >/dev/null 2>&1
+}
+
+# vm_ip NAME SCOPE
+vm_ip() {
+	if [ "$2" = public ]; then echo "${VM_PUB[$1]}"; else echo "${VM_PRIV[$1]}"; fi
+}
+
+# vm_ping NAME SCOPE: probe_ping towards VM NAME's address in SCOPE.
+vm_ping() {
+	probe_ping "${VM_HOST[$1]}" "$2" "$(vm_ip "$1" "$2")"
+}
+
+# expect_reach VM SCOPE [TIMEOUT]: ping VM on SCOPE passes (retried).
+expect_reach() {
+	local vm=$1 scope=$2 t=${3:-10}
+	if wait_until "$t" vm_ping "$vm" "$scope"; then
+		ok "$scope ping to $vm passes"
+	else
+		fail "$scope ping to $vm passes (none answered within ${t}s)"
+	fi
+}
+
+# expect_cut VM SCOPE [TIMEOUT]: ping VM on SCOPE fails within TIMEOUT, and
+# two more pings right after fail too.
+expect_cut() {
+	local vm=$1 scope=$2 t=${3:-10}
+	if ! wait_until "$t" not vm_ping "$vm" "$scope"; then
+		fail "$scope ping to $vm fails (still answered after ${t}s)"
+		return 0
+	fi
+	if vm_ping "$vm" "$scope" || vm_ping "$vm" "$scope"; then
+		fail "$scope ping to $vm fails (it failed once, then answered again)"
+		return 0
+	fi
+	ok "$scope ping to $vm fails"
+}
+
+# expect_stays_cut VM SCOPE SECONDS: every ping for SECONDS fails.
+expect_stays_cut() {
+	local vm=$1 scope=$2 secs=$3 end n=0
+	now_ms
+	end=$((NOW_MS + secs * 1000))
+	while :; do
+		if vm_ping "$vm" "$scope"; then
+			fail "$scope ping to $vm keeps failing for ${secs}s (answered after $n failed pings)"
+			return 0
+		fi
+		n=$((n + 1))
+		now_ms
+		((NOW_MS < end)) || break
+		sleep 0.2
+	done
+	ok "$scope ping to $vm keeps failing for ${secs}s ($n pings)"
+}
+
+# expect_vm_open VM / expect_vm_cut VM: both scopes.
+expect_vm_open() {
+	expect_reach "$1" public "${2:-10}"
+	expect_reach "$1" private "${2:-10}"
+}
+
+# ------------------------------------------------------- keys and configs
+
+# ctl ARGS...: cordonctl against the test controller's control socket.
+ctl() {
+	"$CORDONCTL" --socket "$CDT_TMP/ctl/control.sock" "$@"
+}
+
+# ctl_keygen: the controller's key pair in $CDT_TMP/ctl/controller.cert*.
+ctl_keygen() {
+	"$CORDONCTL" keygen --out "$CDT_TMP/ctl/controller.cert" >/dev/null ||
+		fail "cordonctl keygen --out $CDT_TMP/ctl/controller.cert"
+	[ -s "$CDT_TMP/ctl/controller.cert_secret" ] ||
+		fail "cordonctl keygen wrote controller.cert_secret"
+}
+
+# write_controller_conf [EXTRA LINES...]: $CDT_TMP/ctl/cordond.conf.
+write_controller_conf() {
+	local l
+	{
+		echo "[controller]"
+		echo "listen = tcp://$CTL_ADDR:$CTL_PORT"
+		echo "key = $CDT_TMP/ctl/controller.cert_secret"
+		echo "authorized_agents = $CDT_TMP/ctl/authorized"
+		echo "database = $CDT_TMP/ctl/cordon.db"
+		echo "control_socket = $CDT_TMP/ctl/control.sock"
+		echo "control_group = root"
+		echo "resend_ms = 500"
+		echo "agent_timeout_ms = 3000"
+		for l in "$@"; do echo "$l"; done
+	} >"$CDT_TMP/ctl/cordond.conf"
+}
+
+# agent_keygen HOST [KEYHOST]: HOST's key pair in $CDT_TMP/HOST/agent.cert*,
+# with host-id metadata KEYHOST (default HOST).
+agent_keygen() {
+	local host=$1 keyhost=${2:-$1}
+	"$CORDON_AGENT" keygen --out "$CDT_TMP/$host/agent.cert" --host "$keyhost" >/dev/null ||
+		fail "cordon-agent keygen --out $CDT_TMP/$host/agent.cert --host $keyhost"
+	[ -s "$CDT_TMP/$host/agent.cert_secret" ] ||
+		fail "cordon-agent keygen wrote agent.cert_secret"
+}
+
+# enroll_agent HOST [FILENAME]: copies HOST's public cert into the
+# controller's authorized directory (as HOST.cert by default).
+enroll_agent() {
+	cp "$CDT_TMP/$1/agent.cert" "$CDT_TMP/ctl/authorized/${2:-$1.cert}"
+}
+
+# write_agent_conf HOST [HOST_ID [EXTRA LINES...]]: $CDT_TMP/HOST/agent.conf,
+# plus HOST's public copy of the controller key.
+write_agent_conf() {
+	local host=$1 hid=${2:-$1} d=$CDT_TMP/$1 l
+	shift $(($# >= 2 ? 2 : 1))
+	cp "$CDT_TMP/ctl/controller.cert" "$d/controller.cert"
+	{
+		echo "[agent]"
+		echo "host_id = $hid"
+		echo "controller = tcp://$CTL_ADDR:$CTL_PORT"
+		echo "controller_key = $d/controller.cert"
+		echo "key = $d/agent.cert_secret"
+		echo "state_dir = $d/state"
+		echo "status_socket = $d/status.sock"
+		echo "nft_table = cordon"
+		echo "heartbeat_ms = 500"
+		echo "verify_ms = 2000"
+		echo "inventory_file = $d/inventory.json"
+		for l in "$@"; do echo "$l"; done
+		echo
+		echo "[scopes]"
+		echo "br-pub = public"
+		echo "br-priv = private"
+		echo "unmapped = public"
+	} >"$d/agent.conf"
+}
+
+# setup_agent HOST: keygen, enrolment and config for a well-behaved agent.
+setup_agent() {
+	agent_keygen "$1"
+	enroll_agent "$1"
+	write_agent_conf "$1"
+}
+
+# ---------------------------------------------------------------- daemons
+
+_log_register() {
+	local f
+	for f in "${CDT_LOGS[@]}"; do [ "$f" = "$1" ] && return 0; done
+	CDT_LOGS+=("$1")
+}
+
+# _stop_pid PID WHAT SIGNAL: signal, wait up to 10 s, then SIGKILL. A
+# SIGTERM'd daemon must exit with 0 or 143; anything else fails the test.
+_stop_pid() {
+	local pid=$1 what=$2 sig=${3:-TERM} rc
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -s "$sig" "$pid" 2>/dev/null || true
+	if ! wait_until 10 not kill -0 "$pid"; then
+		note "$what (pid $pid) still running 10 s after SIG$sig: SIGKILL"
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	rc=0
+	wait "$pid" 2>/dev/null || rc=$?
+	if [ "$sig" = TERM ] && [ "$rc" != 0 ] && [ "$rc" != 143 ]; then
+		if [ "$CDT_IN_CLEANUP" = 0 ]; then
+			fail "$what exits cleanly on SIGTERM (exit status $rc)"
+		else
+			note "$what exited with status $rc on SIGTERM"
+		fi
+	fi
+	return 0
+}
+
+# start_controller [ARGS...]: cordond in CTL's netns, log ctl/cordond.log;
+# waits until `cordonctl status` answers.
+start_controller() {
+	local log=$CDT_TMP/ctl/cordond.log
+	_log_register "$log"
+	[ -z "$CTL_PID" ] || fail "start_controller: already running"
+	echo "=== start $(date +%T.%N)" >>"$log"
+	ip netns exec "$CTL_NS" "$CORDOND" -c "$CDT_TMP/ctl/cordond.conf" \
+		--log-level "$CDT_LOG_LEVEL" "$@" >>"$log" 2>&1 </dev/null &
+	CTL_PID=$!
+	if [ "${_CDT_CTL_REG:-0}" = 0 ]; then
+		on_exit stop_controller
+		_CDT_CTL_REG=1
+	fi
+	if ! wait_until 20 _ctl_ready; then
+		fail "cordond starts and answers cordonctl status within 20s"
+	fi
+	kill -0 "$CTL_PID" 2>/dev/null || fail "cordond is still running after start"
+}
+
+_ctl_ready() {
+	kill -0 "$CTL_PID" 2>/dev/null || return 0 # died: stop waiting
+	ctl status >/dev/null 2>&1
+}
+
+stop_controller() {
+	_stop_pid "$CTL_PID" cordond TERM
+	CTL_PID=
+}
+
+kill9_controller() {
+	_stop_pid "$CTL_PID" cordond KILL
+	CTL_PID=
+}
+
+# start_agent HOST [ARGS...]: cordon-agent in HOST's netns, log
+# HOST/agent.log; waits until its status socket answers.
+start_agent() {
+	local host=$1 log=$CDT_TMP/$1/agent.log
+	shift
+	_log_register "$log"
+	[ -z "${AGENT_PID[$host]:-}" ] || fail "start_agent $host: already running"
+	echo "=== start $(date +%T.%N)" >>"$log"
+	ip netns exec "${H_NS[$host]}" "$CORDON_AGENT" -c "$CDT_TMP/$host/agent.conf" \
+		--log-level "$CDT_LOG_LEVEL" "$@" >>"$log" 2>&1 </dev/null &
+	AGENT_PID[$host]=$!
+	if [ -z "${_CDT_AGENT_REG[$host]:-}" ]; then
+		on_exit stop_agent "$host"
+		_CDT_AGENT_REG[$host]=1
+	fi
+	if ! wait_until 20 _agent_ready "$host"; then
+		fail "cordon-agent on $host starts and answers status within 20s"
+	fi
+	kill -0 "${AGENT_PID[$host]}" 2>/dev/null ||
+		fail "cordon-agent on $host is still running after start"
+}
+declare -A _CDT_AGENT_REG=()
+
+_agent_ready() {
+	kill -0 "${AGENT_PID[$1]}" 2>/dev/null || return 0
+	agent_status "$1" >/dev/null 2>&1
+}
+
+stop_agent() {
+	_stop_pid "${AGENT_PID[$1]:-}" "cordon-agent on $1" TERM
+	AGENT_PID[$1]=
+}
+
+kill9_agent() {
+	_stop_pid "${AGENT_PID[$1]:-}" "cordon-agent on $1" KILL
+	AGENT_PID[$1]=
+}
+
+# agent_status HOST [--json]: `cordon-agent status` of HOST's agent.
+agent_status() {
+	local host=$1
+	shift
+	"$CORDON_AGENT" status --socket "$CDT_TMP/$host/status.sock" "$@"
+}
+
+# ------------------------------------------------- controller-side queries
+
+# agent_connected HOST: cordonctl agents --json says HOST is connected.
+agent_connected() {
+	ctl --json agents | jq -e --arg h "$1" 'any(.[]; .host == $h and .connected == true)' >/dev/null
+}
+
+agent_disconnected() {
+	ctl --json agents | jq -e --arg h "$1" 'any(.[]; .host == $h and .connected == false)' >/dev/null
+}
+
+# agent_listed HOST: HOST appears in cordonctl agents --json at all.
+agent_listed() {
+	ctl --json agents | jq -e --arg h "$1" 'any(.[]; .host == $h)' >/dev/null
+}
+
+# vm_json NAME: the VM's object from cordonctl vms --json.
+vm_json() {
+	ctl --json vms | jq -e --arg n "$1" '.[] | select(.name == $n)'
+}
+
+# vm_field NAME FIELD: one field of it (jq -r).
+vm_field() {
+	ctl --json vms | jq -r --arg n "$1" --arg f "$2" '.[] | select(.name == $n) | .[$f]'
+}
+
+vm_known() { vm_json "$1" >/dev/null; }
+
+vm_state_is() { [ "$(vm_field "$1" state)" = "$2" ]; }
+
+# vm_enforced NAME: state "enforced" and acked_generation == generation.
+vm_enforced() {
+	ctl --json vms | jq -e --arg n "$1" \
+		'any(.[]; .name == $n and .state == "enforced" and .acked_generation == .generation)' >/dev/null
+}
+
+wait_agent_connected() {
+	if wait_until "${2:-20}" agent_connected "$1"; then
+		ok "cordonctl agents shows $1 connected"
+	else
+		fail "cordonctl agents shows $1 connected within ${2:-20}s"
+	fi
+}
+
+wait_vm_known() {
+	wait_until "${2:-20}" vm_known "$1" || fail "cordonctl vms lists $1 within ${2:-20}s"
+}
+
+# ----------------------------------------------------------- composites
+
+# topo_two_hosts: controller + hv1, hv2 with vm11 vm12 / vm21 vm22, keys,
+# configs, all three daemons running and every VM known to the controller.
+# START_AGENTS=0 builds and configures without starting the agents.
+topo_two_hosts() {
+	local h i v
+	topo_controller
+	ctl_keygen
+	write_controller_conf
+	for i in 1 2; do
+		h=hv$i
+		topo_host "$h" "$i"
+		for v in 1 2; do topo_vm "$h" "$i" "$v"; done
+		setup_agent "$h"
+	done
+	start_controller
+	if [ "${START_AGENTS:-1}" = 1 ]; then
+		for h in hv1 hv2; do start_agent "$h"; done
+		for h in hv1 hv2; do
+			wait_until 20 agent_connected "$h" || fail "agent $h connects to cordond within 20s"
+		done
+		for v in vm11 vm12 vm21 vm22; do wait_vm_known "$v"; done
+		ok "controller and agents hv1, hv2 up; cordonctl vms lists vm11 vm12 vm21 vm22"
+	fi
+}
+
+# vm_suspend VM-REF SCOPE: cordonctl suspend, which must succeed.
+vm_suspend() {
+	local out
+	out=$(ctl suspend "$1" --scope "$2" --reason "cordon test" 2>&1) ||
+		fail "cordonctl suspend $1 --scope $2 succeeds: $out"
+	LAST_OUT=$out
+}
+
+vm_restore() {
+	local out
+	out=$(ctl restore "$1" 2>&1) || fail "cordonctl restore $1 succeeds: $out"
+	LAST_OUT=$out
+}
+
+# all_open VM...: every listed VM answers on both scopes.
+all_open() {
+	local v
+	for v in "$@"; do
+		expect_reach "$v" public
+		expect_reach "$v" private
+	done
+}
+
+# q CMD...: CMD with its output discarded (for check).
+q() { "$@" >/dev/null 2>&1; }
+
+# vms_jq FILTER / agents_jq FILTER: jq -e FILTER over cordonctl vms|agents
+# --json (status 0 when FILTER yields true).
+vms_jq() { ctl --json vms | jq -e "$1" >/dev/null; }
+agents_jq() { ctl --json agents | jq -e "$1" >/dev/null; }
+
+# expect_stays_open VM SCOPE SECONDS: every ping for SECONDS passes (the
+# first one is retried for up to 10 s).
+expect_stays_open() {
+	local vm=$1 scope=$2 secs=$3 end n=0
+	if ! wait_until 10 vm_ping "$vm" "$scope"; then
+		fail "$scope ping to $vm keeps passing for ${secs}s (none answered within 10s)"
+		return 0
+	fi
+	now_ms
+	end=$((NOW_MS + secs * 1000))
+	while :; do
+		if ! vm_ping "$vm" "$scope" && ! vm_ping "$vm" "$scope"; then
+			fail "$scope ping to $vm keeps passing for ${secs}s (stopped after $n)"
+			return 0
+		fi
+		n=$((n + 1))
+		now_ms
+		((NOW_MS < end)) || break
+		sleep 0.2
+	done
+	ok "$scope ping to $vm keeps passing for ${secs}s ($n pings)"
+}
+
+# mgmt_link HOST up|down: HOST's management link (the agent's path to the
+# controller).
+mgmt_link() {
+	ip -n "${H_NS[$1]}" link set mgmt0 "$2"
+}
+
+# host_nft HOST ARGS...: nft inside HOST's namespace.
+host_nft() {
+	local h=$1
+	shift
+	ip netns exec "${H_NS[$h]}" nft "$@"
+}
+
+pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+
+# never_within SECONDS CMD...: polls CMD every 0.25 s for SECONDS; fails
+# (returns 1) as soon as CMD succeeds once.
+never_within() {
+	local secs=$1 end
+	shift
+	now_ms
+	end=$((NOW_MS + secs * 1000))
+	while :; do
+		if "$@" >/dev/null 2>&1; then return 1; fi
+		now_ms
+		((NOW_MS < end)) || return 0
+		sleep 0.25
+	done
+}
+
+# start_agent_nowait HOST [ARGS...]: like start_agent, but does not wait
+# for (or require) the status socket: for agents that may be refused.
+start_agent_nowait() {
+	local host=$1 log=$CDT_TMP/$1/agent.log
+	shift
+	_log_register "$log"
+	echo "=== start $(date +%T.%N)" >>"$log"
+	ip netns exec "${H_NS[$host]}" "$CORDON_AGENT" -c "$CDT_TMP/$host/agent.conf" \
+		--log-level "$CDT_LOG_LEVEL" "$@" >>"$log" 2>&1 </dev/null &
+	AGENT_PID[$host]=$!
+	if [ -z "${_CDT_AGENT_REG[$host]:-}" ]; then
+		on_exit stop_agent "$host"
+		_CDT_AGENT_REG[$host]=1
+	fi
+}
+
+# vm_converged NAME: the agent acked the VM's current generation.
+vm_converged() {
+	vms_jq "any(.[]; .name == \"$1\" and .acked_generation == .generation)"
+}

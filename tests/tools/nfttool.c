@@ -1,0 +1,227 @@
+/* nfttool: drives agent/nft.c from tests and benchmarks, in whatever
+ * network namespace it is started in.
+ *
+ *   nfttool [-t TABLE] [-d] assert SCOPE=MAC,MAC,... ...
+ *   nfttool [-t TABLE] [-d] add|del SCOPE MAC...
+ *   nfttool [-t TABLE] [-d] verify SCOPE=MAC,... ...
+ *   nfttool [-t TABLE] [-d] bulk N
+ *   nfttool [-t TABLE] [-d] monitor SECONDS
+ *
+ * Scopes not named in assert/verify are empty. Exit: 0 ok (verify: table
+ * as expected), 1 failure (verify: different; add/del: prints "ENOENT"
+ * when the kernel refused a missing element/set), 2 usage. */
+#include "log.h"
+#include "mac.h"
+#include "nft.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: nfttool [-t TABLE] [-d] assert|verify SCOPE=MAC,... ...\n"
+		"       nfttool [-t TABLE] [-d] add|del SCOPE MAC...\n"
+		"       nfttool [-t TABLE] [-d] bulk N\n"
+		"       nfttool [-t TABLE] [-d] monitor SECONDS\n");
+	exit(2);
+}
+
+static void lists_clear(struct mac_list *lists)
+{
+	for (int i = 0; i < SCOPE_COUNT; i++)
+		mac_list_clear(&lists[i]);
+}
+
+/* "public=52:54:00:00:00:01,52:54:00:00:00:02" (empty after '=' is fine) */
+static int parse_scope_arg(const char *arg, struct mac_list *lists)
+{
+	char name[16], mac_text[MAC_STRLEN];
+	const char *eq = strchr(arg, '='), *p;
+	struct mac mac;
+	int scope;
+
+	if (!eq || (size_t)(eq - arg) >= sizeof(name))
+		return -1;
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	if ((scope = scope_index(name)) < 0)
+		return -1;
+	for (p = eq + 1; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len != MAC_STRLEN - 1)
+			return -1;
+		memcpy(mac_text, p, len);
+		mac_text[len] = '\0';
+		if (mac_parse(mac_text, &mac) < 0 ||
+		    mac_list_add(&lists[scope], &mac) < 0)
+			return -1;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+static int parse_scope_args(int argc, char **argv, struct mac_list *lists)
+{
+	for (int i = 0; i < argc; i++)
+		if (parse_scope_arg(argv[i], lists) < 0) {
+			fprintf(stderr, "nfttool: bad argument: %s\n", argv[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int cmd_assert_verify(struct nft *nft, bool verify, int argc,
+			     char **argv)
+{
+	struct mac_list lists[SCOPE_COUNT] = { 0 };
+	int ret;
+
+	if (parse_scope_args(argc, argv, lists) < 0) {
+		lists_clear(lists);
+		return 2;
+	}
+	ret = verify ? nft_verify_table(nft, lists) : nft_assert_table(nft, lists);
+	lists_clear(lists);
+	if (verify && ret == 1)
+		printf("differs\n");
+	return ret == 0 ? 0 : 1;
+}
+
+static int cmd_add_del(struct nft *nft, bool del, int argc, char **argv)
+{
+	struct mac_list list = { 0 };
+	struct mac mac;
+	int scope, ret;
+
+	if (argc < 1 || (scope = scope_index(argv[0])) < 0)
+		return 2;
+	for (int i = 1; i < argc; i++)
+		if (mac_parse(argv[i], &mac) < 0 || mac_list_add(&list, &mac) < 0) {
+			fprintf(stderr, "nfttool: bad MAC: %s\n", argv[i]);
+			mac_list_clear(&list);
+			return 2;
+		}
+	ret = del ? nft_set_del_macs(nft, scope, list.v, list.n)
+		  : nft_set_add_macs(nft, scope, list.v, list.n);
+	mac_list_clear(&list);
+	if (ret == -ENOENT)
+		printf("ENOENT\n");
+	return ret == 0 ? 0 : 1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* N locally administered MACs 02:00:xx:xx:xx:xx in cut_public. */
+static int cmd_bulk(struct nft *nft, int argc, char **argv)
+{
+	struct mac_list lists[SCOPE_COUNT] = { 0 };
+	char *end;
+	long n;
+	int ret;
+
+	if (argc != 1 || (n = strtol(argv[0], &end, 10)) < 0 || *end ||
+	    n > 0xffffffffL)
+		return 2;
+	for (long i = 0; i < n; i++) {
+		struct mac mac = { { 0x02, 0, (uint8_t)(i >> 24), (uint8_t)(i >> 16),
+				     (uint8_t)(i >> 8), (uint8_t)i } };
+		if (mac_list_add(&lists[0], &mac) < 0) {
+			fprintf(stderr, "nfttool: out of memory\n");
+			lists_clear(lists);
+			return 1;
+		}
+	}
+	double t0 = now();
+	ret = nft_assert_table(nft, lists);
+	double t1 = now();
+	lists_clear(lists);
+	if (ret < 0)
+		return 1;
+	printf("%.4f\n", t1 - t0);
+	return 0;
+}
+
+static int cmd_monitor(struct nft *nft, int argc, char **argv)
+{
+	struct pollfd pfd = { .fd = nft_monitor_fd(nft), .events = POLLIN };
+	char *end;
+	double secs, deadline;
+
+	if (argc != 1 || (secs = strtod(argv[0], &end)) < 0 || *end)
+		return 2;
+	deadline = now() + secs;
+	for (double left; (left = deadline - now()) > 0;) {
+		int ret = poll(&pfd, 1, (int)(left * 1000) + 1);
+		if (ret < 0 && errno != EINTR) {
+			perror("nfttool: poll");
+			return 1;
+		}
+		if (ret <= 0)
+			continue;
+		ret = nft_monitor_read(nft);
+		if (ret < 0)
+			return 1;
+		if (ret == 1) {
+			printf("tamper\n");
+			fflush(stdout);
+		}
+	}
+	return 0;
+}
+
+static int run(struct nft *nft, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+
+	if (strcmp(cmd, "assert") == 0 || strcmp(cmd, "verify") == 0)
+		return cmd_assert_verify(nft, cmd[0] == 'v', argc - 1, argv + 1);
+	if (strcmp(cmd, "add") == 0 || strcmp(cmd, "del") == 0)
+		return cmd_add_del(nft, cmd[0] == 'd', argc - 1, argv + 1);
+	if (strcmp(cmd, "bulk") == 0)
+		return cmd_bulk(nft, argc - 1, argv + 1);
+	if (strcmp(cmd, "monitor") == 0)
+		return cmd_monitor(nft, argc - 1, argv + 1);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *table = "cordon";
+	enum log_level level = LOG_LVL_INFO;
+	struct nft *nft;
+	int opt, ret;
+
+	while ((opt = getopt(argc, argv, "+t:d")) != -1) {
+		if (opt == 't')
+			table = optarg;
+		else if (opt == 'd')
+			level = LOG_LVL_DEBUG;
+		else
+			usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	log_init("nfttool", level);
+	nft = nft_new(table);
+	if (!nft)
+		return 1;
+	ret = run(nft, argc, argv);
+	nft_free(nft);
+	if (ret == 2)
+		usage();
+	return ret;
+}
