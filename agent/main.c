@@ -122,6 +122,8 @@ static void handle_message(struct agent *a, const Cordon__Envelope *env)
 		a->link->last_heartbeat_wall = (int64_t)(now_wall_ms() / 1000);
 		break;
 	case CORDON__ENVELOPE__BODY_HELLO_REQUIRED:
+		if (a->link->state == LINK_REFUSED)
+			break; /* our heartbeat crossed the refusal; retried later */
 		log_info("controller asks for a new hello (it restarted?)");
 		a->link->hello_needed = true;
 		break;

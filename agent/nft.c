@@ -487,7 +487,6 @@ static int add_set(struct batch *b, const struct nft *nft, int scope)
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_ETHERADDR);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 6);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)scope + 1); /* required */
-	if (getenv("SZ")) nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, atoi(getenv("SZ")));
 	nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, "add set %s",
 			set_names[scope]);
 	if (!nlh)
@@ -1512,39 +1511,48 @@ static bool mon_event(const struct nft *nft, const struct nlmsghdr *nlh)
 	}
 	if (!table.found || strcmp(mnl_attr_get_str(table.found), nft->table))
 		return false;
-	log_info("nft monitor: %s in table bridge %s by port %u",
-		 event_name(type), nft->table, nlh->nlmsg_pid);
+	log_debug("nft monitor: %s in table bridge %s by port %u",
+		  event_name(type), nft->table, nlh->nlmsg_pid);
 	return true;
 }
 
-static bool mon_batch(const struct nft *nft, ssize_t n)
+/* Counts someone else's events on our table; the first one is logged. */
+static size_t mon_batch(const struct nft *nft, ssize_t n, size_t seen)
 {
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)nft->buf;
 	int len = (int)n;
-	bool found = false;
 
-	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
-		found |= mon_event(nft, nlh);
-	return found;
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		if (!mon_event(nft, nlh))
+			continue;
+		if (seen++ == 0)
+			log_info("nft monitor: %s in table bridge %s by port %u",
+				 event_name(NFNL_MSG_TYPE(nlh->nlmsg_type)),
+				 nft->table, nlh->nlmsg_pid);
+	}
+	return seen;
 }
 
 int nft_monitor_read(struct nft *nft)
 {
-	int found = 0;
+	int found = nft->missed;
+	size_t events = 0;
 
 	if (nft->missed)
 		log_info("nft monitor: the ruleset changed while we were not "
 			 "listening");
-	found = nft->missed;
 	nft->missed = false;
 	if (mon_subscribe(nft, true) < 0)
 		goto fail;
 	for (;;) {
 		ssize_t n = nl_recv(nft->mon, nft->buf, RECV_BUF, MSG_DONTWAIT);
 		if (n >= 0) {
-			found |= mon_batch(nft, n);
+			events = mon_batch(nft, n, events);
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			return found;
+			if (events > 1)
+				log_info("nft monitor: %zu changes to table bridge %s",
+					 events, nft->table);
+			return found || events;
 		} else if (errno == ENOBUFS || errno == ENOSPC) {
 			log_warnx("nft monitor: events lost (%s), assuming our "
 				  "table was touched", strerror(errno));
@@ -1555,6 +1563,6 @@ int nft_monitor_read(struct nft *nft)
 		}
 	}
 fail:
-	nft->missed = found;
+	nft->missed = found || events;
 	return -1;
 }

@@ -459,7 +459,8 @@ static int write_tmp(const char *tmp, const char *text)
 		  0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, strlen(text)) < 0 ||
+	/* O_CREAT's mode does not apply to a tmp a crash left behind. */
+	if (fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 ||
 	    write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		close(fd);
@@ -527,6 +528,8 @@ int state_save(const char *path, const struct agent_state *state)
 	}
 	free(text);
 	free(tmp);
+	/* Replaced, but a crash could still bring the old file back: the
+	 * caller must know the change is not yet durable. */
 	return fsync_dir_of(path);
 fail:
 	saved = errno;

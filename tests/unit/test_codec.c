@@ -65,7 +65,7 @@ static void fx_init_hello(struct fx *f)
 	for (int i = 0; i < 3; i++) {
 		cordon__vm__init(&f->vm[i]);
 		f->vm[i].uuid = (char *)uuids[i];
-		f->vm[i].name = "web1";
+		f->vm[i].name = "web1 caf\xc3\xa9 \xf0\x9f\x90\xa7";
 		f->vm[i].state = "running";
 		f->vmp[i] = &f->vm[i];
 	}
@@ -390,6 +390,11 @@ static void m_st_dup(struct fx *f) { f->st[1].uuid = f->st[0].uuid; }
 static void m_mech_long(struct fx *f) { f->st[0].mechanisms = long_str; }
 static void m_error_long(struct fx *f) { f->st[1].error = long_str; }
 static void m_reason_long(struct fx *f) { f->refused.reason = long_str; }
+static void m_name_utf8_bad(struct fx *f) { f->vm[1].name = "caf\xe9"; }
+static void m_name_overlong(struct fx *f) { f->vm[0].name = "\xc0\xaf"; }
+static void m_error_surrogate(struct fx *f) { f->st[0].error = "\xed\xa0\x80"; }
+static void m_reason_cut(struct fx *f) { f->refused.reason = "ok \xe2\x82"; }
+static void m_model_big(struct fx *f) { f->ifc[0].model = "\xf4\x90\x80\x80"; }
 static void m_removed_bad(struct fx *f) { f->removed[1] = "x y"; }
 static void m_removed_dup(struct fx *f) { f->removed[1] = f->removed[0]; }
 
@@ -483,6 +488,15 @@ static const struct bad_case {
 	{ "ack long mechanisms", A, m_mech_long, "ack.vms[0].mechanisms: " },
 	{ "ack long error", A, m_error_long, "ack.vms[1].error: longer" },
 	{ "long refusal", R, m_reason_long, "refused.reason: longer" },
+	{ "latin-1 name", H, m_name_utf8_bad,
+	  "hello.vms[1].name: not valid UTF-8" },
+	{ "overlong utf-8", H, m_name_overlong,
+	  "hello.vms[0].name: not valid UTF-8" },
+	{ "surrogate", A, m_error_surrogate,
+	  "ack.vms[0].error: not valid UTF-8" },
+	{ "cut utf-8", R, m_reason_cut, "refused.reason: not valid UTF-8" },
+	{ "above U+10FFFF", I, m_model_big,
+	  "inventory.vms[0].interfaces[0].model: not valid UTF-8" },
 	{ "inventory bad mac", I, m_mac_multicast,
 	  "inventory.vms[0].interfaces[1].mac: not a unicast" },
 	{ "inventory bad ip", I, m_ip_v6,

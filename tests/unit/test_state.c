@@ -175,6 +175,28 @@ static void test_roundtrip(void **state)
 	state_clear(&st);
 }
 
+/* A tmp left by a crash, with a wider mode, is overwritten and the
+ * result is still 0600. */
+static void test_stale_tmp(void **state)
+{
+	struct tdir *t = *state;
+	struct agent_state st;
+	struct stat sb;
+	int fd;
+
+	fd = open(t->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	assert_int_equal(write(fd, "{\"torn", 6), 6);
+	assert_int_equal(close(fd), 0);
+	build_sample(&st);
+	assert_int_equal(state_save(t->path, &st), 0);
+	assert_int_equal(access(t->tmp, F_OK), -1);
+	assert_int_equal(stat(t->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	state_clear(&st);
+}
+
 static void test_format(void **state)
 {
 	struct tdir *t = *state;
@@ -676,6 +698,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_roundtrip),
+		T(test_stale_tmp),
 		T(test_format),
 		T(test_missing_file),
 		T(test_load_normalises),
