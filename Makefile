@@ -75,12 +75,12 @@ $(B)/cordonctl: $(CTLCLI_OBJ) $(COMMON_OBJ)
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c $(COMMON_OBJ) $$(UNIT_DEPS_$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL) $(PKGS_TEST)) -o $@ $^ \
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL) $(PKGS_TEST)) -o $@ $(filter %.c %.o,$^) \
 	    $(call pc_libs,$(PKGS_AGENT) $(PKGS_CTL) $(PKGS_TEST)) -lm
 
 $(B)/tools/%: tests/tools/%.c $(COMMON_OBJ) $$(TOOL_DEPS_$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -o $@ $^ \
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -o $@ $(filter %.c %.o,$^) \
 	    $(call pc_libs,$(PKGS_AGENT) $(PKGS_CTL)) -lm
 
 check: all

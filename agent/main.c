@@ -91,9 +91,12 @@ static void handle_desired(struct agent *a, const Cordon__DesiredSet *set)
 {
 	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
 	Cordon__Ack ack;
+	uint64_t t0 = now_mono_ms();
 
 	if (enforcer_apply(&a->enf, set->vms, set->n_vms, set->full, &ack) < 0)
 		log_warnx("could not fully apply the desired state; will retry");
+	log_debug("applied %s desired set of %zu VM(s) in %llu ms", set->full ? "full" : "partial",
+		  set->n_vms, (unsigned long long)(now_mono_ms() - t0));
 	a->pending_acks = (unsigned)(set->n_vms - ack.n_vms);
 	if (ack.n_vms) {
 		env.body_case = CORDON__ENVELOPE__BODY_ACK;

@@ -165,9 +165,16 @@ static void nl_drain(struct nft *nft)
 {
 	size_t n = 0;
 
-	while (nl_recv(nft->nl, nft->buf, RECV_BUF, MSG_DONTWAIT) > 0 ||
-	       errno == EINTR || errno == ENOBUFS || errno == ENOSPC)
-		n++;
+	for (;; n++) {
+		if (nl_recv(nft->nl, nft->buf, RECV_BUF, MSG_DONTWAIT) >= 0)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		if (errno != EINTR && errno != ENOBUFS && errno != ENOSPC) {
+			log_warn("nft: draining netlink socket");
+			break;
+		}
+	}
 	if (n)
 		log_debug("nft: drained %zu stale replies", n);
 }

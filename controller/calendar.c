@@ -552,6 +552,12 @@ static int64_t tz_to_utc(const struct tz *tz, int64_t c, int64_t min_t)
 	return c - before; /* in the gap: push forward by its length */
 }
 
+/* Years 1..9999: keeps every sum below far from int64 overflow. */
+static bool time_ok(int64_t t)
+{
+	return t >= -62135596800LL && t <= 253402300799LL;
+}
+
 static int64_t tz_to_civil(const struct tz *tz, int64_t t)
 {
 	return t + tz_offset(tz, t, NULL);
@@ -732,9 +738,13 @@ static bool is_work_day(const struct calendar *cal, int64_t day)
 
 bool calendar_is_working(const struct calendar *cal, time_t t)
 {
-	int64_t c = tz_to_civil(cal->tz, t);
-	int64_t day = floor_div(c, DAY), sod = c - day * DAY;
+	int64_t c, day, sod;
 
+	if (!time_ok(t))
+		return false;
+	c = tz_to_civil(cal->tz, t);
+	day = floor_div(c, DAY);
+	sod = c - day * DAY;
 	return is_work_day(cal, day) && sod >= cal->open_min * 60L &&
 	       sod < cal->close_min * 60L;
 }
@@ -1088,6 +1098,10 @@ int calendar_add_working(const struct calendar *cal, time_t start,
 {
 	struct walk w;
 
+	if (!time_ok(start)) {
+		errno = ERANGE;
+		return -1;
+	}
 	if (walk(cal, tz_to_civil(cal->tz, start), seconds, &w) < 0)
 		return -1;
 	/* Zero waits for nothing: keep start exactly, even in a repeated hour. */
@@ -1214,39 +1228,51 @@ static void sb_skipped(struct sbuf *sb, const struct walk *w)
 	sb_printf(sb, "%s)", w->holidays > (long)w->n_hol ? ", ..." : "");
 }
 
+/* "4 working hours counted from 09:00 Mon 2026-03-02 to 13:00 ..." */
+static void sb_counted(struct sbuf *sb, const struct calendar *cal,
+		       long seconds, const struct walk *w, time_t due)
+{
+	char dur[CAL_DURATION_STRLEN];
+
+	if (seconds % 3600 == 0) {
+		sb_printf(sb, "%ld working hour%s", seconds / 3600,
+			  seconds == 3600 ? "" : "s");
+	} else {
+		calendar_duration_format(seconds, dur, sizeof(dur));
+		sb_printf(sb, "%s of working time", dur);
+	}
+	sb_printf(sb, " counted from ");
+	sb_civil(sb, w->from);
+	sb_printf(sb, " to ");
+	sb_instant(sb, cal->tz, due);
+	sb_skipped(sb, w);
+}
+
 int calendar_explain(const struct calendar *cal, time_t start, long seconds,
 		     char *buf, size_t len)
 {
 	struct sbuf sb = { buf, len, 0, false };
-	char dur[CAL_DURATION_STRLEN];
-	int64_t c = tz_to_civil(cal->tz, start);
+	int64_t c;
 	time_t due;
 	struct walk w;
 
-	if (len == 0 || walk(cal, c, seconds, &w) < 0 ||
-	    calendar_add_working(cal, start, seconds, &due) < 0) {
-		errno = len == 0 ? ENOSPC : errno;
+	if (len == 0) {
+		errno = ENOSPC;
 		return -1;
 	}
+	if (calendar_add_working(cal, start, seconds, &due) < 0)
+		return -1;
+	c = tz_to_civil(cal->tz, start);
+	if (walk(cal, c, seconds, &w) < 0)
+		return -1;
 	buf[0] = '\0';
 	sb_printf(&sb, "raised ");
 	sb_instant(&sb, cal->tz, start);
 	sb_printf(&sb, ", %s; ", start_state(cal, c));
-	if (seconds == 0) {
+	if (seconds == 0)
 		sb_printf(&sb, "no working time to wait: due at once");
-	} else {
-		calendar_duration_format(seconds, dur, sizeof(dur));
-		if (seconds % 3600 == 0)
-			sb_printf(&sb, "%ld working hour%s", seconds / 3600,
-				  seconds == 3600 ? "" : "s");
-		else
-			sb_printf(&sb, "%s of working time", dur);
-		sb_printf(&sb, " counted from ");
-		sb_civil(&sb, w.from);
-		sb_printf(&sb, " to ");
-		sb_instant(&sb, cal->tz, due);
-		sb_skipped(&sb, &w);
-	}
+	else
+		sb_counted(&sb, cal, seconds, &w, due);
 	sb_printf(&sb, "; calendar %02d:%02d-%02d:%02d ", cal->open_min / 60,
 		  cal->open_min % 60, cal->close_min / 60, cal->close_min % 60);
 	sb_days(&sb, cal->days);

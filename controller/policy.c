@@ -729,10 +729,16 @@ static int due_cmp(const void *a, const void *b)
 static bool plan_args_ok(const struct policy *p, const struct calendar *cal,
 			 const struct policy_case *c)
 {
-	if (p->clock == POLICY_CLOCK_BUSINESS && !cal)
+	/* Before 1970 or after 9999 is a caller's bug, and would let
+	 * offsets overflow time_t. */
+	const time_t max = 253402300799LL;
+
+	if ((p->clock == POLICY_CLOCK_BUSINESS && !cal) || c->opened < 0 ||
+	    c->opened > max)
 		return false;
-	for (size_t i = 1; i < c->n_reports; i++)
-		if (c->reports[i] < c->reports[i - 1])
+	for (size_t i = 0; i < c->n_reports; i++)
+		if (c->reports[i] < 0 || c->reports[i] > max ||
+		    (i > 0 && c->reports[i] < c->reports[i - 1]))
 			return false;
 	return true;
 }

@@ -26,11 +26,21 @@ show() {
 		case $where in
 		public-probe) ns=${H_NS[hv1]}-public ;;
 		private-probe) ns=${H_NS[hv1]}-private ;;
+		hv1) ns=${H_NS[hv1]} ;;
 		esac
 	fi
-	printf '  %s$ %s\n' "${where:+${D}(on $where)${N} }" "$*"
+	printf '  %s$ %s\n' "${where:+${D}(on $where)${N} }" "$(quote_args "$@")"
 	if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi 2>&1 | sed 's/^/      /'
 	return "${PIPESTATUS[0]}"
+}
+# quote_args ARGS...: the words as a shell user would type them.
+quote_args() {
+	local a out=
+	for a in "$@"; do
+		if [[ -z $a || $a == *[^A-Za-z0-9_./:@=,+-]* ]]; then a="\"$a\""; fi
+		out+="${out:+ }$a"
+	done
+	printf '%s' "$out"
 }
 cordonctl() { "$CORDONCTL" "$@"; }
 cordon-agent() { "$CORDON_AGENT" "$@"; }
@@ -73,18 +83,19 @@ show cordonctl vms
 
 say "3. Before: vm1 answers on its public and private addresses"
 wait_until 10 vm_ping vm1 public || fail "public ping to vm1"
-show @public-probe ping -n -c 1 -W 1 198.18.11.11
-show @private-probe ping -n -c 1 -W 1 198.18.12.11
+show @public-probe ping -q -c 1 -W 1 198.18.11.11
+show @private-probe ping -q -c 1 -W 1 198.18.12.11
 
 say "4. An abuse report: cut vm1's public network"
 show cordonctl suspend vm1 --scope public --reason "phishing page, ticket 4711"
-echo "  The agent puts vm1's public MAC in a set of its nftables table 'bridge cordon'."
 wait_until 10 not vm_ping vm1 public || fail "public ping to vm1 fails after suspend"
 echo "  Public ping now fails; the private network still works:"
-show @public-probe ping -n -c 1 -W 1 198.18.11.11 || true
-show @private-probe ping -n -c 1 -W 1 198.18.12.11
+show @public-probe ping -q -c 1 -W 1 198.18.11.11 || true
+show @private-probe ping -q -c 1 -W 1 198.18.12.11
+echo "  The agent puts vm1's public MAC in a set of its nftables table 'bridge cordon'."
+show @hv1 nft list set bridge cordon cut_public
 echo "  vm2 on the same bridge is untouched:"
-show @public-probe ping -n -c 1 -W 1 198.18.11.12
+show @public-probe ping -q -c 1 -W 1 198.18.11.12
 
 say "5. What the operator and the host admin see"
 wait_until 10 vm_enforced vm1 || true
@@ -96,7 +107,7 @@ show @hv1 cordon-agent status --socket "$CDT_TMP/hv1/status.sock"
 say "6. Case resolved: restore vm1"
 show cordonctl restore vm1
 wait_until 10 vm_ping vm1 public || fail "public ping to vm1 passes after restore"
-show @public-probe ping -n -c 1 -W 1 198.18.11.11
+show @public-probe ping -q -c 1 -W 1 198.18.11.11
 wait_until 10 vm_converged vm1 || true
 show cordonctl vms
 

@@ -120,7 +120,7 @@ _cdt_exit() {
 	trap - EXIT
 	trap '' INT TERM
 	CDT_IN_CLEANUP=1
-	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ "$rc" != 130 ]; then
 		_cdt_diagnostics
 	fi
 	for ((i = ${#CDT_CLEANUP[@]} - 1; i >= 0; i--)); do
@@ -498,12 +498,12 @@ _ctl_ready() {
 }
 
 stop_controller() {
-	_stop_pid "$CTL_PID" cordond TERM
+	_stop_pid "$CTL_PID" cordond TERM 2>/dev/null
 	CTL_PID=
 }
 
 kill9_controller() {
-	_stop_pid "$CTL_PID" cordond KILL
+	_stop_pid "$CTL_PID" cordond KILL 2>/dev/null
 	CTL_PID=
 }
 
@@ -536,12 +536,12 @@ _agent_ready() {
 }
 
 stop_agent() {
-	_stop_pid "${AGENT_PID[$1]:-}" "cordon-agent on $1" TERM
+	_stop_pid "${AGENT_PID[$1]:-}" "cordon-agent on $1" TERM 2>/dev/null
 	AGENT_PID[$1]=
 }
 
 kill9_agent() {
-	_stop_pid "${AGENT_PID[$1]:-}" "cordon-agent on $1" KILL
+	_stop_pid "${AGENT_PID[$1]:-}" "cordon-agent on $1" KILL 2>/dev/null
 	AGENT_PID[$1]=
 }
 

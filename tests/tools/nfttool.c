@@ -5,7 +5,7 @@
  *   nfttool [-t TABLE] [-d] add|del SCOPE MAC...
  *   nfttool [-t TABLE] [-d] verify SCOPE=MAC,... ...
  *   nfttool [-t TABLE] [-d] bulk N
- *   nfttool [-t TABLE] [-d] monitor SECONDS
+ *   nfttool [-t TABLE] [-d] monitor SECONDS [SCOPE=MAC,... ...]
  *
  * Scopes not named in assert/verify are empty. Exit: 0 ok (verify: table
  * as expected), 1 failure (verify: different; add/del: prints "ENOENT"
@@ -28,7 +28,7 @@ static void usage(void)
 		"usage: nfttool [-t TABLE] [-d] assert|verify SCOPE=MAC,... ...\n"
 		"       nfttool [-t TABLE] [-d] add|del SCOPE MAC...\n"
 		"       nfttool [-t TABLE] [-d] bulk N\n"
-		"       nfttool [-t TABLE] [-d] monitor SECONDS\n");
+		"       nfttool [-t TABLE] [-d] monitor SECONDS [SCOPE=MAC,... ...]\n");
 	exit(2);
 }
 
@@ -153,15 +153,15 @@ static int cmd_bulk(struct nft *nft, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_monitor(struct nft *nft, int argc, char **argv)
+/* Prints "tamper" for each report. With SCOPE=MACS arguments it also
+ * asserts those sets first and again after each report, like the agent,
+ * and prints "reasserted": our own batches must not report again. */
+static int monitor_loop(struct nft *nft, double secs,
+			const struct mac_list *lists)
 {
 	struct pollfd pfd = { .fd = nft_monitor_fd(nft), .events = POLLIN };
-	char *end;
-	double secs, deadline;
+	double deadline = now() + secs;
 
-	if (argc != 1 || (secs = strtod(argv[0], &end)) < 0 || *end)
-		return 2;
-	deadline = now() + secs;
 	for (double left; (left = deadline - now()) > 0;) {
 		int ret = poll(&pfd, 1, (int)(left * 1000) + 1);
 		if (ret < 0 && errno != EINTR) {
@@ -173,12 +173,33 @@ static int cmd_monitor(struct nft *nft, int argc, char **argv)
 		ret = nft_monitor_read(nft);
 		if (ret < 0)
 			return 1;
-		if (ret == 1) {
-			printf("tamper\n");
-			fflush(stdout);
-		}
+		if (ret == 0)
+			continue;
+		printf("tamper\n");
+		if (lists && nft_assert_table(nft, lists) == 0)
+			printf("reasserted\n");
+		fflush(stdout);
 	}
 	return 0;
+}
+
+static int cmd_monitor(struct nft *nft, int argc, char **argv)
+{
+	struct mac_list lists[SCOPE_COUNT] = { 0 };
+	char *end;
+	double secs;
+	int ret = 1;
+
+	if (argc < 1 || (secs = strtod(argv[0], &end)) < 0 || *end)
+		return 2;
+	if (parse_scope_args(argc - 1, argv + 1, lists) < 0) {
+		lists_clear(lists);
+		return 2;
+	}
+	if (argc == 1 || nft_assert_table(nft, lists) == 0)
+		ret = monitor_loop(nft, secs, argc > 1 ? lists : NULL);
+	lists_clear(lists);
+	return ret;
 }
 
 static int run(struct nft *nft, int argc, char **argv)

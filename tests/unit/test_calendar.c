@@ -265,6 +265,9 @@ static void test_long_durations(void **state)
 	assert_int_equal(errno, ERANGE);
 	assert_int_equal(calendar_add_working(cal, 0, -1, &out), -1);
 	assert_int_equal(errno, EINVAL);
+	assert_int_equal(calendar_add_working(cal, INT64_MAX, H, &out), -1);
+	assert_int_equal(errno, ERANGE);
+	assert_false(calendar_is_working(cal, INT64_MIN));
 	calendar_free(cal);
 }
 

@@ -233,11 +233,11 @@ lv_define_guest() {
     <type arch='x86_64' machine='$LV_MACHINE'>hvm</type>
     <kernel>$GUEST_KERNEL</kernel>
     <initrd>$GUEST_INITRD</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 cordon.ip=$ip$extra</cmdline>
+    <cmdline>console=ttyS0 quiet cordon.ip=$ip$extra</cmdline>
   </os>
   <features>$acpi</features>
   <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
+  <on_reboot>restart</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>$(command -v qemu-system-x86_64)</emulator>
