@@ -1,6 +1,8 @@
 #include "transport.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,19 @@ struct authorized_key {
 	char host_id[65];
 };
 
+/* Peer addresses of open TCP connections, by file descriptor, so that a
+ * connection dropped before or during the handshake (garbage, port scans,
+ * wrong keys) can be logged with where it came from. */
+#define CONN_SLOTS 256
+
+struct conn_slot {
+	int fd;
+	char peer[64];
+};
+
 struct ctl_transport {
 	void *zctx, *router, *zap, *monitor;
+	struct conn_slot conns[CONN_SLOTS];
 	struct authorized_key *keys;
 	size_t n_keys;
 };
@@ -126,6 +139,7 @@ static int open_router(struct ctl_transport *t, const struct ctl_config *cfg,
 	}
 	memset(kp.secret_z85, 0, sizeof(kp.secret_z85));
 	if (zmq_socket_monitor(t->router, "inproc://cordon-router-monitor",
+			       ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
 			       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
 			       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
 			       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) < 0)
@@ -267,6 +281,54 @@ void ctl_transport_handle_zap(struct ctl_transport *t)
 		zmq_msg_close(&f[i]);
 }
 
+static void conn_accepted(struct ctl_transport *t, int fd)
+{
+	struct conn_slot *slot = &t->conns[(unsigned)fd % CONN_SLOTS];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+			port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+		}
+	}
+	slot->fd = fd;
+	snprintf(slot->peer, sizeof(slot->peer), "%s:%u", host, port);
+	log_debug("agent port: connection from %s", slot->peer);
+}
+
+static const char *conn_peer(struct ctl_transport *t, int fd)
+{
+	struct conn_slot *slot = &t->conns[(unsigned)fd % CONN_SLOTS];
+	return slot->fd == fd && slot->peer[0] ? slot->peer : "an unknown peer";
+}
+
+static void monitor_event(struct ctl_transport *t, uint16_t event, uint32_t value)
+{
+	switch (event) {
+	case ZMQ_EVENT_ACCEPTED:
+		conn_accepted(t, (int)value);
+		break;
+	case ZMQ_EVENT_DISCONNECTED:
+		log_info("agent port: connection from %s closed", conn_peer(t, (int)value));
+		t->conns[value % CONN_SLOTS].peer[0] = '\0';
+		break;
+	default:
+		log_warnx("agent port: handshake failed (%s, code %u)",
+			  event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication" :
+			  event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error: not a cordon agent?" :
+			  "connection dropped", value);
+	}
+}
+
 void ctl_transport_handle_monitor(struct ctl_transport *t)
 {
 	zmq_msg_t ev, addr;
@@ -279,11 +341,7 @@ void ctl_transport_handle_monitor(struct ctl_transport *t)
 	    zmq_msg_recv(&addr, t->monitor, 0) >= 0) {
 		memcpy(&event, zmq_msg_data(&ev), 2);
 		memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
-		log_warnx("agent port: handshake failed (%s, code %u) from %.*s",
-			  event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication" :
-			  event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error" :
-			  "connection dropped", value,
-			  (int)zmq_msg_size(&addr), (const char *)zmq_msg_data(&addr));
+		monitor_event(t, event, value);
 	}
 	zmq_msg_close(&ev);
 	zmq_msg_close(&addr);
