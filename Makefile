@@ -32,7 +32,8 @@ AGENT_OBJ   := $(patsubst %.c,$(B)/%.o,$(AGENT_SRC))
 CTLCLI_SRC  := $(wildcard controller/cordonctl*.c)
 CTLD_SRC    := $(filter-out $(CTLCLI_SRC),$(wildcard controller/*.c))
 CTLD_OBJ    := $(patsubst %.c,$(B)/%.o,$(CTLD_SRC))
-CTLCLI_OBJ  := $(patsubst %.c,$(B)/%.o,$(CTLCLI_SRC))
+CTLCLI_OBJ  := $(patsubst %.c,$(B)/%.o,$(CTLCLI_SRC)) $(B)/controller/policy.o \
+               $(B)/controller/calendar.o
 
 BINS := $(B)/cordond $(B)/cordonctl $(B)/cordon-agent
 

@@ -98,3 +98,47 @@ int parse_long(const char *text, long min, long max, long *out)
 	*out = v;
 	return 0;
 }
+
+/* Trailing "Z", "+HH:MM", "+HHMM" or "" -> seconds east of UTC. */
+static int parse_utc_offset(const char *p, long *east)
+{
+	int sign, hh, mm = 0;
+
+	*east = 0;
+	if (*p == '\0' || strcmp(p, "Z") == 0)
+		return 0;
+	if (*p != '+' && *p != '-')
+		return -1;
+	sign = *p == '-' ? -1 : 1;
+	if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 && sscanf(p + 1, "%2d%2d", &hh, &mm) < 1)
+		return -1;
+	if (hh > 23 || mm > 59)
+		return -1;
+	*east = sign * (hh * 3600L + mm * 60L);
+	return 0;
+}
+
+int parse_time_utc(const char *text, int64_t *out)
+{
+	static const char *const formats[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+					       "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M" };
+	struct tm tm;
+	long east;
+
+	if (text[0] == '@') {
+		long v;
+		if (parse_long(text + 1, 0, 253402300799L, &v) < 0)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		memset(&tm, 0, sizeof(tm));
+		const char *end = strptime(text, formats[i], &tm);
+		if (!end || parse_utc_offset(end, &east) < 0)
+			continue;
+		*out = (int64_t)timegm(&tm) - east;
+		return 0;
+	}
+	return -1;
+}

@@ -18,6 +18,10 @@ int mkdir_parents(const char *path, unsigned mode);
 int path_dirname(const char *path, char *buf, size_t len);
 /* Copies src into dst (size len); -1 if truncated. */
 int strlcpy_checked(char *dst, const char *src, size_t len);
+/* "2026-11-23T05:00:00Z", "2026-11-23T05:00Z", "2026-11-23 05:00:00"
+ * (UTC), with an optional "+05:30"/"-0800" offset instead of Z, or
+ * "@1764000000". 0 or -1. */
+int parse_time_utc(const char *text, int64_t *out);
 /* Whole-number parsing with range checks; 0 or -1. */
 int parse_long(const char *text, long min, long max, long *out);
 

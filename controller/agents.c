@@ -264,3 +264,33 @@ void agents_tick(struct cordond *d)
 			send_desired(d, a, false);
 	}
 }
+
+void agents_mark_vm(struct cordond *d, const char *uuid)
+{
+	char host[65];
+
+	if (inventory_vm_host(d->store, uuid, host) < 0 || !host[0])
+		return;
+	for (size_t i = 0; i < d->n_push; i++)
+		if (strcmp(d->push_hosts[i], host) == 0)
+			return;
+	if (d->n_push == d->cap_push) {
+		size_t cap = d->cap_push ? d->cap_push * 2 : 8;
+		char (*v)[65] = realloc(d->push_hosts, cap * sizeof(*v));
+		if (!v)
+			return; /* the periodic resend delivers it anyway */
+		d->push_hosts = v;
+		d->cap_push = cap;
+	}
+	strcpy(d->push_hosts[d->n_push++], host);
+}
+
+void agents_flush(struct cordond *d)
+{
+	for (size_t i = 0; i < d->n_push; i++) {
+		struct agent_conn *a = registry_by_host(&d->registry, d->push_hosts[i]);
+		if (a && a->connected)
+			send_desired(d, a, false);
+	}
+	d->n_push = 0;
+}

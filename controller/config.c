@@ -18,6 +18,11 @@ void ctl_config_defaults(struct ctl_config *cfg)
 	strcpy(cfg->control_socket, "/run/cordon/control.sock");
 	strcpy(cfg->control_group, "cordon");
 	strcpy(cfg->log_level, "info");
+	strcpy(cfg->policies, "/etc/cordon/policies");
+	strcpy(cfg->calendar, "/etc/cordon/calendar.conf");
+	strcpy(cfg->templates, "/etc/cordon/templates");
+	strcpy(cfg->notify_command, "/usr/sbin/sendmail -t -i");
+	strcpy(cfg->notify_from, "abuse@localhost");
 	cfg->resend_ms = 1000;
 	cfg->agent_timeout_ms = 5000;
 }
@@ -46,7 +51,8 @@ static int ctl_config_entry(void *user, const char *section, const char *key,
 	}
 #define STR(name) if (strcmp(key, #name) == 0) return set_string(c->name, sizeof(c->name), value)
 	STR(listen); STR(key); STR(authorized_agents); STR(database);
-	STR(control_socket); STR(control_group);
+	STR(control_socket); STR(control_group); STR(policies); STR(calendar);
+	STR(templates); STR(notify_command); STR(notify_from); STR(call_hook);
 #undef STR
 	if (strcmp(key, "resend_ms") == 0)
 		return parse_long(value, 10, 3600000, &c->resend_ms) == 0;

@@ -13,6 +13,12 @@ struct ctl_config {
 	char database[4096];
 	char control_socket[108];
 	char control_group[64];
+	char policies[4096];        /* directory of *.policy ladders */
+	char calendar[4096];        /* business calendar file; "" = defaults */
+	char templates[4096];       /* notification templates */
+	char notify_command[1024];  /* gets each rendered message on stdin */
+	char notify_from[256];
+	char call_hook[1024];       /* optional: run for each call task */
 	long resend_ms;
 	long agent_timeout_ms;
 	char log_level[16];

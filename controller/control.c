@@ -15,9 +15,7 @@
 #include "mac.h"
 #include "util.h"
 
-static json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_t *reply_error(const char *fmt, ...)
+json_t *reply_error(const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -28,7 +26,7 @@ static json_t *reply_error(const char *fmt, ...)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
-static json_t *reply_ok(json_t *result)
+json_t *reply_ok(json_t *result)
 {
 	return json_pack("{s:b, s:o}", "ok", 1, "result", result ? result : json_null());
 }
@@ -83,8 +81,8 @@ static json_t *holds_json(struct cordond *d, const char *uuid)
 	return arr;
 }
 
-static int resolve_arg(struct cordond *d, const json_t *req, char uuid[65],
-		       json_t **error)
+int resolve_arg(struct cordond *d, const json_t *req, char uuid[65],
+		json_t **error)
 {
 	const char *key = json_string_value(json_object_get(req, "vm"));
 	char err[512];
@@ -234,7 +232,7 @@ static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
 {
 	(void)req;
 	(void)uid;
-	return reply_ok(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b}",
+	return reply_ok(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I}",
 		"version", CORDON_VERSION,
 		"started", (json_int_t)d->started,
 		"agents_connected", (json_int_t)registry_connected_count(&d->registry),
@@ -244,7 +242,12 @@ static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
 				      " acked_generation >= generation AND (scopes OR power_off)"),
 		"pending", count_of(d, "SELECT count(*) FROM desired WHERE acked_generation < generation"),
 		"listen", d->cfg.listen,
-		"test_clock", d->test_clock));
+		"test_clock", d->test_clock,
+		"now", (json_int_t)store_now(),
+		"cases_open", count_of(d, "SELECT count(*) FROM cases WHERE resolved IS NULL"),
+		"calls_open", count_of(d, "SELECT count(*) FROM calls WHERE state = 'open'"),
+		"notifications_failed", count_of(d, "SELECT count(*) FROM notifications WHERE state = 'failed'"
+						    " OR (state = 'pending' AND attempts > 0)")));
 }
 
 struct command {
@@ -256,6 +259,13 @@ static const struct command commands[] = {
 	{ "status", cmd_status },   { "agents", cmd_agents },
 	{ "vms", cmd_vms },         { "vm_show", cmd_vm_show },
 	{ "suspend", cmd_suspend }, { "restore", cmd_restore },
+	{ "case_open", cases_cmd_open }, { "case_list", cases_cmd_list },
+	{ "case_show", cases_cmd_show }, { "case_respond", cases_cmd_respond },
+	{ "case_resume", cases_cmd_resume }, { "case_escalate", cases_cmd_escalate },
+	{ "case_note", cases_cmd_note }, { "case_resolve", cases_cmd_resolve },
+	{ "case_called", cases_cmd_called }, { "audit", cases_cmd_audit },
+	{ "clock", cases_cmd_clock }, { "policy_list", cases_cmd_policy_list },
+	{ "policy_show", cases_cmd_policy_show },
 };
 
 json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid)

@@ -9,9 +9,6 @@
 #include "keys.h"
 #include "mac.h"
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
-#define EXIT_UNREACHABLE 3
 #define DEFAULT_SOCKET "/run/cordon/control.sock"
 
 static void usage(FILE *f)
@@ -33,6 +30,28 @@ static void usage(FILE *f)
 		"                                  a list like public,smtp is accepted\n"
 		"  restore VM                      lift the manual suspend of the VM\n"
 		"  keygen --out FILE               create the controller's CURVE key pair\n"
+		"\n"
+		"Abuse cases (each category's ladder is a policy file on the controller):\n"
+		"  case open --category CAT (--vm VM | --ip IP) [--contact EMAIL]\n"
+		"            [--source TEXT] [--evidence FILE|-]\n"
+		"                                  open a case (a new report joins the open case\n"
+		"                                  of the same category on the same VM); prints its id\n"
+		"  case list [--state open|responded|resolved|all]\n"
+		"                                  cases with their next step, due time, calls to make\n"
+		"  case show ID                    events, reports, every step with its due time\n"
+		"  case respond ID --note TEXT     the customer answered: automatic escalation stops\n"
+		"  case resume ID                  escalation restarts (overdue steps run at once)\n"
+		"  case escalate ID                run the next step now\n"
+		"  case note ID TEXT               add a note to the case's history\n"
+		"  case called ID [--note TEXT]    the call task(s) of the case are done\n"
+		"  case resolve ID --note TEXT     the customer's written confirmation / root cause;\n"
+		"                                  lifts what this case imposed (other cases stay)\n"
+		"  audit [--case ID] [--since TIME] every change: when, who (uid), what\n"
+		"  policy list | policy show CAT   the ladders the controller runs\n"
+		"  policy check FILE               validate a policy file (errors name file:line)\n"
+		"  clock show | clock set TIME | clock advance DURATION\n"
+		"                                  the controller's clock (set/advance only with\n"
+		"                                  cordond --test-clock); TIME like 2026-11-23T05:00:00Z\n"
 		"\n"
 		"Options:\n"
 		"  --socket PATH   control socket (default $CORDON_SOCKET or " DEFAULT_SOCKET ")\n"
@@ -72,7 +91,7 @@ static json_t *call(const struct ctl_opts *o, json_t *req, int *status)
 	return result;
 }
 
-static int run_simple(const struct ctl_opts *o, json_t *req,
+int run_simple(const struct ctl_opts *o, json_t *req,
 		      void (*print)(const json_t *result))
 {
 	int status;
@@ -158,6 +177,14 @@ static int dispatch(const struct ctl_opts *o, int argc, char **argv)
 		return cmd_suspend(o, argc, argv);
 	if (strcmp(cmd, "restore") == 0)
 		return cmd_restore(o, argc, argv);
+	if (strcmp(cmd, "case") == 0)
+		return cmd_case(o, argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(o, argc, argv);
+	if (strcmp(cmd, "clock") == 0)
+		return cmd_clock(o, argc, argv);
+	if (strcmp(cmd, "policy") == 0)
+		return cmd_policy(o, argc, argv);
 	if (strcmp(cmd, "keygen") == 0)
 		return keys_keygen_main("cordonctl", argc, argv);
 	if (strcmp(cmd, "help") == 0) {

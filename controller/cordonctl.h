@@ -9,6 +9,29 @@ struct ctl_opts {
 	int json;
 };
 
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+
+/* cordonctl.c: sends req (stolen), prints the result with print or as
+ * JSON; returns the exit status. */
+int run_simple(const struct ctl_opts *o, json_t *req, void (*print)(const json_t *result));
+
+/* cordonctl_case.c */
+int cmd_case(const struct ctl_opts *o, int argc, char **argv);
+int cmd_audit(const struct ctl_opts *o, int argc, char **argv);
+int cmd_clock(const struct ctl_opts *o, int argc, char **argv);
+int cmd_policy(const struct ctl_opts *o, int argc, char **argv);
+
+/* cordonctl_print*.c */
+void print_case_opened(const json_t *result);
+void print_case_list(const json_t *result);
+void print_case_show(const json_t *result);
+void print_done(const json_t *result);
+void print_audit(const json_t *result);
+void print_clock(const json_t *result);
+void print_policy_list(const json_t *result);
+void print_policy_show(const json_t *result);
 void print_json(const json_t *result);
 void print_status(const json_t *result);
 void print_agents(const json_t *result);

@@ -11,6 +11,10 @@
 #include "store.h"
 #include "transport.h"
 
+struct policy_set;
+struct calendar;
+struct notifier;
+
 struct cordond {
 	struct ctl_config cfg;
 	struct store *store;
@@ -19,6 +23,13 @@ struct cordond {
 	int control_fd;
 	int64_t started;
 	bool test_clock;
+	struct policy_set *policies;
+	struct calendar *calendar;
+	struct notifier *notifier;
+	/* Hosts whose desired state changed and must be pushed (deduplicated):
+	 * the scheduler marks them per step and pushes once per batch. */
+	char (*push_hosts)[65];
+	size_t n_push, cap_push;
 };
 
 /* agents.c: messages from agents, and desired state to them. */
@@ -28,11 +39,33 @@ void agents_handle(struct cordond *d, const struct peer *peer,
 void agents_push_vm(struct cordond *d, const char *uuid);
 /* Sends the full desired set to host (after hello or a VM move). */
 void agents_push_full(struct cordond *d, const char *host_id);
+/* Marks the VM's host for a push; agents_flush() sends to each once. */
+void agents_mark_vm(struct cordond *d, const char *uuid);
+void agents_flush(struct cordond *d);
 /* Resends what is not acked yet, expires silent agents. */
 void agents_tick(struct cordond *d);
 
 /* control.c: the unix control socket for cordonctl. */
 void control_accept(struct cordond *d);
 json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid);
+json_t *reply_ok(json_t *result);
+json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* req's "vm" (uuid, name or IP) -> uuid; else *error is the reply. */
+int resolve_arg(struct cordond *d, const json_t *req, char uuid[65], json_t **error);
+
+/* cases.c: abuse cases (cordonctl case ...), audit, clock, policies. */
+json_t *cases_cmd_open(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_list(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_show(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_respond(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_resume(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_escalate(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_note(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_resolve(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_called(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_clock(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_policy_list(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_policy_show(struct cordond *d, const json_t *req, uid_t uid);
 
 #endif

@@ -59,9 +59,8 @@ static void row_from_stmt(sqlite3_stmt *st, struct desired_row *row)
 
 int desired_get(struct store *store, const char *uuid, struct desired_row *row)
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"SELECT " ROW_COLUMNS " FROM desired WHERE vm_uuid = ?");
-	int rc = 0;
+	static const char sql[] = "SELECT " ROW_COLUMNS " FROM desired WHERE vm_uuid = ?";
+	sqlite3_stmt *st = store_cached(store, sql);
 
 	memset(row, 0, sizeof(*row));
 	strlcpy_checked(row->uuid, uuid, sizeof(row->uuid));
@@ -69,18 +68,20 @@ int desired_get(struct store *store, const char *uuid, struct desired_row *row)
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		row_from_stmt(st, row);
-	else
-		rc = 0; /* no row: nothing desired */
-	sqlite3_finalize(st);
-	return rc;
+		row_from_stmt(st, row); /* no row: nothing desired, generation 0 */
+	sqlite3_reset(st);
+	return 0;
 }
 
 static int holds_union(struct store *store, const char *uuid, uint32_t *scopes,
 		       bool *power_off)
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"SELECT scopes, power_off FROM holds WHERE vm_uuid = ?");
+	/* The union of the manual hold and every open case on the VM. */
+	static const char sql[] =
+		"SELECT scopes, power_off FROM holds WHERE vm_uuid = ?1"
+		" UNION ALL SELECT cut_scopes, power_off FROM cases"
+		" WHERE vm_uuid = ?1 AND resolved IS NULL";
+	sqlite3_stmt *st = store_cached(store, sql);
 
 	*scopes = 0;
 	*power_off = false;
@@ -91,7 +92,7 @@ static int holds_union(struct store *store, const char *uuid, uint32_t *scopes,
 		*scopes |= (uint32_t)sqlite3_column_int64(st, 0);
 		*power_off |= sqlite3_column_int(st, 1) != 0;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return 0;
 }
 
@@ -114,11 +115,12 @@ int desired_recompute(struct store *store, const char *uuid,
 		return -1;
 	row->scopes = scopes;
 	row->power_off = power_off;
-	st = store_prepare(store,
+	static const char sql[] =
 		"INSERT INTO desired (vm_uuid, generation, scopes, power_off, updated)"
 		" VALUES (?,?,?,?,?) ON CONFLICT(vm_uuid) DO UPDATE SET"
 		" generation = excluded.generation, scopes = excluded.scopes,"
-		" power_off = excluded.power_off, updated = excluded.updated");
+		" power_off = excluded.power_off, updated = excluded.updated";
+	st = store_cached(store, sql);
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
@@ -126,7 +128,7 @@ int desired_recompute(struct store *store, const char *uuid,
 	sqlite3_bind_int64(st, 3, scopes);
 	sqlite3_bind_int(st, 4, power_off);
 	sqlite3_bind_int64(st, 5, store_now());
-	return store_exec_stmt(store, st);
+	return store_run(store, st);
 }
 
 int desired_ack(struct store *store, const char *host_id,

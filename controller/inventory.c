@@ -24,8 +24,8 @@ static int bind_text_exec(struct store *store, const char *sql,
 static int vm_previous_host(struct store *store, const char *uuid,
 			    char host[65])
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"SELECT host_id FROM vms WHERE uuid = ?");
+	static const char sql[] = "SELECT host_id FROM vms WHERE uuid = ?";
+	sqlite3_stmt *st = store_cached(store, sql);
 	int found = 0;
 
 	host[0] = '\0';
@@ -36,7 +36,7 @@ static int vm_previous_host(struct store *store, const char *uuid,
 		strlcpy_checked(host, (const char *)sqlite3_column_text(st, 0), 65);
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return found;
 }
 

@@ -10,7 +10,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "calendar.h"
+#include "cases.h"
 #include "cordond.h"
+#include "policy.h"
+#include "scheduler.h"
 #include "jsonsock.h"
 #include "log.h"
 #include "util.h"
@@ -98,17 +102,56 @@ static int block_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Policies and calendar; a missing directory or file means none / the
+ * defaults, a malformed one is an error (reported, nothing replaced). */
+static int load_ladders(struct cordond *d, char *err, size_t errlen)
+{
+	struct policy_set *set = NULL;
+	struct calendar *cal;
+
+	if (access(d->cfg.policies, F_OK) == 0) {
+		set = policy_set_load_dir(d->cfg.policies, err, errlen);
+		if (!set)
+			return -1;
+	} else {
+		log_warnx("policies directory %s does not exist: no case category can be opened",
+			  d->cfg.policies);
+	}
+	if (d->cfg.calendar[0] && access(d->cfg.calendar, F_OK) == 0)
+		cal = calendar_load(d->cfg.calendar, err, errlen);
+	else
+		cal = calendar_new();
+	if (!cal) {
+		policy_set_free(set);
+		return -1;
+	}
+	policy_set_free(d->policies);
+	calendar_free(d->calendar);
+	d->policies = set;
+	d->calendar = cal;
+	log_info("%zu policies from %s; calendar %s", set ? policy_set_count(set) : 0,
+		 d->cfg.policies, calendar_zone(cal));
+	return 0;
+}
+
+static void reload(struct cordond *d)
+{
+	char err[512] = "";
+
+	if (ctl_transport_load_keys(d->transport, d->cfg.authorized_agents, err, sizeof(err)) < 0)
+		log_warnx("SIGHUP: %s; keeping the old keys", err);
+	if (load_ladders(d, err, sizeof(err)) < 0)
+		log_warnx("SIGHUP: %s; policies have errors, not reloading them", err);
+}
+
 /* 1 = keep running, 0 = stop. */
 static int handle_signal(struct cordond *d, int sfd)
 {
 	struct signalfd_siginfo si;
-	char err[512] = "";
 
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			if (ctl_transport_load_keys(d->transport, d->cfg.authorized_agents,
-						    err, sizeof(err)) < 0)
-				log_warnx("SIGHUP: %s; keeping the old keys", err);
+			reload(d);
 			continue;
 		}
 		log_info("signal %u: stopping", si.ssi_signo);
@@ -147,9 +190,10 @@ static int run_loop(struct cordond *d, int sfd)
 		{ NULL, sfd, ZMQ_POLLIN, 0 },
 	};
 	uint64_t next_tick = now_mono_ms() + TICK_MS;
+	bool more_due = false;
 
 	for (;;) {
-		int64_t wait = (int64_t)(next_tick - now_mono_ms());
+		int64_t wait = more_due ? 0 : (int64_t)(next_tick - now_mono_ms());
 		if (zmq_poll(items, 5, wait < 0 ? 0 : wait) < 0 && errno != EINTR) {
 			log_warn("zmq_poll");
 			return -1;
@@ -164,6 +208,9 @@ static int run_loop(struct cordond *d, int sfd)
 			control_accept(d);
 		if ((items[4].revents & ZMQ_POLLIN) && !handle_signal(d, sfd))
 			return 0;
+		/* One batch per turn, so agents and operators are served
+		 * between batches when many steps fall due at once. */
+		more_due = scheduler_run(d, SCHEDULER_BATCH) == SCHEDULER_BATCH;
 		if (now_mono_ms() >= next_tick) {
 			agents_tick(d);
 			next_tick = now_mono_ms() + TICK_MS;
@@ -176,6 +223,10 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 {
 	d->store = store_open(d->cfg.database, err, errlen);
 	if (!d->store)
+		return -1;
+	if (d->test_clock && store_load_clock_offset(d->store) < 0)
+		return -1;
+	if (load_ladders(d, err, errlen) < 0)
 		return -1;
 	d->transport = ctl_transport_new(&d->cfg, err, errlen);
 	if (!d->transport)
@@ -231,6 +282,9 @@ int main(int argc, char **argv)
 	}
 	ctl_transport_free(d.transport);
 	store_close(d.store);
+	policy_set_free(d.policies);
+	calendar_free(d.calendar);
+	free(d.push_hosts);
 	registry_clear(&d.registry);
 	close(sfd);
 	return rc;

@@ -8,8 +8,20 @@
 #include "log.h"
 #include "util.h"
 
+/* Prepared statements kept for the store's life, keyed by the address of
+ * their SQL literal: hot paths (the scheduler firing 100k steps) would
+ * otherwise spend most of their time in sqlite3_prepare. */
+#define STMT_CACHE 128
+
+struct cached_stmt {
+	const char *sql;
+	sqlite3_stmt *st;
+};
+
 struct store {
 	sqlite3 *db;
+	struct cached_stmt cache[STMT_CACHE];
+	size_t n_cached;
 };
 
 /* Each entry migrates the schema from version i to i+1. Append only. */
@@ -41,6 +53,34 @@ static const char *const migrations[] = {
 	"  at INTEGER NOT NULL, uid INTEGER, action TEXT NOT NULL,"
 	"  vm_uuid TEXT, detail TEXT);"
 	"CREATE INDEX audit_vm ON audit(vm_uuid);",
+	/* 1 -> 2: abuse cases, their ladders, notifications, calls */
+	"ALTER TABLE audit ADD COLUMN case_id INTEGER;"
+	"CREATE INDEX audit_case ON audit(case_id);"
+	"INSERT INTO meta VALUES ('clock_offset', 0);"
+	"CREATE TABLE cases (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  category TEXT NOT NULL, vm_uuid TEXT NOT NULL, ip TEXT, contact TEXT,"
+	"  source TEXT, evidence TEXT, opened INTEGER NOT NULL, opened_by INTEGER,"
+	"  responded INTEGER, resolved INTEGER, resolution TEXT,"
+	"  cut_scopes INTEGER NOT NULL DEFAULT 0, power_off INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX cases_vm ON cases(vm_uuid, resolved);"
+	"CREATE INDEX cases_open ON cases(resolved);"
+	"CREATE TABLE case_reports (case_id INTEGER NOT NULL, at INTEGER NOT NULL,"
+	"  source TEXT, evidence TEXT);"
+	"CREATE INDEX case_reports_case ON case_reports(case_id, at);"
+	"CREATE TABLE case_steps (case_id INTEGER NOT NULL, step INTEGER NOT NULL,"
+	"  report INTEGER NOT NULL, due INTEGER, state TEXT NOT NULL,"
+	"  fired_at INTEGER, late INTEGER, PRIMARY KEY (case_id, step, report));"
+	"CREATE INDEX case_steps_due ON case_steps(state, due);"
+	"CREATE TABLE notifications (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  case_id INTEGER NOT NULL, template TEXT NOT NULL, recipient TEXT,"
+	"  created INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER, last_error TEXT, sent_at INTEGER);"
+	"CREATE INDEX notifications_state ON notifications(state, next_try);"
+	"CREATE INDEX notifications_case ON notifications(case_id);"
+	"CREATE TABLE calls (id INTEGER PRIMARY KEY AUTOINCREMENT, case_id INTEGER NOT NULL,"
+	"  contact TEXT, created INTEGER NOT NULL, state TEXT NOT NULL, hook_state TEXT,"
+	"  hook_detail TEXT, done_at INTEGER, note TEXT);"
+	"CREATE INDEX calls_case ON calls(case_id);",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -124,6 +164,8 @@ void store_close(struct store *store)
 {
 	if (!store)
 		return;
+	for (size_t i = 0; i < store->n_cached; i++)
+		sqlite3_finalize(store->cache[i].st);
 	sqlite3_close(store->db);
 	free(store);
 }
@@ -160,6 +202,41 @@ sqlite3_stmt *store_prepare(struct store *store, const char *sql)
 	return st;
 }
 
+sqlite3_stmt *store_cached(struct store *store, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < store->n_cached; i++)
+		if (store->cache[i].sql == sql) {
+			sqlite3_reset(store->cache[i].st);
+			sqlite3_clear_bindings(store->cache[i].st);
+			return store->cache[i].st;
+		}
+	if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		log_warnx("sqlite prepare: %s (%s)", sqlite3_errmsg(store->db), sql);
+		return NULL;
+	}
+	if (store->n_cached == STMT_CACHE)
+		fatalx("statement cache full: raise STMT_CACHE"); /* a code change, not data */
+	store->cache[store->n_cached++] = (struct cached_stmt){ sql, st };
+	return st;
+}
+
+int store_run(struct store *store, sqlite3_stmt *stmt)
+{
+	int rc;
+
+	if (!stmt)
+		return -1;
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_warnx("sqlite: %s", sqlite3_errmsg(store->db));
+		return -1;
+	}
+	return 0;
+}
+
 int store_exec_stmt(struct store *store, sqlite3_stmt *stmt)
 {
 	int rc;
@@ -180,20 +257,29 @@ uint64_t store_next_generation(struct store *store)
 	sqlite3_stmt *st;
 	uint64_t gen = 0;
 
-	if (store_exec(store, "UPDATE meta SET value = value + 1 WHERE key = 'generation'") < 0)
-		return 0;
-	st = store_prepare(store, "SELECT value FROM meta WHERE key = 'generation'");
+	static const char sql[] =
+		"UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value";
+
+	st = store_cached(store, sql);
 	if (st && sqlite3_step(st) == SQLITE_ROW)
 		gen = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (st)
+		sqlite3_reset(st);
 	return gen;
 }
 
 int store_audit(struct store *store, uid_t uid, const char *action,
 		const char *vm_uuid, const char *detail)
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"INSERT INTO audit (at, uid, action, vm_uuid, detail) VALUES (?,?,?,?,?)");
+	return store_audit_case(store, uid, 0, action, vm_uuid, detail);
+}
+
+int store_audit_case(struct store *store, uid_t uid, int64_t case_id,
+		     const char *action, const char *vm_uuid, const char *detail)
+{
+	static const char sql[] =
+		"INSERT INTO audit (at, uid, action, vm_uuid, detail, case_id) VALUES (?,?,?,?,?,?)";
+	sqlite3_stmt *st = store_cached(store, sql);
 
 	if (!st)
 		return -1;
@@ -205,10 +291,51 @@ int store_audit(struct store *store, uid_t uid, const char *action,
 	sqlite3_bind_text(st, 3, action, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, vm_uuid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, detail, -1, SQLITE_TRANSIENT);
-	return store_exec_stmt(store, st);
+	if (case_id)
+		sqlite3_bind_int64(st, 6, case_id);
+	else
+		sqlite3_bind_null(st, 6);
+	return store_run(store, st);
 }
+
+/* The test clock: an offset added to the real time, kept in the store so
+ * a restarted controller keeps the same notion of now. Only cordond
+ * --test-clock ever sets it. */
+static int64_t clock_offset;
 
 int64_t store_now(void)
 {
-	return (int64_t)time(NULL);
+	return (int64_t)time(NULL) + clock_offset;
+}
+
+int64_t store_clock_offset(void)
+{
+	return clock_offset;
+}
+
+int store_set_clock_offset(struct store *store, int64_t offset)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"UPDATE meta SET value = ? WHERE key = 'clock_offset'");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, offset);
+	if (store_exec_stmt(store, st) < 0)
+		return -1;
+	clock_offset = offset;
+	return 0;
+}
+
+int store_load_clock_offset(struct store *store)
+{
+	sqlite3_stmt *st = store_prepare(store,
+		"SELECT value FROM meta WHERE key = 'clock_offset'");
+
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		clock_offset = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return 0;
 }

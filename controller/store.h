@@ -34,6 +34,20 @@ sqlite3_stmt *store_prepare(struct store *store, const char *sql);
 int store_exec_stmt(struct store *store, sqlite3_stmt *stmt);
 int store_exec(struct store *store, const char *sql);
 
-int64_t store_now(void); /* seconds, the controller's notion of now */
+/* A prepared statement cached for the store's life, keyed by the address of
+ * sql (pass a string literal), reset and unbound. Never finalize it. */
+sqlite3_stmt *store_cached(struct store *store, const char *sql);
+/* Steps a cached statement once (no rows expected) and resets it. */
+int store_run(struct store *store, sqlite3_stmt *stmt);
+
+int store_audit_case(struct store *store, uid_t uid, int64_t case_id,
+		     const char *action, const char *vm_uuid, const char *detail);
+
+/* Seconds: the controller's notion of now (real time + test clock offset). */
+int64_t store_now(void);
+int64_t store_clock_offset(void);
+int store_set_clock_offset(struct store *store, int64_t offset);
+/* Reads the persisted offset (cordond --test-clock only). */
+int store_load_clock_offset(struct store *store);
 
 #endif

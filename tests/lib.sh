@@ -182,8 +182,15 @@ make_tmpdir() {
 	fi
 }
 
-# cdt_done: the last line of a test script.
+# cdt_done: the last line of a test script. Stops the daemons still running
+# (agents, then controller), failing if one does not exit cleanly on SIGTERM
+# (this is also where sanitizer builds report leaks).
 cdt_done() {
+	local h
+	for h in "${!AGENT_PID[@]}"; do
+		[ -z "${AGENT_PID[$h]}" ] || stop_agent "$h"
+	done
+	[ -z "$CTL_PID" ] || stop_controller
 	if [ "$CDT_FAILED" != 0 ]; then exit 1; fi
 	exit 0
 }
@@ -392,11 +399,13 @@ write_controller_conf() {
 }
 
 # agent_keygen HOST [KEYHOST]: HOST's key pair in $CDT_TMP/HOST/agent.cert*,
-# with host-id metadata KEYHOST (default HOST).
+# with host-id metadata KEYHOST (default HOST; "-": no metadata).
 agent_keygen() {
 	local host=$1 keyhost=${2:-$1}
-	"$CORDON_AGENT" keygen --out "$CDT_TMP/$host/agent.cert" --host "$keyhost" >/dev/null ||
-		fail "cordon-agent keygen --out $CDT_TMP/$host/agent.cert --host $keyhost"
+	local hostarg=(--host "$keyhost")
+	[ "$keyhost" != - ] || hostarg=()
+	"$CORDON_AGENT" keygen --out "$CDT_TMP/$host/agent.cert" "${hostarg[@]}" >/dev/null ||
+		fail "cordon-agent keygen --out $CDT_TMP/$host/agent.cert ${hostarg[*]}"
 	[ -s "$CDT_TMP/$host/agent.cert_secret" ] ||
 		fail "cordon-agent keygen wrote agent.cert_secret"
 }
@@ -457,8 +466,12 @@ _stop_pid() {
 	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
 	kill -s "$sig" "$pid" 2>/dev/null || true
 	if ! wait_until 10 not kill -0 "$pid"; then
-		note "$what (pid $pid) still running 10 s after SIG$sig: SIGKILL"
 		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null
+		if [ "$CDT_IN_CLEANUP" = 0 ]; then
+			fail "$what exits within 10 s of SIG$sig (had to SIGKILL it)"
+		fi
+		return 0
 	fi
 	rc=0
 	wait "$pid" 2>/dev/null || rc=$?

@@ -53,4 +53,22 @@ check "cordonctl vms --json: vm11 state no longer pending, acked = generation" \
 	wait_until 15 vms_jq 'any(.[]; .name == "vm11" and .state != "pending"
 	                         and .acked_generation == .generation)'
 
+# --- a pending suspend survives a controller crash
+stop_agent hv1
+check "cordonctl agents shows hv1 disconnected within 15s" wait_until 15 agent_disconnected hv1
+vm_suspend vm12 all
+ok "cordonctl suspend vm12 --scope all accepted while hv1 is offline"
+kill9_controller
+ok "cordond killed with SIGKILL right after"
+start_controller
+ok "cordond started again"
+check "cordonctl vms --json: vm12 still pending with public and private" \
+	vms_jq 'any(.[]; .name == "vm12" and .state == "pending" and (.scopes | sort) == ["private","public"])'
+start_agent hv1
+wait_agent_connected hv1 30
+expect_cut vm12 public 15
+expect_cut vm12 private
+expect_reach vm11 public
+check "cordonctl vms --json: vm12 enforced" wait_until 15 vm_enforced vm12
+
 cdt_done

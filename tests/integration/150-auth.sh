@@ -2,9 +2,10 @@
 # Only enrolled agents get in, only as the host their key is bound to, and
 # junk on the controller's port does not stop it serving.
 #   hv1: well-behaved agent (vm11, vm12)
-#   hv2: agent whose key is not enrolled (vm21), enrolled later
-#   hv3: agent whose key is enrolled as hv3 but whose config claims
-#        host_id = hv1 (vm31)
+#   hv2: agent whose key (no host-id metadata) is not enrolled (vm21);
+#        enrolled later as hv2.cert (host id from the file name)
+#   hv3: agent whose key carries host-id hv3, enrolled as rack7-node3.cert,
+#        whose config claims host_id = hv1 (vm31); later claims hv3
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
@@ -20,10 +21,10 @@ topo_vm hv2 2 1
 topo_host hv3 3
 topo_vm hv3 3 1
 setup_agent hv1
-agent_keygen hv2
+agent_keygen hv2 -
 write_agent_conf hv2
 agent_keygen hv3
-enroll_agent hv3
+enroll_agent hv3 rack7-node3.cert
 write_agent_conf hv3 hv1
 
 start_controller
@@ -39,6 +40,8 @@ check "hv2 never appears in cordonctl agents (watched 6 s)" \
 check "vm21 (hv2's inventory) never appears in cordonctl vms" \
 	not vm_known vm21
 check "hv1 is still connected" agent_connected hv1
+check "cordon-agent status on hv2 shows the link not connected (auth-failed or refused)" \
+	wait_until 15 eval 'agent_status hv2 --json | jq -e "[.controller.link] | inside([\"auth-failed\", \"refused\"])"'
 
 # Same agent, same config, key now enrolled (and the controller restarted
 # to be sure it reads it): it gets in, so the refusal was about the key.
@@ -54,11 +57,13 @@ wait_agent_connected hv1 30
 
 # --- enrolled key, claiming another host's id
 start_agent_nowait hv3
-ok "cordon-agent on hv3 started: key enrolled as hv3, config says host_id = hv1"
+ok "cordon-agent on hv3 started: key with host-id hv3 enrolled as rack7-node3.cert, config claims host_id = hv1"
 check "vm31 (the impostor's inventory) never appears in cordonctl vms (watched 6 s)" \
 	never_within 6 vm_known vm31
 check "hv3 does not appear connected in cordonctl agents" \
 	not agent_connected hv3
+check "cordon-agent status on hv3 shows the link refused" \
+	wait_until 15 eval 'agent_status hv3 --json | jq -e ".controller.link == \"refused\""'
 check "cordonctl agents: hv1 still connected" agent_connected hv1
 check "cordonctl vms: vm11 and vm12 still belong to hv1" \
 	vms_jq '[.[] | select(.name == "vm11" or .name == "vm12") | .host] == ["hv1","hv1"]'
@@ -69,6 +74,14 @@ expect_reach vm12 public
 vm_restore vm11
 expect_reach vm11 public
 stop_agent hv3
+# Same key and agent, now claiming the host its key is bound to: it gets in,
+# so the refusal was about the claimed id.
+write_agent_conf hv3 hv3
+start_agent hv3
+wait_agent_connected hv3 30
+wait_vm_known vm31
+ok "claiming hv3 (its key's host-id metadata), it connects and vm31 is listed"
+check "cordonctl vms: vm31 belongs to hv3" vms_jq 'any(.[]; .name == "vm31" and .host == "hv3")'
 
 # --- garbage on the controller's port
 garbage() {

@@ -4,7 +4,7 @@
  *   nfttool [-t TABLE] [-d] assert SCOPE=MAC,MAC,... ...
  *   nfttool [-t TABLE] [-d] add|del SCOPE MAC...
  *   nfttool [-t TABLE] [-d] verify SCOPE=MAC,... ...
- *   nfttool [-t TABLE] [-d] bulk N
+ *   nfttool [-t TABLE] [-d] bulk N [verify]
  *   nfttool [-t TABLE] [-d] monitor SECONDS [SCOPE=MAC,... ...]
  *
  * Scopes not named in assert/verify are empty. Exit: 0 ok (verify: table
@@ -27,7 +27,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: nfttool [-t TABLE] [-d] assert|verify SCOPE=MAC,... ...\n"
 		"       nfttool [-t TABLE] [-d] add|del SCOPE MAC...\n"
-		"       nfttool [-t TABLE] [-d] bulk N\n"
+		"       nfttool [-t TABLE] [-d] bulk N [verify]\n"
 		"       nfttool [-t TABLE] [-d] monitor SECONDS [SCOPE=MAC,... ...]\n");
 	exit(2);
 }
@@ -123,34 +123,45 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* N locally administered MACs 02:00:xx:xx:xx:xx in cut_public. */
-static int cmd_bulk(struct nft *nft, int argc, char **argv)
+/* N locally administered MACs 02:00:xx:xx:xx:xx for cut_public. */
+static int bulk_lists(long n, struct mac_list *lists)
 {
-	struct mac_list lists[SCOPE_COUNT] = { 0 };
-	char *end;
-	long n;
-	int ret;
-
-	if (argc != 1 || (n = strtol(argv[0], &end, 10)) < 0 || *end ||
-	    n > 0xffffffffL)
-		return 2;
 	for (long i = 0; i < n; i++) {
 		struct mac mac = { { 0x02, 0, (uint8_t)(i >> 24), (uint8_t)(i >> 16),
 				     (uint8_t)(i >> 8), (uint8_t)i } };
 		if (mac_list_add(&lists[0], &mac) < 0) {
 			fprintf(stderr, "nfttool: out of memory\n");
-			lists_clear(lists);
-			return 1;
+			return -1;
 		}
 	}
-	double t0 = now();
-	ret = nft_assert_table(nft, lists);
-	double t1 = now();
-	lists_clear(lists);
-	if (ret < 0)
-		return 1;
-	printf("%.4f\n", t1 - t0);
 	return 0;
+}
+
+/* bulk N [verify]: time nft_assert_table() (and nft_verify_table()). */
+static int cmd_bulk(struct nft *nft, int argc, char **argv)
+{
+	struct mac_list lists[SCOPE_COUNT] = { 0 };
+	bool verify = argc == 2 && strcmp(argv[1], "verify") == 0;
+	char *end;
+	long n;
+	int ret = 1;
+
+	if ((argc != 1 && !verify) || (n = strtol(argv[0], &end, 10)) < 0 ||
+	    *end || n > 0xffffffffL)
+		return 2;
+	if (bulk_lists(n, lists) == 0) {
+		double t0 = now();
+		ret = nft_assert_table(nft, lists) == 0 ? 0 : 1;
+		double t1 = now();
+		if (ret == 0)
+			printf("%.4f\n", t1 - t0);
+		if (ret == 0 && verify) {
+			ret = nft_verify_table(nft, lists) == 0 ? 0 : 1;
+			printf("verify %.4f\n", now() - t1);
+		}
+	}
+	lists_clear(lists);
+	return ret;
 }
 
 /* Prints "tamper" for each report. With SCOPE=MACS arguments it also

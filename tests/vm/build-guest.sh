@@ -109,13 +109,13 @@ modpath() { # name -> relative path in modules.dep (names use _ or -)
         "$MODROOT/modules.dep"
 }
 add_mod() { # relative path; dependencies first (modules.dep lists them deepest last)
-    local rel=$1 deps d i
+    local rel=$1 deps i arr
     [ -n "${LOADED[$rel]:-}" ] && return 0
     LOADED[$rel]=1
     deps=$(awk -F': *' -v m="$rel" '$1==m {print $2; exit}' "$MODROOT/modules.dep")
     # modules.dep: "mod: dep1 dep2 ..." where later entries are lower in the
     # stack; load from the end so every module's own dependencies come first.
-    local arr=($deps)
+    read -r -a arr <<< "$deps"
     for ((i=${#arr[@]}-1; i>=0; i--)); do add_mod "${arr[$i]}"; done
     ORDER+=("$rel")
 }
@@ -182,6 +182,8 @@ if ls /dev/input/event* >/dev/null 2>&1; then
 else
     say "no input device: ACPI power button unavailable"
 fi
+
+say "init done"
 
 # Bring up every ethX (present now or hot-plugged later) with $IP.
 up_all() {

@@ -179,8 +179,26 @@ lv_pidfile_kill() { # pidfile: TERM, wait, KILL — only that pid
     kill -KILL "$p" 2>/dev/null
 }
 
+# lv_stop_libvirtd / lv_start_libvirtd: stop or (re)start only libvirtd,
+# in the same network and mount namespaces (entered through virtlogd, which
+# keeps running), e.g. to test that an agent survives a libvirtd restart.
+# Running guests keep running; the new libvirtd reconnects to them.
+lv_stop_libvirtd() { lv_pidfile_kill "$LV_DIR/libvirtd.pid"; rm -f "$LV_DIR/libvirtd.pid"; }
+lv_start_libvirtd() {
+    local vl i; vl=$(cat "$LV_DIR/virtlogd.pid" 2>/dev/null)
+    [ -n "$vl" ] && kill -0 "$vl" 2>/dev/null || { lv_log "virtlogd is not running"; return 1; }
+    nsenter --target "$vl" --mount --net \
+        libvirtd -d -f /etc/libvirt/libvirtd.conf -p "$LV_DIR/libvirtd.pid" || return 1
+    for ((i = 0; i < 300; i++)); do
+        virsh -q -c "$LV_URI" version >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    lv_log "libvirtd did not come back"; return 1
+}
+lv_restart_libvirtd() { lv_stop_libvirtd && lv_start_libvirtd; }
+
 lv_stop() {
-    [ "$LV_STARTED" = 1 ] || { [ -n "${LV_NS:-}" ] && ip netns del "$LV_NS" 2>/dev/null; ip netns del "$LV_PROBE_NS" 2>/dev/null; return 0; }
+    [ "$LV_STARTED" = 1 ] || return 0
     LV_STARTED=0
     local d p
     if [ -n "${LV_URI:-}" ] && virsh -q -c "$LV_URI" version >/dev/null 2>&1; then

@@ -71,7 +71,7 @@ summary() {
 }
 LV_NO_TRAP=1
 trap finish EXIT
-trap 'exit 130' INT TERM
+trap 'bad "interrupted by a signal"; exit 130' INT TERM
 
 T_ALL=$(lv_now)
 lv_start; rc=$?
@@ -234,18 +234,27 @@ no_release nohotplug "$G3" "$MAC3" "$IP3"
 # a reboot; restore is then attach-device (seen by this guest at next boot).
 n0=$(ev_count "device-removed")
 lv_virsh detach-device "$G2" "$LV_DIR/$G2-net.xml" --live --config >/dev/null 2>&1
+boots=$(grep -c "cordon-guest: init done" "$(lv_guest_log "$G2")")
 t=$(lv_now)
 lv_virsh reset "$G2" >/dev/null || bad "(c) noacpi: virsh reset"
 if wait_event "device-removed" 15 "$n0"; then ok "(c) noacpi: pending unplug completes at reset (device-removed)" "$(lv_since "$t")"
 else bad "(c) noacpi: pending unplug completes at reset (device-removed)"; fi
 check "(c) noacpi: NIC gone from live XML after reset" no_mac "$G2" "$MAC2"
 check "(c) noacpi: NIC gone from persistent XML" no_mac "$G2" "$MAC2" --inactive
+# Let the guest finish booting (no NIC, so no ready marker) before the attach.
+for ((i = 0; i < 300; i++)); do
+    [ "$(grep -c "cordon-guest: init done" "$(lv_guest_log "$G2")")" -gt "$boots" ] && break
+    sleep 0.2
+done
+info "(c) noacpi: reboot without NIC to init done" "$(lv_since "$t")"
 t=$(lv_now)
 if out=$(lv_virsh attach-device "$G2" "$LV_DIR/$G2-net.xml" --live --config 2>&1); then
     ok "(c) noacpi: attach-device saved XML after reset"
 else bad "(c) noacpi: attach-device saved XML after reset: $out"; fi
-if lv_wait_ping "$IP2" 3; then info "(c) noacpi: hot-added NIC answers without reboot" "$(lv_since "$t")"
+if lv_wait_ping "$IP2" 5; then info "(c) noacpi: hot-added NIC answers without reboot" "$(lv_since "$t")"
 else
+    info "(c) noacpi: hot-added NIC unseen by the running guest" "$(lv_since "$t")"
+    t=$(lv_now)
     lv_virsh reset "$G2" >/dev/null
     if lv_wait_ping "$IP2" 30; then ok "(c) noacpi: re-attached NIC answers after reset" "$(lv_since "$t")"
     else bad "(c) noacpi: re-attached NIC answers after reset"; fi

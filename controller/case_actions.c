@@ -1,0 +1,246 @@
+/* What operators do to a case: respond, resume, escalate, note, resolve,
+ * called. Each change is one transaction with its audit event. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cases.h"
+#include "cordond.h"
+#include "desired.h"
+#include "log.h"
+#include "scheduler.h"
+#include "util.h"
+
+struct case_state {
+	char vm_uuid[65];
+	int64_t responded, resolved;
+};
+
+/* 0 found, -1 with *error set. */
+static int case_get(struct cordond *d, int64_t id, struct case_state *c, json_t **error)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT vm_uuid, coalesce(responded, 0), coalesce(resolved, 0) FROM cases WHERE id = ?");
+	int rc = -1;
+
+	if (!st) {
+		*error = reply_error("database error");
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		strlcpy_checked(c->vm_uuid, (const char *)sqlite3_column_text(st, 0), sizeof(c->vm_uuid));
+		c->responded = sqlite3_column_int64(st, 1);
+		c->resolved = sqlite3_column_int64(st, 2);
+		rc = 0;
+	} else {
+		*error = reply_error("no case %lld (cordonctl case list shows them)", (long long)id);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Loads the case and refuses if it is resolved; -1 with *error. */
+static int case_get_open(struct cordond *d, const json_t *req, int64_t *id,
+			 struct case_state *c, json_t **error)
+{
+	if (req_case_id(req, id, error) < 0 || case_get(d, *id, c, error) < 0)
+		return -1;
+	if (c->resolved) {
+		*error = reply_error("case %lld is resolved; nothing changed", (long long)*id);
+		return -1;
+	}
+	return 0;
+}
+
+static int exec_case_update(struct cordond *d, const char *sql, int64_t id, int64_t value,
+			    const char *text)
+{
+	sqlite3_stmt *st = store_prepare(d->store, sql);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, value);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	return store_exec_stmt(d->store, st);
+}
+
+/* Commits, or rolls back and returns the error reply. */
+static json_t *finish(struct cordond *d, int failed, int64_t id, const char *what)
+{
+	if (failed || store_commit(d->store) < 0) {
+		store_rollback(d->store);
+		d->n_push = 0;
+		return reply_error("database error; nothing changed");
+	}
+	agents_flush(d);
+	cases_run_scheduler(d);
+	return reply_ok(json_pack("{s:I, s:s}", "id", (json_int_t)id, "done", what));
+}
+
+static const char *need_text(const json_t *req, const char *key, size_t max)
+{
+	const char *t = req_str(req, key);
+	return t && strlen(t) <= max ? t : NULL;
+}
+
+json_t *cases_cmd_respond(struct cordond *d, const json_t *req, uid_t uid)
+{
+	const char *note = need_text(req, "note", 2000);
+	struct case_state c;
+	json_t *error;
+	int64_t id;
+	int bad;
+
+	if (case_get_open(d, req, &id, &c, &error) < 0)
+		return error;
+	if (!note)
+		return reply_error("respond needs --note TEXT (what the customer said, at most 2000 bytes)");
+	if (store_begin(d->store) < 0)
+		return reply_error("database busy; nothing changed");
+	bad = (!c.responded && exec_case_update(d, "UPDATE cases SET responded = ?1 WHERE id = ?3",
+						id, store_now(), NULL) < 0) ||
+	      scheduler_replan(d, id) < 0 ||
+	      store_audit_case(d->store, uid, id, "respond", c.vm_uuid, note) < 0;
+	return finish(d, bad, id, "customer response recorded; automatic escalation stopped");
+}
+
+json_t *cases_cmd_resume(struct cordond *d, const json_t *req, uid_t uid)
+{
+	struct case_state c;
+	json_t *error;
+	int64_t id;
+	int bad;
+
+	if (case_get_open(d, req, &id, &c, &error) < 0)
+		return error;
+	if (!c.responded)
+		return reply_error("case %lld is escalating already; nothing to resume", (long long)id);
+	if (store_begin(d->store) < 0)
+		return reply_error("database busy; nothing changed");
+	bad = exec_case_update(d, "UPDATE cases SET responded = NULL WHERE id = ?3", id, 0, NULL) < 0 ||
+	      scheduler_replan(d, id) < 0 ||
+	      store_audit_case(d->store, uid, id, "resume", c.vm_uuid,
+			       "automatic escalation resumed; overdue steps fire now") < 0;
+	return finish(d, bad, id, "escalation resumed");
+}
+
+json_t *cases_cmd_note(struct cordond *d, const json_t *req, uid_t uid)
+{
+	const char *text = need_text(req, "text", 2000);
+	struct case_state c;
+	json_t *error;
+	int64_t id;
+
+	if (req_case_id(req, &id, &error) < 0 || case_get(d, id, &c, &error) < 0)
+		return error;
+	if (!text)
+		return reply_error("note needs a TEXT of at most 2000 bytes");
+	if (store_begin(d->store) < 0)
+		return reply_error("database busy; nothing changed");
+	return finish(d, store_audit_case(d->store, uid, id, "note", c.vm_uuid, text) < 0, id,
+		      "note added");
+}
+
+/* The next step not fired yet: pending first by due time, then skipped or
+ * waiting ones in ladder order. 1 found, 0 none, -1 error. */
+static int next_step(struct cordond *d, int64_t id, int64_t *step, int64_t *report, int64_t *due)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT step, report, coalesce(due, 0) FROM case_steps WHERE case_id = ?"
+		" AND state IN ('pending', 'skipped', 'waiting')"
+		" ORDER BY state != 'pending', due IS NULL, due, step, report LIMIT 1");
+	int rc = 0;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*step = sqlite3_column_int64(st, 0);
+		*report = sqlite3_column_int64(st, 1);
+		*due = sqlite3_column_int64(st, 2);
+		rc = 1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+json_t *cases_cmd_escalate(struct cordond *d, const json_t *req, uid_t uid)
+{
+	struct case_state c;
+	int64_t id, step, report, due;
+	json_t *error;
+	int found;
+
+	if (case_get_open(d, req, &id, &c, &error) < 0)
+		return error;
+	if (store_begin(d->store) < 0)
+		return reply_error("database busy; nothing changed");
+	found = next_step(d, id, &step, &report, &due);
+	if (found == 0) {
+		store_rollback(d->store);
+		return reply_error("case %lld has no step left to run", (long long)id);
+	}
+	return finish(d, found < 0 || scheduler_fire(d, id, step, report, due ? due : store_now(),
+						     uid, true) < 0, id, "next step run now");
+}
+
+static int cancel_steps(struct cordond *d, int64_t id)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"UPDATE case_steps SET state = 'cancelled'"
+		" WHERE case_id = ? AND state IN ('pending', 'waiting', 'skipped')");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return store_exec_stmt(d->store, st);
+}
+
+json_t *cases_cmd_resolve(struct cordond *d, const json_t *req, uid_t uid)
+{
+	const char *note = need_text(req, "note", 4000);
+	struct case_state c;
+	struct desired_row row;
+	json_t *error;
+	int64_t id;
+	int bad;
+
+	if (case_get_open(d, req, &id, &c, &error) < 0)
+		return error;
+	if (!note)
+		return reply_error("resolve needs --note TEXT: the customer's written confirmation or "
+				   "root cause (at most 4000 bytes); nothing changed");
+	if (store_begin(d->store) < 0)
+		return reply_error("database busy; nothing changed");
+	bad = exec_case_update(d, "UPDATE cases SET resolved = ?1, resolution = ?2,"
+			       " cut_scopes = 0, power_off = 0 WHERE id = ?3", id, store_now(), note) < 0 ||
+	      cancel_steps(d, id) < 0 || desired_recompute(d->store, c.vm_uuid, &row) < 0 ||
+	      store_audit_case(d->store, uid, id, "resolve", c.vm_uuid, note) < 0;
+	if (!bad)
+		agents_mark_vm(d, c.vm_uuid);
+	return finish(d, bad, id, "resolved; what this case imposed is lifted");
+}
+
+json_t *cases_cmd_called(struct cordond *d, const json_t *req, uid_t uid)
+{
+	const char *note = need_text(req, "note", 2000);
+	struct case_state c;
+	json_t *error;
+	int64_t id;
+	int bad;
+
+	if (req_case_id(req, &id, &error) < 0 || case_get(d, id, &c, &error) < 0)
+		return error;
+	if (store_begin(d->store) < 0)
+		return reply_error("database busy; nothing changed");
+	bad = exec_case_update(d, "UPDATE calls SET state = 'done', done_at = ?1, note = ?2"
+			       " WHERE case_id = ?3 AND state = 'open'", id, store_now(), note) < 0;
+	if (!bad && sqlite3_changes(store_db(d->store)) == 0) {
+		store_rollback(d->store);
+		return reply_error("case %lld has no open call task", (long long)id);
+	}
+	bad = bad || store_audit_case(d->store, uid, id, "called", c.vm_uuid,
+				      note ? note : "call made") < 0;
+	return finish(d, bad, id, "call task closed");
+}

@@ -1,0 +1,194 @@
+/* Abuse cases: open (or add a report to an open case), list, show. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "cases.h"
+#include "cordond.h"
+#include "inventory.h"
+#include "log.h"
+#include "policy.h"
+#include "scheduler.h"
+#include "util.h"
+
+#define EVIDENCE_MAX 65536
+#define TEXT_MAX 2000
+
+const char *req_str(const json_t *req, const char *key)
+{
+	const char *s = json_string_value(json_object_get(req, key));
+	return s && *s ? s : NULL;
+}
+
+int req_case_id(const json_t *req, int64_t *id, json_t **error)
+{
+	json_t *v = json_object_get(req, "id");
+
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		*error = reply_error("missing or invalid case id (cordonctl case list shows them)");
+		return -1;
+	}
+	*id = json_integer_value(v);
+	return 0;
+}
+
+void cases_run_scheduler(struct cordond *d)
+{
+	while (scheduler_run(d, SCHEDULER_BATCH) == SCHEDULER_BATCH)
+		;
+}
+
+static json_t *known_categories(struct cordond *d)
+{
+	char buf[512] = "";
+
+	for (size_t i = 0; i < policy_set_count(d->policies); i++) {
+		if (i)
+			strncat(buf, ", ", sizeof(buf) - strlen(buf) - 1);
+		strncat(buf, policy_category(policy_set_at(d->policies, i)),
+			sizeof(buf) - strlen(buf) - 1);
+	}
+	return json_string(buf);
+}
+
+static int valid_contact(const char *c)
+{
+	return strlen(c) <= 254 && strchr(c, '@') && !strpbrk(c, " \t\r\n<>,;\"");
+}
+
+/* Validates an open request; 0 with uuid/ip set, or -1 with *error. */
+static int open_validate(struct cordond *d, const json_t *req, char uuid[65], const char **ip,
+			 json_t **error)
+{
+	const char *cat = req_str(req, "category"), *contact = req_str(req, "contact");
+	const char *evidence = req_str(req, "evidence"), *source = req_str(req, "source");
+	json_t *names;
+
+	*ip = req_str(req, "ip");
+	if (!cat || !policy_set_find(d->policies, cat)) {
+		names = known_categories(d);
+		*error = reply_error("unknown category '%s' (known: %s)", cat ? cat : "",
+				     json_string_value(names));
+		json_decref(names);
+		return -1;
+	}
+	if (!!*ip == !!req_str(req, "vm")) {
+		*error = reply_error("give exactly one of --vm VM or --ip IP");
+		return -1;
+	}
+	if (contact && !valid_contact(contact)) {
+		*error = reply_error("invalid contact address '%s'", contact);
+		return -1;
+	}
+	if ((evidence && strlen(evidence) > EVIDENCE_MAX) || (source && strlen(source) > TEXT_MAX)) {
+		*error = reply_error("evidence longer than %d bytes or source longer than %d",
+				     EVIDENCE_MAX, TEXT_MAX);
+		return -1;
+	}
+	if (*ip) {
+		json_t *q = json_pack("{s:s}", "vm", *ip);
+		int rc = resolve_arg(d, q, uuid, error);
+		json_decref(q);
+		return rc;
+	}
+	return resolve_arg(d, req, uuid, error);
+}
+
+/* The open case of this category on this VM, if any (new reports join it). */
+static int64_t open_case_for(struct cordond *d, const char *cat, const char *uuid)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT id FROM cases WHERE vm_uuid = ? AND category = ? AND resolved IS NULL"
+		" ORDER BY id LIMIT 1");
+	int64_t id = 0;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cat, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+static int add_report(struct cordond *d, int64_t id, const json_t *req, int64_t now)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"INSERT INTO case_reports (case_id, at, source, evidence) VALUES (?,?,?,?)");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, req_str(req, "source"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, req_str(req, "evidence"), -1, SQLITE_STATIC);
+	return store_exec_stmt(d->store, st);
+}
+
+static int64_t insert_case(struct cordond *d, const json_t *req, const char *uuid,
+			   const char *ip, int64_t now, uid_t uid)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"INSERT INTO cases (category, vm_uuid, ip, contact, source, evidence, opened, opened_by)"
+		" VALUES (?,?,?,?,?,?,?,?)");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, req_str(req, "category"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, req_str(req, "contact"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, req_str(req, "source"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, req_str(req, "evidence"), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, now);
+	sqlite3_bind_int64(st, 8, uid);
+	if (store_exec_stmt(d->store, st) < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(store_db(d->store));
+}
+
+static int count_reports(struct cordond *d, int64_t id)
+{
+	sqlite3_stmt *st = store_prepare(d->store, "SELECT count(*) FROM case_reports WHERE case_id = ?");
+	int n = 0;
+
+	if (st) {
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+json_t *cases_cmd_open(struct cordond *d, const json_t *req, uid_t uid)
+{
+	const char *ip, *cat = req_str(req, "category");
+	char uuid[65], detail[300];
+	int64_t now = store_now(), id;
+	json_t *error;
+	bool joined;
+
+	if (open_validate(d, req, uuid, &ip, &error) < 0)
+		return error;
+	if (store_begin(d->store) < 0)
+		return reply_error("database busy; nothing changed");
+	id = open_case_for(d, cat, uuid);
+	joined = id > 0;
+	if (id == 0)
+		id = insert_case(d, req, uuid, ip, now, uid);
+	snprintf(detail, sizeof(detail), "%s %s%s%s", joined ? "report on" : "opened", cat,
+		 ip ? " for IP " : "", ip ? ip : "");
+	if (id < 0 || add_report(d, id, req, now) < 0 || scheduler_replan(d, id) < 0 ||
+	    store_audit_case(d->store, uid, id, joined ? "report" : "open", uuid, detail) < 0 ||
+	    store_commit(d->store) < 0) {
+		store_rollback(d->store);
+		return reply_error("database error; nothing changed");
+	}
+	log_info("uid %u: case %lld %s", (unsigned)uid, (long long)id, detail);
+	cases_run_scheduler(d);
+	return reply_ok(json_pack("{s:I, s:b, s:i, s:s}", "id", (json_int_t)id, "joined", joined,
+				  "reports", count_reports(d, id), "vm", uuid));
+}

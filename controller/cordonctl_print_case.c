@@ -1,0 +1,175 @@
+/* cordonctl output for cases, audit, clock and policies. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cordonctl.h"
+#include "util.h"
+
+static const char *s_(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s && *s ? s : "-";
+}
+
+static const char *t_(const json_t *o, const char *k, char *buf, size_t len)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_integer(v) ? format_time_utc(json_integer_value(v), buf, len) : "-";
+}
+
+static long long i_(const json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+void print_case_opened(const json_t *r)
+{
+	if (json_is_true(json_object_get(r, "joined")))
+		printf("report %lld added to open case %lld\n", i_(r, "reports"), i_(r, "id"));
+	else
+		printf("case %lld opened\n", i_(r, "id"));
+}
+
+void print_done(const json_t *r)
+{
+	printf("case %lld: %s\n", i_(r, "id"), s_(r, "done"));
+}
+
+void print_case_list(const json_t *r)
+{
+	size_t i;
+	json_t *c, *next;
+	char opened[32], due[32];
+
+	if (json_array_size(r) == 0) {
+		printf("no cases\n");
+		return;
+	}
+	printf("%-6s %-9s %-15s %-14s %-15s %-20s %-24s %-20s %s\n", "ID", "STATE", "CATEGORY",
+	       "VM", "IP", "OPENED", "NEXT", "DUE", "CALL");
+	json_array_foreach(r, i, c) {
+		next = json_object_get(c, "next");
+		printf("%-6lld %-9s %-15s %-14s %-15s %-20s %-24s %-20s %s\n", i_(c, "id"),
+		       s_(c, "state"), s_(c, "category"), s_(c, "vm_name"), s_(c, "ip"),
+		       t_(c, "opened", opened, sizeof(opened)),
+		       json_is_object(next) ? s_(next, "action") : "-",
+		       json_is_object(next) ? t_(next, "due", due, sizeof(due)) : "-",
+		       i_(c, "calls_open") ? s_(c, "contact") : "");
+	}
+}
+
+static void print_steps(const json_t *steps)
+{
+	size_t i;
+	json_t *s;
+	char due[32], fired[32];
+
+	printf("steps:\n");
+	json_array_foreach(steps, i, s) {
+		printf("  %2lld. %-24s %-9s due %-20s", i_(s, "step"), s_(s, "action"), s_(s, "state"),
+		       t_(s, "due", due, sizeof(due)));
+		if (json_is_integer(json_object_get(s, "fired_at")))
+			printf(" fired %s", t_(s, "fired_at", fired, sizeof(fired)));
+		if (i_(s, "late") >= 2)
+			printf(" (%llds late)", i_(s, "late"));
+		printf("\n");
+		if (json_string_value(json_object_get(s, "why")))
+			printf("      %s\n", s_(s, "why"));
+	}
+}
+
+static void print_events(const json_t *events)
+{
+	size_t i;
+	json_t *e;
+	char at[32];
+
+	printf("history:\n");
+	json_array_foreach(events, i, e) {
+		json_t *uid = json_object_get(e, "uid");
+		printf("  %s  %-9s %-10s %s\n", t_(e, "at", at, sizeof(at)), s_(e, "action"),
+		       json_is_integer(uid) ? "" : "cordond", s_(e, "detail"));
+		if (json_is_integer(uid))
+			printf("  %20s  (uid %lld)\n", "", (long long)json_integer_value(uid));
+	}
+}
+
+static void print_outbox(const json_t *c)
+{
+	size_t i;
+	json_t *n;
+	char at[32];
+
+	json_array_foreach(json_object_get(c, "notifications"), i, n)
+		printf("notification %lld: %s to %s: %s%s%s\n", i_(n, "id"), s_(n, "template"),
+		       s_(n, "recipient"), s_(n, "state"),
+		       json_string_value(json_object_get(n, "last_error")) ? ", last error: " : "",
+		       json_string_value(json_object_get(n, "last_error")) ? s_(n, "last_error") : "");
+	json_array_foreach(json_object_get(c, "calls"), i, n)
+		printf("call task %lld: call %s (since %s): %s%s%s\n", i_(n, "id"), s_(n, "contact"),
+		       t_(n, "created", at, sizeof(at)), s_(n, "state"),
+		       json_string_value(json_object_get(n, "hook_state")) ? ", hook " : "",
+		       json_string_value(json_object_get(n, "hook_state")) ? s_(n, "hook_state") : "");
+}
+
+void print_case_show(const json_t *c)
+{
+	char t1[32], t2[32], t3[32];
+
+	printf("case %lld: %s (%s clock), %s\n", i_(c, "id"), s_(c, "category"), s_(c, "clock"),
+	       s_(c, "state"));
+	printf("vm         %s (%s), ip %s\n", s_(c, "vm_name"), s_(c, "vm_uuid"), s_(c, "ip"));
+	printf("contact    %s\nsource     %s\n", s_(c, "contact"), s_(c, "source"));
+	printf("opened     %s, responded %s, resolved %s\n", t_(c, "opened", t1, sizeof(t1)),
+	       t_(c, "responded", t2, sizeof(t2)), t_(c, "resolved", t3, sizeof(t3)));
+	printf("imposes    cut %s%s\n", s_(c, "cut"),
+	       json_is_true(json_object_get(c, "power_off")) ? ", power off" : "");
+	if (json_string_value(json_object_get(c, "evidence")))
+		printf("evidence   %.300s\n", s_(c, "evidence"));
+	if (json_string_value(json_object_get(c, "resolution")))
+		printf("resolution %s\n", s_(c, "resolution"));
+	printf("reports    %zu\n", json_array_size(json_object_get(c, "reports")));
+	print_steps(json_object_get(c, "steps"));
+	print_outbox(c);
+	print_events(json_object_get(c, "events"));
+}
+
+void print_audit(const json_t *r)
+{
+	size_t i;
+	json_t *e, *uid, *cs;
+	char at[32];
+
+	json_array_foreach(r, i, e) {
+		uid = json_object_get(e, "uid");
+		cs = json_object_get(e, "case");
+		printf("%s  %-8s %-9s %-12s %-6s %s\n", t_(e, "at", at, sizeof(at)),
+		       json_is_integer(uid) ? "" : "cordond", s_(e, "action"), s_(e, "vm_name"),
+		       json_is_integer(cs) ? "" : "-", s_(e, "detail"));
+		if (json_is_integer(uid) || json_is_integer(cs))
+			printf("%20s  uid %lld, case %lld\n", "", json_is_integer(uid) ?
+			       (long long)json_integer_value(uid) : -1LL,
+			       json_is_integer(cs) ? (long long)json_integer_value(cs) : 0LL);
+	}
+}
+
+void print_clock(const json_t *r)
+{
+	printf("controller clock %s (test offset %+lld s)\n", s_(r, "now_text"), i_(r, "offset"));
+}
+
+void print_policy_list(const json_t *r)
+{
+	size_t i;
+	json_t *p;
+
+	printf("%-16s %-9s %5s  %s\n", "CATEGORY", "CLOCK", "STEPS", "DESCRIPTION");
+	json_array_foreach(r, i, p)
+		printf("%-16s %-9s %5lld  %s\n", s_(p, "category"), s_(p, "clock"), i_(p, "steps"),
+		       s_(p, "description"));
+}
+
+void print_policy_show(const json_t *r)
+{
+	printf("# %s\n%s", s_(r, "file"), s_(r, "text"));
+}
