@@ -44,6 +44,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 UNIT_DEPS_test_state    := $(B)/agent/state.o
 UNIT_DEPS_test_calendar := $(B)/controller/calendar.o
 UNIT_DEPS_test_policy   := $(B)/controller/policy.o $(B)/controller/calendar.o
+UNIT_DEPS_test_notify   := $(B)/controller/notify.o
 
 # Test and benchmark tools: tests/tools/NAME.c, linked like unit tests with
 # TOOL_DEPS_NAME.

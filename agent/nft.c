@@ -118,9 +118,11 @@ struct ack_state {
 	bool lost;              /* ENOBUFS: some acks were dropped */
 };
 
-/* Internal outcomes of a batch; public functions map them. */
-enum { BATCH_OK = 0, BATCH_FAILED = -1, BATCH_REJECTED = -2,
-       BATCH_RESTART = -3 };
+/* Internal outcomes of a batch; public functions map them. REJECTED: the
+ * kernel refused a message (not ENOENT) and aborted the batch; RESTART:
+ * the generation id changed before it ran. */
+enum { BATCH_OK = 0, BATCH_FAILED = -1, BATCH_ENOENT = -ENOENT,
+       BATCH_REJECTED = -1000, BATCH_RESTART = -1001 };
 
 /* ---- sockets ---- */
 
@@ -908,7 +910,7 @@ static int batch_result(const struct batch *b, const struct ack_state *st)
 		log_warnx("nft %s: ... and %zu more errors", b->what,
 			  st->nerr - MAX_LOGGED_ERRORS);
 	if (st->nerr)
-		return st->nenoent ? -ENOENT : BATCH_REJECTED;
+		return st->nenoent ? BATCH_ENOENT : BATCH_REJECTED;
 	if (st->lost || st->nseen != b->n) {
 		log_warnx("nft %s: %zu of %zu acks missing%s: outcome unknown",
 			  b->what, b->n - st->nseen, b->n,
@@ -1109,7 +1111,7 @@ int nft_assert_table(struct nft *nft, const struct mac_list sets[SCOPE_COUNT])
 			return -1;
 		}
 	ret = assert_once(nft, lists, false);
-	if (ret == BATCH_REJECTED || ret == -ENOENT) {
+	if (ret == BATCH_REJECTED || ret == BATCH_ENOENT) {
 		log_warnx("nft: table bridge %s not repairable in place, "
 			  "replacing it", nft->table);
 		ret = assert_once(nft, lists, true);
@@ -1148,7 +1150,7 @@ static int change_elems(struct nft *nft, uint16_t type, int scope,
 		mirror_update(nft, scope, macs, n, del);
 		return 0;
 	}
-	return ret == -ENOENT ? -ENOENT : -1;
+	return ret == BATCH_ENOENT ? -ENOENT : -1;
 }
 
 int nft_set_add_macs(struct nft *nft, int scope, const struct mac *macs,

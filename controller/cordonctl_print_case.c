@@ -78,6 +78,16 @@ static void print_steps(const json_t *steps)
 	}
 }
 
+/* "uid 1000", or "cordond" for the controller's own actions. buf is reused
+ * by the caller only after printing. */
+static const char *who(const json_t *uid, char *buf, size_t len)
+{
+	if (!json_is_integer(uid))
+		return "cordond";
+	snprintf(buf, len, "uid %lld", (long long)json_integer_value(uid));
+	return buf;
+}
+
 static void print_events(const json_t *events)
 {
 	size_t i;
@@ -85,13 +95,9 @@ static void print_events(const json_t *events)
 	char at[32];
 
 	printf("history:\n");
-	json_array_foreach(events, i, e) {
-		json_t *uid = json_object_get(e, "uid");
+	json_array_foreach(events, i, e)
 		printf("  %s  %-9s %-10s %s\n", t_(e, "at", at, sizeof(at)), s_(e, "action"),
-		       json_is_integer(uid) ? "" : "cordond", s_(e, "detail"));
-		if (json_is_integer(uid))
-			printf("  %20s  (uid %lld)\n", "", (long long)json_integer_value(uid));
-	}
+		       who(json_object_get(e, "uid"), at, sizeof(at)), s_(e, "detail"));
 }
 
 static void print_outbox(const json_t *c)
@@ -140,16 +146,20 @@ void print_audit(const json_t *r)
 	json_t *e, *uid, *cs;
 	char at[32];
 
+	char by[32], cs_text[24];
+
+	if (json_array_size(r) == 0) {
+		printf("no audit events\n");
+		return;
+	}
+	printf("%-20s  %-10s %-9s %-14s %-6s %s\n", "TIME", "WHO", "ACTION", "VM", "CASE", "DETAIL");
 	json_array_foreach(r, i, e) {
 		uid = json_object_get(e, "uid");
 		cs = json_object_get(e, "case");
-		printf("%s  %-8s %-9s %-12s %-6s %s\n", t_(e, "at", at, sizeof(at)),
-		       json_is_integer(uid) ? "" : "cordond", s_(e, "action"), s_(e, "vm_name"),
-		       json_is_integer(cs) ? "" : "-", s_(e, "detail"));
-		if (json_is_integer(uid) || json_is_integer(cs))
-			printf("%20s  uid %lld, case %lld\n", "", json_is_integer(uid) ?
-			       (long long)json_integer_value(uid) : -1LL,
-			       json_is_integer(cs) ? (long long)json_integer_value(cs) : 0LL);
+		snprintf(cs_text, sizeof(cs_text), "%lld", (long long)json_integer_value(cs));
+		printf("%-20s  %-10s %-9s %-14s %-6s %s\n", t_(e, "at", at, sizeof(at)),
+		       who(uid, by, sizeof(by)), s_(e, "action"), s_(e, "vm_name"),
+		       json_is_integer(cs) ? cs_text : "-", s_(e, "detail"));
 	}
 }
 

@@ -50,6 +50,14 @@ bool notify_name_ok(const char *name)
 	return len > 0;
 }
 
+/* close() of our own descriptors: a failure is a bug worth a log line,
+ * never a reason to fail the operation. */
+static void fd_close(int fd)
+{
+	if (fd >= 0 && close(fd) < 0)
+		log_warn("notify: close %d", fd);
+}
+
 /* ---- growing output buffer ---- */
 
 struct buf {
@@ -111,19 +119,19 @@ static int read_template(const char *path, char **text, size_t *len,
 	    st.st_size > NOTIFY_TEMPLATE_MAX) {
 		snprintf(err, errlen, "%s: not a regular file of at most %d bytes",
 			 path, NOTIFY_TEMPLATE_MAX);
-		close(fd);
+		fd_close(fd);
 		return -1;
 	}
 	*text = malloc((size_t)st.st_size + 1);
 	if (!*text) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		close(fd);
+		fd_close(fd);
 		return -1;
 	}
 	/* A regular file is read whole; a short read means it changed under
 	 * us, which we treat as an error rather than render half a message. */
 	r = read(fd, *text, (size_t)st.st_size);
-	close(fd);
+	fd_close(fd);
 	if (r != st.st_size || memchr(*text, '\0', (size_t)r)) {
 		snprintf(err, errlen, "%s: %s", path,
 			 r < 0 ? strerror(errno) : "short read or NUL byte");
@@ -416,8 +424,7 @@ struct notifier *notifier_new(int max_concurrent)
 
 static void job_close(struct job *j)
 {
-	if (j->out_fd >= 0 && close(j->out_fd) < 0)
-		log_warn("notifier: close");
+	fd_close(j->out_fd);
 	j->out_fd = -1;
 }
 
@@ -458,7 +465,7 @@ static int fd_above_stdio(int fd)
 	if (fd < 0 || fd > 2)
 		return fd;
 	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	close(fd);
+	fd_close(fd);
 	return nfd;
 }
 
@@ -479,7 +486,7 @@ static int stdin_memfd(const char *text)
 		if (w <= 0) {
 			int e = w < 0 ? errno : EIO;
 
-			close(fd);
+			fd_close(fd);
 			errno = e;
 			return -1;
 		}
@@ -488,7 +495,7 @@ static int stdin_memfd(const char *text)
 	if (lseek(fd, 0, SEEK_SET) < 0) {
 		int e = errno;
 
-		close(fd);
+		fd_close(fd);
 		errno = e;
 		return -1;
 	}
@@ -511,7 +518,7 @@ static int output_memfd(void)
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		int e = errno;
 
-		close(fd);
+		fd_close(fd);
 		errno = e;
 		return -1;
 	}
@@ -668,27 +675,28 @@ int notifier_spawn(struct notifier *n, uint64_t job_id, const char *command,
 		   const char *stdin_text, char *const envp_extra[],
 		   int timeout_ms, char *err, size_t errlen)
 {
-	struct job *j = &n->jobs[n->njobs];
+	struct job *j;
 	int in_fd, rc;
 	char **env;
 
 	if (spawn_check(n, command, envp_extra, timeout_ms, err, errlen) < 0)
 		return -1;
+	j = &n->jobs[n->njobs];
 	if ((in_fd = stdin_memfd(stdin_text)) < 0)
 		return spawn_fail(err, errlen, errno, "message memfd");
 	if ((j->out_fd = output_memfd()) < 0) {
 		rc = errno;
-		close(in_fd);
+		fd_close(in_fd);
 		return spawn_fail(err, errlen, rc, "output memfd");
 	}
 	if (!(env = env_build(envp_extra))) {
-		close(in_fd);
+		fd_close(in_fd);
 		job_close(j);
 		return spawn_fail(err, errlen, ENOMEM, "environment");
 	}
 	rc = spawn_child(command, in_fd, j->out_fd, env, &j->pid);
 	free(env);
-	close(in_fd);
+	fd_close(in_fd);
 	j->id = job_id;
 	j->seq = ++n->seq;
 	j->timeout_ms = timeout_ms;
@@ -747,8 +755,8 @@ static void describe_status(const struct job *j, int status, int *ok,
 		snprintf(detail, len, "exit status %d%s%s",
 			 WEXITSTATUS(status), sep, tail);
 	else if (j->killed)
-		snprintf(detail, len, "killed after timeout %d ms",
-			 j->timeout_ms);
+		snprintf(detail, len, "killed after timeout %d ms%s%s",
+			 j->timeout_ms, sep, tail);
 	else
 		snprintf(detail, len, "killed by signal %d (%s)%s%s",
 			 WTERMSIG(status), strsignal(WTERMSIG(status)), sep,

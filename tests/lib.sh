@@ -132,6 +132,18 @@ _cdt_exit() {
 _cdt_diagnostics() {
 	local f h
 	echo "# ---- diagnostics ----"
+	local pid rc
+	for h in ctl "${!AGENT_PID[@]}"; do
+		if [ "$h" = ctl ]; then pid=$CTL_PID; else pid=${AGENT_PID[$h]}; fi
+		[ -n "$pid" ] || continue
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "# ${h/#ctl/cordond}: running (pid $pid)"
+		else
+			rc=0
+			wait "$pid" 2>/dev/null || rc=$?
+			echo "# ${h/#ctl/cordond}: NOT running (pid $pid, exit status $rc)"
+		fi
+	done
 	if [ -n "$CTL_PID" ] && [ -n "$CDT_TMP" ]; then
 		echo "# cordonctl agents / vms:"
 		timeout 5 "$CORDONCTL" --socket "$CDT_TMP/ctl/control.sock" agents 2>&1 | sed 's/^/#   /'

@@ -9,7 +9,7 @@
 #
 # Exit: 0 pass, 1 fail, 77 skip (not root). NFTTOOL overrides the binary
 # (e.g. a sanitizer build).
-set -euo pipefail
+set -eEuo pipefail
 cd "$(dirname "$0")/../.."
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -45,6 +45,8 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+# set -e ends the script on an unchecked failure: say where.
+trap 'echo "FAIL - unexpected error at line $LINENO: $BASH_COMMAND"' ERR
 
 FAILED=0
 pass() { echo "ok   - $*"; }
