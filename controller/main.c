@@ -17,6 +17,8 @@
 #include "scheduler.h"
 #include "jsonsock.h"
 #include "log.h"
+#include "notify.h"
+#include "outbox.h"
 #include "util.h"
 
 #define TICK_MS 100
@@ -102,6 +104,27 @@ static int block_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Every notify step must name a template that renders: found at load, not
+ * when a customer should be warned. */
+static int check_templates(struct cordond *d, const struct policy_set *set, char *err,
+			   size_t errlen)
+{
+	char why[512];
+
+	for (size_t i = 0; i < policy_set_count(set); i++) {
+		const struct policy *p = policy_set_at(set, i);
+		for (size_t j = 0; j < policy_n_steps(p); j++) {
+			const struct policy_step *s = policy_step(p, j);
+			if (s->action != POLICY_NOTIFY ||
+			    notify_check_template(d->cfg.templates, s->tmpl, why, sizeof(why)) == 0)
+				continue;
+			snprintf(err, errlen, "%s:%u: %s", policy_path(p), s->line, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Policies and calendar; a missing directory or file means none / the
  * defaults, a malformed one is an error (reported, nothing replaced). */
 static int load_ladders(struct cordond *d, char *err, size_t errlen)
@@ -111,8 +134,10 @@ static int load_ladders(struct cordond *d, char *err, size_t errlen)
 
 	if (access(d->cfg.policies, F_OK) == 0) {
 		set = policy_set_load_dir(d->cfg.policies, err, errlen);
-		if (!set)
+		if (!set || check_templates(d, set, err, errlen) < 0) {
+			policy_set_free(set);
 			return -1;
+		}
 	} else {
 		log_warnx("policies directory %s does not exist: no case category can be opened",
 			  d->cfg.policies);
@@ -213,6 +238,7 @@ static int run_loop(struct cordond *d, int sfd)
 		more_due = scheduler_run(d, SCHEDULER_BATCH) == SCHEDULER_BATCH;
 		if (now_mono_ms() >= next_tick) {
 			agents_tick(d);
+			outbox_tick(d);
 			next_tick = now_mono_ms() + TICK_MS;
 			sd_notify(0, "WATCHDOG=1");
 		}
@@ -228,6 +254,11 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 		return -1;
 	if (load_ladders(d, err, errlen) < 0)
 		return -1;
+	d->notifier = notifier_new(4);
+	if (!d->notifier || outbox_start(d) < 0) {
+		snprintf(err, errlen, "cannot start the notifier");
+		return -1;
+	}
 	d->transport = ctl_transport_new(&d->cfg, err, errlen);
 	if (!d->transport)
 		return -1;
@@ -282,6 +313,7 @@ int main(int argc, char **argv)
 	}
 	ctl_transport_free(d.transport);
 	store_close(d.store);
+	notifier_free(d.notifier);
 	policy_set_free(d.policies);
 	calendar_free(d.calendar);
 	free(d.push_hosts);

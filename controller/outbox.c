@@ -1,0 +1,240 @@
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cordond.h"
+#include "log.h"
+#include "notify.h"
+#include "policy.h"
+#include "util.h"
+
+#define JOB_TIMEOUT_MS 30000
+#define MAX_ATTEMPTS 10
+#define CALL_JOB_BIT (1ull << 62)   /* job ids: notification id, or call id | bit */
+
+int outbox_start(struct cordond *d)
+{
+	return store_exec(d->store,
+		"UPDATE notifications SET state = 'pending' WHERE state = 'sending';"
+		"UPDATE calls SET hook_state = 'pending' WHERE hook_state = 'running';");
+}
+
+static void notification_done(struct cordond *d, int64_t id, int ok, const char *detail)
+{
+	sqlite3_stmt *st = store_prepare(d->store, ok ?
+		"UPDATE notifications SET state = 'sent', sent_at = ?1, attempts = attempts + 1,"
+		" last_error = NULL WHERE id = ?3" :
+		"UPDATE notifications SET attempts = attempts + 1, last_error = ?2,"
+		" state = CASE WHEN attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END,"
+		" next_try = ?1 + min(3600, 60 << min(attempts, 6)) WHERE id = ?3");
+
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, store_now());
+	sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	sqlite3_bind_int(st, 4, MAX_ATTEMPTS);
+	store_exec_stmt(d->store, st);
+	if (ok)
+		log_info("notification %lld sent", (long long)id);
+	else
+		log_warnx("notification %lld failed (%s); will retry", (long long)id, detail);
+}
+
+static void call_hook_done(struct cordond *d, int64_t id, int ok, const char *detail)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"UPDATE calls SET hook_state = ?, hook_detail = ? WHERE id = ?");
+
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, ok ? "done" : "failed", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	store_exec_stmt(d->store, st);
+	if (!ok)
+		log_warnx("call hook for call task %lld failed: %s", (long long)id, detail);
+}
+
+static void job_done(uint64_t job, int ok, const char *detail, void *arg)
+{
+	if (job & CALL_JOB_BIT)
+		call_hook_done(arg, (int64_t)(job & ~CALL_JOB_BIT), ok, detail);
+	else
+		notification_done(arg, (int64_t)job, ok, detail);
+}
+
+/* What the customer is told comes next: the case's next pending step. */
+static void next_step_vars(struct cordond *d, int64_t case_id, const char *category, json_t *vars)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT step, due FROM case_steps WHERE case_id = ? AND state = 'pending'"
+		" ORDER BY due, step LIMIT 1");
+	const struct policy *p = policy_set_find(d->policies, category);
+	const char *what = "none";
+	char due[40] = "-";
+
+	if (st) {
+		sqlite3_bind_int64(st, 1, case_id);
+		if (sqlite3_step(st) == SQLITE_ROW && p &&
+		    (size_t)sqlite3_column_int64(st, 0) < policy_n_steps(p)) {
+			const struct policy_step *s = policy_step(p, (size_t)sqlite3_column_int64(st, 0));
+			what = s->action == POLICY_NOTIFY ? "a further notice" :
+			       s->action == POLICY_CALL ? "a phone call to your authorised contact" :
+			       s->action == POLICY_POWEROFF ? "the server is switched off" :
+			       (s->scopes & POLICY_SCOPE_SMTP) && !(s->scopes & ~POLICY_SCOPE_SMTP) ?
+			       "outbound e-mail (SMTP) is blocked" : "the server's network is suspended";
+			format_time_utc(sqlite3_column_int64(st, 1), due, sizeof(due));
+		}
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(vars, "next_step", json_string(what));
+	json_object_set_new(vars, "next_due", json_string(due));
+}
+
+static json_t *case_vars(struct cordond *d, int64_t case_id)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT c.category, c.vm_uuid, coalesce(v.name, c.vm_uuid), coalesce(c.ip,"
+		" (SELECT ip FROM ips WHERE vm_uuid = c.vm_uuid ORDER BY ip LIMIT 1), ''),"
+		" coalesce(c.contact, ''), coalesce(c.evidence, ''), coalesce(c.source, ''), c.opened"
+		" FROM cases c LEFT JOIN vms v ON v.uuid = c.vm_uuid WHERE c.id = ?");
+	json_t *vars = NULL;
+	char opened[32], now[32];
+	char *excerpt;
+
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, case_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		excerpt = notify_excerpt((const char *)sqlite3_column_text(st, 5), 2048, 40);
+		vars = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			"case_id", (json_int_t)case_id,
+			"category", (const char *)sqlite3_column_text(st, 0),
+			"vm_uuid", (const char *)sqlite3_column_text(st, 1),
+			"vm_name", (const char *)sqlite3_column_text(st, 2),
+			"ip", (const char *)sqlite3_column_text(st, 3),
+			"contact", (const char *)sqlite3_column_text(st, 4),
+			"evidence", excerpt ? excerpt : "",
+			"source", (const char *)sqlite3_column_text(st, 6),
+			"opened", format_time_utc(sqlite3_column_int64(st, 7), opened, sizeof(opened)),
+			"now", format_time_utc(store_now(), now, sizeof(now)),
+			"from", d->cfg.notify_from);
+		free(excerpt);
+		if (vars)
+			next_step_vars(d, case_id, (const char *)sqlite3_column_text(st, 0), vars);
+	}
+	sqlite3_finalize(st);
+	return vars;
+}
+
+#define MAX_JOBS 4
+
+static void mark(struct cordond *d, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st = store_prepare(d->store, sql);
+
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	store_exec_stmt(d->store, st);
+}
+
+/* CORDON_CASE_ID=.. etc. for the child; strings owned by env_buf. */
+static void job_env(const json_t *vars, char env_buf[5][300], char *envp[6])
+{
+	static const char *const keys[] = { "case_id", "category", "vm_name", "ip", "contact" };
+	static const char *const names[] = { "CORDON_CASE_ID", "CORDON_CATEGORY", "CORDON_VM",
+					     "CORDON_IP", "CORDON_CONTACT" };
+
+	for (int i = 0; i < 5; i++) {
+		json_t *v = json_object_get(vars, keys[i]);
+		if (json_is_integer(v))
+			snprintf(env_buf[i], 300, "%s=%lld", names[i], (long long)json_integer_value(v));
+		else
+			snprintf(env_buf[i], 300, "%s=%s", names[i], json_string_value(v) ? json_string_value(v) : "");
+		envp[i] = env_buf[i];
+	}
+	envp[5] = NULL;
+}
+
+static void start_notification(struct cordond *d, int64_t id, int64_t case_id, const char *tmpl)
+{
+	char err[512], env_buf[5][300], *envp[6], *text = NULL;
+	json_t *vars = case_vars(d, case_id);
+
+	if (!vars || notify_render(d->cfg.templates, tmpl, vars, &text, err, sizeof(err)) < 0) {
+		if (!vars)
+			snprintf(err, sizeof(err), "case %lld not found", (long long)case_id);
+		json_decref(vars);
+		notification_done(d, id, 0, err);
+		return;
+	}
+	job_env(vars, env_buf, envp);
+	if (notifier_spawn(d->notifier, (uint64_t)id, d->cfg.notify_command, text, envp,
+			   JOB_TIMEOUT_MS, err, sizeof(err)) == 0)
+		mark(d, "UPDATE notifications SET state = 'sending' WHERE id = ?", id);
+	else
+		notification_done(d, id, 0, err);
+	free(text);
+	json_decref(vars);
+}
+
+static void start_call_hook(struct cordond *d, int64_t id, int64_t case_id)
+{
+	char err[512], env_buf[5][300], *envp[6];
+	json_t *vars = case_vars(d, case_id);
+
+	if (!vars)
+		return;
+	job_env(vars, env_buf, envp);
+	if (notifier_spawn(d->notifier, (uint64_t)id | CALL_JOB_BIT, d->cfg.call_hook, "", envp,
+			   JOB_TIMEOUT_MS, err, sizeof(err)) == 0)
+		mark(d, "UPDATE calls SET hook_state = 'running' WHERE id = ?", id);
+	else
+		call_hook_done(d, id, 0, err);
+	json_decref(vars);
+}
+
+static void start_due(struct cordond *d, int slots)
+{
+	sqlite3_stmt *st = store_prepare(d->store,
+		"SELECT 0, id, case_id, template FROM notifications WHERE state = 'pending'"
+		" AND next_try <= ?1 UNION ALL SELECT 1, id, case_id, '' FROM calls"
+		" WHERE hook_state = 'pending' LIMIT ?2");
+	struct { int kind; int64_t id, case_id; char tmpl[65]; } jobs[MAX_JOBS];
+	int n = 0;
+
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, store_now());
+	sqlite3_bind_int(st, 2, slots);
+	while (n < slots && n < MAX_JOBS && sqlite3_step(st) == SQLITE_ROW) {
+		jobs[n].kind = sqlite3_column_int(st, 0);
+		jobs[n].id = sqlite3_column_int64(st, 1);
+		jobs[n].case_id = sqlite3_column_int64(st, 2);
+		strlcpy_checked(jobs[n].tmpl, (const char *)sqlite3_column_text(st, 3), sizeof(jobs[n].tmpl));
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; i < n; i++) {
+		if (jobs[i].kind == 0)
+			start_notification(d, jobs[i].id, jobs[i].case_id, jobs[i].tmpl);
+		else if (d->cfg.call_hook[0])
+			start_call_hook(d, jobs[i].id, jobs[i].case_id);
+		else
+			call_hook_done(d, jobs[i].id, 1, "no call hook configured");
+	}
+}
+
+void outbox_tick(struct cordond *d)
+{
+	size_t running;
+
+	notifier_poll(d->notifier, job_done, d);
+	running = notifier_running(d->notifier);
+	if (running < MAX_JOBS)
+		start_due(d, MAX_JOBS - (int)running);
+}
