@@ -135,7 +135,7 @@ static int cmd_suspend(const struct ctl_opts *o, int argc, char **argv)
 		else if (c == 'r')
 			reason = optarg;
 		else
-			return EXIT_USAGE;
+			return bad_option(argv);
 	}
 	if (optind != argc - 1 || !scope) {
 		fprintf(stderr, "cordonctl: usage: cordonctl suspend VM --scope public|private|smtp|all [--reason TEXT]\n");
@@ -196,6 +196,19 @@ static int dispatch(const struct ctl_opts *o, int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+int bad_option(char **argv)
+{
+	const char *opt = optind > 0 ? argv[optind - 1] : "?";
+
+	if (optopt && optopt != '?' && strncmp(opt, "--", 2) != 0)
+		fprintf(stderr, "cordonctl: unknown option '-%c' or missing value (cordonctl --help)\n",
+			optopt);
+	else
+		fprintf(stderr, "cordonctl: unknown option '%s' or missing value (cordonctl --help)\n",
+			opt);
+	return EXIT_USAGE;
+}
+
 /* --json is accepted anywhere ("cordonctl vms --json"): remove it from
  * argv, except where it is the value of an option. */
 static int take_json_flag(int argc, char **argv, int *json)
@@ -229,6 +242,7 @@ int main(int argc, char **argv)
 
 	if (!o.socket || !*o.socket)
 		o.socket = DEFAULT_SOCKET;
+	opterr = 0; /* one-line errors of our own, naming the option */
 	argc = take_json_flag(argc, argv, &o.json);
 	/* '+': stop at the command; its own options are parsed later. */
 	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
@@ -236,7 +250,7 @@ int main(int argc, char **argv)
 		case 'S': o.socket = optarg; break;
 		case 'j': o.json = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		default: return bad_option(argv);
 		}
 	}
 	if (optind >= argc) {

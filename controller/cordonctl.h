@@ -17,6 +17,9 @@ struct ctl_opts {
  * JSON; returns the exit status. */
 int run_simple(const struct ctl_opts *o, json_t *req, void (*print)(const json_t *result));
 
+/* Reports the option getopt just refused, in one line. */
+int bad_option(char **argv);
+
 /* cordonctl_case.c */
 int cmd_case(const struct ctl_opts *o, int argc, char **argv);
 int cmd_audit(const struct ctl_opts *o, int argc, char **argv);

@@ -52,7 +52,7 @@ static int case_open(const struct ctl_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		const char *k = c > 0 ? strchr(keys, c) : NULL;
 		if (!k)
-			return EXIT_USAGE;
+			return bad_option(argv);
 		v[k - keys] = optarg;
 	}
 	if (optind != argc || !v[0] || !v[1] == !v[2]) {
@@ -94,7 +94,7 @@ static int case_action(const struct ctl_opts *o, const char *action, int argc, c
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'n')
-			return EXIT_USAGE;
+			return bad_option(argv);
 		note = optarg;
 	}
 	if (optind != argc - 1) {
@@ -133,7 +133,7 @@ static int case_list(const struct ctl_opts *o, int argc, char **argv)
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 's')
-			return EXIT_USAGE;
+			return bad_option(argv);
 		state = optarg;
 	}
 	if (optind != argc) {
@@ -190,6 +190,8 @@ int cmd_audit(const struct ctl_opts *o, int argc, char **argv)
 		if (c == 's')
 			fprintf(stderr, "cordonctl: invalid --since '%s' (e.g. 2026-11-23T09:00:00Z)\n",
 				optarg);
+		else
+			bad_option(argv);
 		return EXIT_USAGE;
 	}
 	if (optind != argc) {

@@ -680,8 +680,8 @@ q() { "$@" >/dev/null 2>&1; }
 
 # vms_jq FILTER / agents_jq FILTER: jq -e FILTER over cordonctl vms|agents
 # --json (status 0 when FILTER yields true).
-vms_jq() { ctl --json vms | jq -e "$1" >/dev/null; }
-agents_jq() { ctl --json agents | jq -e "$1" >/dev/null; }
+vms_jq() { ctl --json vms | jq -e "$@" >/dev/null; }
+agents_jq() { ctl --json agents | jq -e "$@" >/dev/null; }
 
 # expect_stays_open VM SCOPE SECONDS: every ping for SECONDS passes (the
 # first one is retried for up to 10 s).

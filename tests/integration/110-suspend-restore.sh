@@ -17,6 +17,30 @@ check_generation() {
 		eval '[ -n "$printed" ] && [ "$printed" = "$shown" ]'
 }
 
+# --- the --json shapes of docs/interfaces.md
+check "cordonctl agents --json: hv1, hv2 with host connected last_seen version vms enforced pending" \
+	agents_jq '(map(.host) | sort) == ["hv1","hv2"] and
+	   all(.[]; has("host") and has("connected") and has("last_seen") and has("version")
+	            and has("vms") and has("enforced") and has("pending"))
+	   and all(.[]; .connected == true and .vms == 2 and .enforced == 0 and .pending == 0)'
+check "cordonctl vms --json: 4 VMs with uuid name host ips scopes power_off generation acked_generation state" \
+	vms_jq 'length == 4 and all(.[]; has("uuid") and has("name") and has("host") and has("ips")
+	   and has("scopes") and has("power_off") and has("generation") and has("acked_generation")
+	   and has("state")) and all(.[]; .state == "none" and .scopes == [] and .power_off == false)'
+check "cordonctl vms --json: vm11 on hv1 with both IPs" \
+	vms_jq --arg u "${VM_UUID[vm11]}" 'any(.[]; .uuid == $u and .name == "vm11" and .host == "hv1"
+	   and (.ips | sort) == ["198.18.11.11","198.18.12.11"])'
+js=$(ctl --json vm show vm11) || fail "cordonctl --json vm show vm11"
+check "cordonctl --json vm show vm11: interfaces (mac, bridge, scope, ips) and holds" \
+	q jq -e '.uuid and .name == "vm11" and (.holds | type == "array")
+	   and ([.interfaces[] | {mac, bridge, scope}] | sort_by(.mac)) ==
+	       [{mac: "52:54:00:01:01:01", bridge: "br-pub", scope: "public"},
+	        {mac: "52:54:00:01:01:02", bridge: "br-priv", scope: "private"}]
+	   and ([.interfaces[].ips[]] | sort) == ["198.18.11.11","198.18.12.11"]' <<<"$js"
+check "cordonctl vm show vm11 (text) works" q ctl vm show vm11
+check "cordonctl status --json is an object" q eval 'ctl --json status | jq -e "type == \"object\""'
+check "cordonctl status (text) works" q ctl status
+
 # --- public, by name
 vm_suspend vm11 public
 ok "cordonctl suspend vm11 --scope public"
@@ -33,6 +57,8 @@ check "cordonctl vms: vm12, vm21, vm22 cut nothing" \
 out=$(ctl vms)
 check "cordonctl vms (table) shows vm11 with public cut" \
 	q grep -E "vm11.*public" <<<"$out"
+check "cordonctl --json vm show vm11: a hold with the reason given" \
+	q eval 'ctl --json vm show vm11 | jq -e "(.holds | length) >= 1 and (.holds | tostring | test(\"cordon test\"))"'
 
 vm_restore vm11
 ok "cordonctl restore vm11"

@@ -13,12 +13,22 @@ write_controller_conf
 topo_host hv1 1
 topo_vm hv1 1 1
 topo_vm hv1 1 2
+# two VMs that share a name (vm13, vm14 by index)
+topo_vm hv1 1 3 dup
+topo_vm hv1 1 4 dup
 setup_agent hv1
 start_controller
 start_agent hv1
 wait_agent_connected hv1
 wait_vm_known vm11
 wait_vm_known vm12
+check "cordonctl vms lists both VMs named dup" wait_until 15 \
+	vms_jq '[.[] | select(.name == "dup")] | length == 2'
+
+sock=$CDT_TMP/ctl/control.sock
+check "control socket is mode 660 (got $(stat -c %a "$sock"))" [ "$(stat -c %a "$sock")" = 660 ]
+check "control socket group is control_group (root here; got $(stat -c %G "$sock"))" \
+	[ "$(stat -c %G "$sock")" = root ]
 
 # Some state to (not) disturb: vm12's public side cut.
 vm_suspend vm12 public
@@ -53,6 +63,8 @@ expect_error 1 "restore of an unknown VM" \
 	ctl restore nosuchvm
 expect_error 1 "vm show of an unknown VM" \
 	ctl vm show nosuchvm
+expect_error 1 "suspend of an ambiguous name (two VMs named dup)" \
+	ctl suspend dup --scope all
 expect_error '1|2' "suspend with a bad scope (--scope bogus)" \
 	ctl suspend vm11 --scope bogus
 expect_error '1|2' "suspend with an empty scope (--scope '')" \
@@ -85,6 +97,11 @@ expect_reach vm11 public
 expect_reach vm11 private
 expect_cut vm12 public
 expect_reach vm12 private
+for ip in 198.18.11.13 198.18.11.14 198.18.12.13 198.18.12.14; do
+	scope=public
+	[[ $ip == 198.18.12.* ]] && scope=private
+	check "ping to $ip (one of the dups) passes" wait_until 10 probe_ping hv1 $scope $ip
+done
 
 # CORDON_SOCKET is honoured when it is right.
 check "cordonctl vms with CORDON_SOCKET (no --socket) works" \
