@@ -18,6 +18,8 @@ struct agent {
 	int64_t started;
 	unsigned pending_acks;    /* desired states received, not yet acked */
 	bool inventory_dirty;     /* changed since the controller last saw it */
+	char **ack_uuids;         /* staged, to ack after the commit */
+	size_t n_ack, cap_ack;
 };
 
 /* status.c */

@@ -219,22 +219,26 @@ static int ack_add(Cordon__Ack *ack, const struct vm_enforced *v, const char *er
 	return 0;
 }
 
-static void fill_acks(struct enforcer *e, Cordon__VmState **desired, size_t n,
-		      Cordon__Ack *ack)
+int enforcer_ack_for(struct enforcer *e, char *const *uuids, size_t n, Cordon__Ack *ack)
 {
+	cordon__ack__init(ack);
 	/* Nothing is acked until it is both on disk and in the kernel. */
-	if (e->kernel_dirty || e->state_dirty)
-		return;
+	if (e->kernel_dirty || e->state_dirty || n == 0)
+		return 0;
+	ack->vms = calloc(n, sizeof(*ack->vms));
+	if (!ack->vms)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
-		struct vm_enforced *v = state_find(&e->state, desired[i]->uuid);
+		struct vm_enforced *v = state_find(&e->state, uuids[i]);
 		const char *err = NULL;
 		if (!v)
 			continue;
 		if (!inventory_find(e->inv, v->uuid) && v->scopes)
 			err = "VM is not in this host's inventory; MACs unknown";
 		if (ack_add(ack, v, err) < 0)
-			return;
+			return -1;
 	}
+	return 0;
 }
 
 static bool should_apply(struct enforcer *e, const Cordon__VmState *d, bool full)
@@ -248,35 +252,32 @@ static bool should_apply(struct enforcer *e, const Cordon__VmState *d, bool full
 	return full ? v->generation != d->generation : d->generation > v->generation;
 }
 
-int enforcer_apply(struct enforcer *e, Cordon__VmState **desired, size_t n,
-		   bool full, Cordon__Ack *ack)
+int enforcer_stage(struct enforcer *e, Cordon__VmState **desired, size_t n, bool full)
 {
-	bool changed = false;
 	int rc = 0;
 
-	cordon__ack__init(ack);
-	ack->vms = calloc(n + 1, sizeof(*ack->vms));
-	if (!ack->vms)
-		return -1;
 	if (full) {
 		size_t before = e->state.n;
 		lift_unlisted(e, desired, n);
-		changed = e->state.n != before;
+		e->staged |= e->state.n != before;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!should_apply(e, desired[i], full))
 			continue;
 		if (entry_set(e, desired[i]) < 0)
 			rc = -1;
-		changed = true;
+		e->staged = true;
 	}
-	if (changed) {
-		save_state(e);
-		if (kernel_sync(e) < 0)
-			rc = -1;
-	}
-	fill_acks(e, desired, n, ack);
 	return rc;
+}
+
+int enforcer_commit(struct enforcer *e)
+{
+	if (!e->staged)
+		return 0;
+	e->staged = false;
+	save_state(e);
+	return kernel_sync(e);
 }
 
 void enforcer_ack_free(Cordon__Ack *ack)

@@ -19,6 +19,7 @@ struct enforcer {
 	struct mac_list applied[SCOPE_COUNT]; /* in the kernel, sorted */
 	bool kernel_dirty;                    /* last batch failed: retry */
 	bool state_dirty;                     /* last save failed: retry */
+	bool staged;                          /* staged, not committed yet */
 	unsigned tamper_count;
 	int64_t last_tamper;                  /* wall seconds */
 	bool table_ok;                        /* last verify / assert */
@@ -31,10 +32,17 @@ int enforcer_start(struct enforcer *e, const char *table, const char *state_dir,
 		   const struct inventory *inv, char *err, size_t errlen);
 void enforcer_stop(struct enforcer *e);
 
-/* Applies desired states; fills ack (caller frees with enforcer_ack_free).
- * full: states not listed are lifted and forgotten. */
-int enforcer_apply(struct enforcer *e, Cordon__VmState **desired, size_t n,
-		   bool full, Cordon__Ack *ack);
+/* Takes desired states into memory only (no I/O), so that everything
+ * queued on the link costs one state write and one kernel batch. full:
+ * states not listed are lifted and forgotten. */
+int enforcer_stage(struct enforcer *e, Cordon__VmState **desired, size_t n,
+		   bool full);
+/* Persists the state, then brings the kernel to it. 0 or -1. */
+int enforcer_commit(struct enforcer *e);
+/* Ack of the current generations of these VMs; empty while the state or
+ * the kernel is not in sync. Free with enforcer_ack_free. */
+int enforcer_ack_for(struct enforcer *e, char *const *uuids, size_t n,
+		     Cordon__Ack *ack);
 void enforcer_ack_free(Cordon__Ack *ack);
 
 /* After the inventory changed: recompute MACs of known VMs. */

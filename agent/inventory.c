@@ -27,7 +27,11 @@ void inventory_clear(struct inventory *inv)
 	for (size_t i = 0; i < inv->n; i++)
 		vm_free(&inv->vms[i]);
 	free(inv->vms);
+	if (inv->index)
+		strindex_clear(inv->index);
+	free(inv->index);
 	inv->vms = NULL;
+	inv->index = NULL;
 	inv->n = 0;
 }
 
@@ -116,6 +120,11 @@ static int parse_vm(json_t *o, const struct agent_config *cfg, struct inv_vm *vm
 	return 0;
 }
 
+static const char *inv_key(const void *array, size_t i)
+{
+	return ((const struct inv_vm *)array)[i].uuid;
+}
+
 static int parse_inventory(json_t *root, const struct agent_config *cfg,
 			   struct inventory *inv, char *err, size_t errlen)
 {
@@ -127,16 +136,19 @@ static int parse_inventory(json_t *root, const struct agent_config *cfg,
 		return -1;
 	}
 	inv->vms = calloc(json_array_size(vms) + 1, sizeof(*inv->vms));
-	if (!inv->vms)
+	inv->index = calloc(1, sizeof(*inv->index));
+	if (!inv->vms || !inv->index)
 		return -1;
 	json_array_foreach(vms, i, v) {
 		inv->n++;
 		if (parse_vm(v, cfg, &inv->vms[i], err, errlen) < 0)
 			return -1;
-		if (inventory_find(inv, inv->vms[i].uuid) != &inv->vms[i]) {
+		/* Looked up among the VMs before this one, then indexed. */
+		if (strindex_find(inv->index, inv->vms, i, inv_key, inv->vms[i].uuid) != STRINDEX_NONE) {
 			snprintf(err, errlen, "VM uuid %s listed twice", inv->vms[i].uuid);
 			return -1;
 		}
+		strindex_added(inv->index, inv->vms, i + 1, inv_key, i);
 	}
 	return 0;
 }
@@ -167,10 +179,16 @@ int inventory_load_static(const char *path, const struct agent_config *cfg,
 
 const struct inv_vm *inventory_find(const struct inventory *inv, const char *uuid)
 {
-	for (size_t i = 0; i < inv->n; i++)
-		if (strcmp(inv->vms[i].uuid, uuid) == 0)
-			return &inv->vms[i];
-	return NULL;
+	size_t i;
+
+	if (!inv->index) {
+		for (i = 0; i < inv->n; i++)
+			if (strcmp(inv->vms[i].uuid, uuid) == 0)
+				return &inv->vms[i];
+		return NULL;
+	}
+	i = strindex_find(inv->index, inv->vms, inv->n, inv_key, uuid);
+	return i == STRINDEX_NONE ? NULL : &inv->vms[i];
 }
 
 int inventory_vm_macs(const struct inv_vm *vm, int scope, struct mac_list *out)

@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "config.h"
 #include "mac.h"
+#include "strindex.h"
 
 struct inv_iface {
 	struct mac mac;
@@ -31,6 +32,7 @@ struct inv_vm {
 struct inventory {
 	struct inv_vm *vms;
 	size_t n;
+	struct strindex *index;     /* uuid -> position; built on first lookup */
 };
 
 /* Replaces *out only on success; -1 with "file: reason" in err. */

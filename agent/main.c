@@ -63,6 +63,7 @@ static int send_hello(struct agent *a)
 	if (rc == 0) {
 		a->link->hello_needed = false;
 		a->link->state = LINK_HELLO_SENT;
+		a->link->last_rx_mono = now_mono_ms();
 		a->inventory_dirty = false;
 		log_debug("hello sent (%zu VMs, %zu enforced)", a->inv.n, n_states);
 	}
@@ -87,24 +88,29 @@ static void send_inventory(struct agent *a)
 	inventory_wire_free(&w);
 }
 
+/* Remembers which VMs to ack once what was staged is committed. */
+static void ack_later(struct agent *a, const Cordon__DesiredSet *set)
+{
+	for (size_t i = 0; i < set->n_vms; i++) {
+		if (a->n_ack == a->cap_ack) {
+			size_t cap = a->cap_ack ? a->cap_ack * 2 : 64;
+			char **v = realloc(a->ack_uuids, cap * sizeof(*v));
+			if (!v)
+				return; /* not acked now: the controller resends */
+			a->ack_uuids = v;
+			a->cap_ack = cap;
+		}
+		a->ack_uuids[a->n_ack] = strdup(set->vms[i]->uuid);
+		if (a->ack_uuids[a->n_ack])
+			a->n_ack++;
+	}
+}
+
 static void handle_desired(struct agent *a, const Cordon__DesiredSet *set)
 {
-	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
-	Cordon__Ack ack;
-	uint64_t t0 = now_mono_ms();
-
-	if (enforcer_apply(&a->enf, set->vms, set->n_vms, set->full, &ack) < 0)
-		log_warnx("could not fully apply the desired state; will retry");
-	log_debug("applied %s desired set of %zu VM(s) in %llu ms", set->full ? "full" : "partial",
-		  set->n_vms, (unsigned long long)(now_mono_ms() - t0));
-	a->pending_acks = (unsigned)(set->n_vms - ack.n_vms);
-	if (ack.n_vms) {
-		env.body_case = CORDON__ENVELOPE__BODY_ACK;
-		env.ack = &ack;
-		if (link_send(a->link, &env) < 0)
-			log_warnx("could not send the ack; the controller will resend");
-	}
-	enforcer_ack_free(&ack);
+	if (enforcer_stage(&a->enf, set->vms, set->n_vms, set->full) < 0)
+		log_warnx("could not take the whole desired state; will retry");
+	ack_later(a, set);
 	if (set->full) {
 		if (a->link->state != LINK_UP)
 			log_info("in sync with the controller (%zu desired VMs)", set->n_vms);
@@ -113,6 +119,32 @@ static void handle_desired(struct agent *a, const Cordon__DesiredSet *set)
 		if (a->inventory_dirty)
 			send_inventory(a);
 	}
+}
+
+/* After draining the link: one state write, one kernel batch, one ack. */
+static void commit_and_ack(struct agent *a)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__Ack ack;
+	uint64_t t0 = now_mono_ms();
+
+	if (a->n_ack == 0 && !a->enf.staged)
+		return;
+	if (enforcer_commit(&a->enf) < 0)
+		log_warnx("could not apply the desired state; will retry");
+	if (enforcer_ack_for(&a->enf, a->ack_uuids, a->n_ack, &ack) == 0 && ack.n_vms) {
+		env.body_case = CORDON__ENVELOPE__BODY_ACK;
+		env.ack = &ack;
+		if (link_send(a->link, &env) < 0)
+			log_warnx("could not send the ack; the controller will resend");
+	}
+	log_debug("applied and acked %zu of %zu VM state(s) in %llu ms", ack.n_vms, a->n_ack,
+		  (unsigned long long)(now_mono_ms() - t0));
+	a->pending_acks = (unsigned)(a->n_ack - ack.n_vms);
+	enforcer_ack_free(&ack);
+	for (size_t i = 0; i < a->n_ack; i++)
+		free(a->ack_uuids[i]);
+	a->n_ack = 0;
 }
 
 static void handle_message(struct agent *a, const Cordon__Envelope *env)
@@ -178,11 +210,13 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 	t->next_heartbeat = now + hb;
 	if (l->state == LINK_UP || l->state == LINK_HELLO_SENT) {
 		send_heartbeat(a);
-		if (now - l->last_rx_mono > 3 * hb) {
+		/* Only noted for status: a dead peer is found by ZMTP
+		 * heartbeats (reconnect, then Hello); a slow controller
+		 * (storing a big host's inventory) must not get more Hellos. */
+		if (now - l->last_rx_mono > 3 * hb && !l->silent) {
 			log_warnx("no answer from the controller for %llu ms",
 				  (unsigned long long)(now - l->last_rx_mono));
-			l->state = LINK_CONNECTING;
-			l->hello_needed = true;
+			l->silent = true;
 		}
 	}
 }
@@ -228,12 +262,13 @@ static void drain_link(struct agent *a)
 			size_t len = sizeof(events);
 			zmq_getsockopt(a->link->dealer, ZMQ_EVENTS, &events, &len);
 			if (!(events & ZMQ_POLLIN))
-				return;
+				break;
 			continue;
 		}
 		handle_message(a, env);
 		codec_free(env);
 	}
+	commit_and_ack(a);
 }
 
 static void handle_nft_events(struct agent *a)
@@ -391,6 +426,9 @@ static int run_agent(int argc, char **argv)
 		unlink(a.cfg.status_socket);
 	}
 	link_free(a.link);
+	for (size_t i = 0; i < a.n_ack; i++)
+		free(a.ack_uuids[i]);
+	free(a.ack_uuids);
 	enforcer_stop(&a.enf);
 	inventory_clear(&a.inv);
 	close(sfd);

@@ -41,16 +41,21 @@ void state_clear(struct agent_state *state)
 	for (size_t i = 0; i < state->n; i++)
 		vm_clear(&state->vms[i]);
 	free(state->vms);
+	strindex_clear(&state->index);
 	state->vms = NULL;
 	state->n = state->cap = 0;
 }
 
+static const char *state_key(const void *array, size_t i)
+{
+	return ((const struct vm_enforced *)array)[i].uuid;
+}
+
 struct vm_enforced *state_find(struct agent_state *state, const char *uuid)
 {
-	for (size_t i = 0; i < state->n; i++)
-		if (strcmp(state->vms[i].uuid, uuid) == 0)
-			return &state->vms[i];
-	return NULL;
+	size_t i = strindex_find(&state->index, state->vms, state->n, state_key, uuid);
+
+	return i == STRINDEX_NONE ? NULL : &state->vms[i];
 }
 
 /* A new zeroed slot at the end, or NULL (errno ENOMEM). */
@@ -91,6 +96,7 @@ struct vm_enforced *state_upsert(struct agent_state *state, const char *uuid)
 	if (!vm)
 		return NULL;
 	memcpy(vm->uuid, uuid, strlen(uuid) + 1);
+	strindex_added(&state->index, state->vms, state->n, state_key, state->n - 1);
 	return vm;
 }
 
@@ -107,6 +113,7 @@ void state_remove(struct agent_state *state, const char *uuid)
 	memmove(&state->vms[i], &state->vms[i + 1],
 		(state->n - i - 1) * sizeof(state->vms[0]));
 	state->n--;
+	strindex_mark_stale(&state->index);
 }
 
 /* ---- load ---- */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "mac.h"
+#include "strindex.h"
 
 #define STATE_UUID_MAX 64
 
@@ -28,6 +29,7 @@ struct vm_enforced {
 struct agent_state {
 	struct vm_enforced *vms;
 	size_t n, cap;
+	struct strindex index;     /* uuid -> position in vms */
 };
 
 /* A missing file is an empty state (returns 0). A file that cannot be

@@ -68,7 +68,8 @@ json_t *status_build(const struct agent *a)
 	return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s, s:I, s:I}, s:o, s:I, s:I, s:o,"
 			 " s:{s:I, s:b, s:b}}",
 		"host_id", a->cfg.host_id, "version", CORDON_VERSION, "started", (json_int_t)a->started,
-		"controller", "endpoint", a->cfg.controller, "link", link_state_name(l->state),
+		"controller", "endpoint", a->cfg.controller,
+		"link", l->silent && l->state == LINK_UP ? "not-answering" : link_state_name(l->state),
 		"detail", l->detail, "last_heartbeat", (json_int_t)l->last_heartbeat_wall,
 		"sessions", (json_int_t)l->sessions,
 		"nft", nft_json(a), "inventory_vms", (json_int_t)a->inv.n,

@@ -138,6 +138,7 @@ int link_recv(struct agent_link *l, Cordon__Envelope **env)
 		return 0;
 	}
 	l->last_rx_mono = now_mono_ms();
+	l->silent = false;
 	return 1;
 }
 

@@ -27,6 +27,7 @@ struct agent_link {
 	uint64_t last_tx_heartbeat;   /* mono ms */
 	uint64_t heartbeat_seq;
 	unsigned sessions;            /* completed handshakes */
+	bool silent;                  /* no message for 3 heartbeats */
 	char detail[320];
 };
 

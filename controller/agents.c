@@ -70,13 +70,14 @@ static void builder_free(struct set_builder *b)
 	free(b->states);
 }
 
-static void send_desired(struct cordond *d, struct agent_conn *a, bool full)
+static void send_desired(struct cordond *d, struct agent_conn *a, enum desired_select sel)
 {
 	struct set_builder b = { 0 };
 	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
 	Cordon__DesiredSet set = CORDON__DESIRED_SET__INIT;
+	bool full = sel == DESIRED_ALL;
 
-	if (desired_foreach_host(d->store, a->peer.host_id, !full, builder_add, &b) < 0 ||
+	if (desired_foreach_host(d->store, a->peer.host_id, sel, a->sent_gen, builder_add, &b) < 0 ||
 	    b.failed) {
 		log_warnx("cannot build the desired set for %s", a->peer.host_id);
 		builder_free(&b);
@@ -89,9 +90,12 @@ static void send_desired(struct cordond *d, struct agent_conn *a, bool full)
 		env.body_case = CORDON__ENVELOPE__BODY_DESIRED;
 		env.desired = &set;
 		send_env(d, a, &env);
-		log_debug("sent %s desired set (%zu VMs) to %s", full ? "full" : "pending",
-			  b.n, a->peer.host_id);
+		log_debug("sent %s desired set (%zu VMs) to %s", full ? "full" :
+			  sel == DESIRED_NEWER ? "changed" : "unacked", b.n, a->peer.host_id);
 	}
+	for (size_t i = 0; i < b.n; i++)
+		if (b.states[i]->generation > a->sent_gen)
+			a->sent_gen = b.states[i]->generation;
 	a->last_resend_mono = now_mono_ms();
 	builder_free(&b);
 }
@@ -166,7 +170,7 @@ static void handle_hello(struct cordond *d, const struct peer *peer,
 	log_info("agent %s connected (version %s, %zu VMs, %zu enforced)", peer->host_id,
 		 hello->version, hello->n_vms, hello->n_enforced);
 	record_acks(d, peer->host_id, hello->enforced, hello->n_enforced);
-	send_desired(d, a, true);
+	send_desired(d, a, DESIRED_ALL);
 }
 
 static void handle_heartbeat(struct cordond *d, struct agent_conn *a,
@@ -194,7 +198,7 @@ static void handle_inventory(struct cordond *d, struct agent_conn *a,
 		return;
 	a->vm_count = (uint32_t)inv->n_vms;
 	log_info("agent %s: inventory now %zu VMs", a->peer.host_id, inv->n_vms);
-	send_desired(d, a, true);
+	send_desired(d, a, DESIRED_ALL);
 }
 
 void agents_handle(struct cordond *d, const struct peer *peer,
@@ -223,6 +227,7 @@ void agents_handle(struct cordond *d, const struct peer *peer,
 		break;
 	case CORDON__ENVELOPE__BODY_ACK:
 		record_acks(d, a->peer.host_id, env->ack->vms, env->ack->n_vms);
+		a->last_ack_mono = now_mono_ms();
 		break;
 	case CORDON__ENVELOPE__BODY_INVENTORY:
 		handle_inventory(d, a, env->inventory);
@@ -242,7 +247,7 @@ void agents_push_vm(struct cordond *d, const char *uuid)
 		return;
 	a = registry_by_host(&d->registry, host);
 	if (a && a->connected)
-		send_desired(d, a, false);
+		send_desired(d, a, DESIRED_NEWER);
 }
 
 void agents_push_full(struct cordond *d, const char *host_id)
@@ -250,7 +255,7 @@ void agents_push_full(struct cordond *d, const char *host_id)
 	struct agent_conn *a = registry_by_host(&d->registry, host_id);
 
 	if (a && a->connected)
-		send_desired(d, a, true);
+		send_desired(d, a, DESIRED_ALL);
 }
 
 void agents_tick(struct cordond *d)
@@ -260,8 +265,12 @@ void agents_tick(struct cordond *d)
 	registry_expire(&d->registry, (uint64_t)d->cfg.agent_timeout_ms);
 	for (size_t i = 0; i < d->registry.n; i++) {
 		struct agent_conn *a = &d->registry.agents[i];
-		if (a->connected && now - a->last_resend_mono >= (uint64_t)d->cfg.resend_ms)
-			send_desired(d, a, false);
+		uint64_t quiet = now - (a->last_ack_mono > a->last_resend_mono ?
+					a->last_ack_mono : a->last_resend_mono);
+		/* Resend what is unacked only once the agent has gone quiet:
+		 * while acks flow, it is working through what it has. */
+		if (a->connected && quiet >= (uint64_t)d->cfg.resend_ms)
+			send_desired(d, a, DESIRED_UNACKED);
 	}
 }
 
@@ -290,7 +299,7 @@ void agents_flush(struct cordond *d)
 	for (size_t i = 0; i < d->n_push; i++) {
 		struct agent_conn *a = registry_by_host(&d->registry, d->push_hosts[i]);
 		if (a && a->connected)
-			send_desired(d, a, false);
+			send_desired(d, a, DESIRED_NEWER);
 	}
 	d->n_push = 0;
 }

@@ -298,7 +298,11 @@ void control_accept(struct cordond *d)
 		return;
 	}
 	req = jsonsock_read(fd, 2000, err, sizeof(err));
+	uint64_t t0 = now_mono_ms();
 	reply = req ? control_dispatch(d, req, uid) : reply_error("%s", err);
+	log_debug("control: %s from uid %u took %llu ms",
+		  req ? json_string_value(json_object_get(req, "cmd")) : "(bad request)",
+		  (unsigned)uid, (unsigned long long)(now_mono_ms() - t0));
 	if (reply && jsonsock_write(fd, reply) < 0)
 		log_warnx("control socket: could not send the reply to uid %u", (unsigned)uid);
 	json_decref(req);

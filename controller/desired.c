@@ -156,26 +156,30 @@ int desired_ack(struct store *store, const char *host_id,
 }
 
 int desired_foreach_host(struct store *store, const char *host_id,
-			 bool only_unacked,
+			 enum desired_select sel, uint64_t newer_than,
 			 void (*fn)(const struct desired_row *row, void *arg),
 			 void *arg)
 {
-	sqlite3_stmt *st = store_prepare(store, only_unacked ?
-		"SELECT d.vm_uuid, d.generation, d.scopes, d.power_off, d.acked_generation"
-		" FROM desired d JOIN vms v ON v.uuid = d.vm_uuid"
-		" WHERE v.host_id = ? AND d.acked_generation < d.generation" :
-		"SELECT d.vm_uuid, d.generation, d.scopes, d.power_off, d.acked_generation"
-		" FROM desired d JOIN vms v ON v.uuid = d.vm_uuid WHERE v.host_id = ?");
+	static const char *const sql[] = {
+		[DESIRED_ALL] = "SELECT " ROW_COLUMNS " FROM desired WHERE vm_uuid IN"
+			" (SELECT uuid FROM vms WHERE host_id = ?1)",
+		[DESIRED_UNACKED] = "SELECT " ROW_COLUMNS " FROM desired WHERE vm_uuid IN"
+			" (SELECT uuid FROM vms WHERE host_id = ?1) AND acked_generation < generation",
+		[DESIRED_NEWER] = "SELECT " ROW_COLUMNS " FROM desired WHERE generation > ?2"
+			" AND vm_uuid IN (SELECT uuid FROM vms WHERE host_id = ?1)",
+	};
+	sqlite3_stmt *st = store_cached(store, sql[sel]);
 	struct desired_row row;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)newer_than);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		row_from_stmt(st, &row);
 		fn(&row, arg);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return 0;
 }
 

@@ -38,10 +38,15 @@ int desired_get(struct store *store, const char *uuid, struct desired_row *row);
 int desired_ack(struct store *store, const char *host_id,
 		const Cordon__VmState *state);
 
-/* Calls fn for each desired row of VMs on host_id: all of them when
- * only_unacked is false, else those not yet acked. */
+enum desired_select {
+	DESIRED_ALL,        /* every row of the host (full set) */
+	DESIRED_UNACKED,    /* rows not acked yet (resend) */
+	DESIRED_NEWER,      /* rows newer than a generation (just changed) */
+};
+
+/* Calls fn for the selected desired rows of VMs on host_id. */
 int desired_foreach_host(struct store *store, const char *host_id,
-			 bool only_unacked,
+			 enum desired_select sel, uint64_t newer_than,
 			 void (*fn)(const struct desired_row *row, void *arg),
 			 void *arg);
 

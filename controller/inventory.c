@@ -7,37 +7,71 @@
 #include "log.h"
 #include "util.h"
 
+/* sql must be a string literal: its statement is cached (hot at hello
+ * time: a host with 100k VMs). */
 static int bind_text_exec(struct store *store, const char *sql,
 			  const char *a, const char *b, const char *c,
 			  const char *d)
 {
-	sqlite3_stmt *st = store_prepare(store, sql);
+	sqlite3_stmt *st = store_cached(store, sql);
 	const char *args[] = { a, b, c, d };
 
 	if (!st)
 		return -1;
 	for (int i = 0; i < 4 && args[i]; i++)
 		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-	return store_exec_stmt(store, st);
+	return store_run(store, st);
 }
 
-static int vm_previous_host(struct store *store, const char *uuid,
-			    char host[65])
+/* The host a VM is bound to ("" if none) and the hash of what was last
+ * stored for it. 1 found, 0 not, -1 error. */
+static int vm_lookup(struct store *store, const char *uuid, char host[65], int64_t *hash)
 {
-	static const char sql[] = "SELECT host_id FROM vms WHERE uuid = ?";
+	static const char sql[] = "SELECT host_id, coalesce(inv_hash, 0) FROM vms WHERE uuid = ?";
 	sqlite3_stmt *st = store_cached(store, sql);
 	int found = 0;
 
 	host[0] = '\0';
+	*hash = 0;
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-		strlcpy_checked(host, (const char *)sqlite3_column_text(st, 0), 65);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_text(st, 0))
+			strlcpy_checked(host, (const char *)sqlite3_column_text(st, 0), 65);
+		*hash = sqlite3_column_int64(st, 1);
 		found = 1;
 	}
 	sqlite3_reset(st);
 	return found;
+}
+
+static int vm_previous_host(struct store *store, const char *uuid, char host[65])
+{
+	int64_t hash;
+	return vm_lookup(store, uuid, host, &hash);
+}
+
+static uint64_t hash_add(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return (h ^ 0xff) * 1099511628211ull; /* field separator */
+}
+
+/* FNV-1a over everything stored for a VM: an unchanged VM (the common
+ * case when a big host says hello again) costs one lookup. */
+static int64_t vm_hash(const Cordon__Vm *vm)
+{
+	uint64_t h = hash_add(hash_add(1469598103934665603ull, vm->name), vm->state);
+
+	for (size_t i = 0; i < vm->n_interfaces; i++) {
+		const Cordon__Interface *ifc = vm->interfaces[i];
+		h = hash_add(hash_add(hash_add(h, ifc->mac), ifc->bridge), ifc->scope);
+		for (size_t j = 0; j < ifc->n_ips; j++)
+			h = hash_add(h, ifc->ips[j]);
+	}
+	return (int64_t)(h >> 1) | 1; /* never 0: 0 means "unknown" */
 }
 
 static int vm_store_interfaces(struct store *store, const Cordon__Vm *vm)
@@ -76,11 +110,12 @@ static void note_moved(const char *prev, const char *host_id, char moved[][65],
 static int vm_store(struct store *store, const char *host_id,
 		    const Cordon__Vm *vm)
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"INSERT INTO vms (uuid, name, host_id, state, updated) VALUES (?,?,?,?,?)"
+	static const char sql[] =
+		"INSERT INTO vms (uuid, name, host_id, state, updated, inv_hash) VALUES (?,?,?,?,?,?)"
 		" ON CONFLICT(uuid) DO UPDATE SET name = excluded.name,"
 		" host_id = excluded.host_id, state = excluded.state,"
-		" updated = excluded.updated");
+		" updated = excluded.updated, inv_hash = excluded.inv_hash";
+	sqlite3_stmt *st = store_cached(store, sql);
 
 	if (!st)
 		return -1;
@@ -89,7 +124,8 @@ static int vm_store(struct store *store, const char *host_id,
 	sqlite3_bind_text(st, 3, host_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, vm->state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, store_now());
-	if (store_exec_stmt(store, st) < 0)
+	sqlite3_bind_int64(st, 6, vm_hash(vm));
+	if (store_run(store, st) < 0)
 		return -1;
 	return vm_store_interfaces(store, vm);
 }
@@ -99,20 +135,26 @@ int inventory_replace_host(struct store *store, const char *host_id,
 			   size_t max_moved, size_t *n_moved)
 {
 	char prev[65];
+	int64_t hash;
 
 	*n_moved = 0;
-	/* Unbind first; the VMs still here are bound again below. */
-	if (bind_text_exec(store, "UPDATE vms SET host_id = NULL WHERE host_id = ?",
-			   host_id, NULL, NULL, NULL) < 0)
+	if (store_exec(store, "CREATE TEMP TABLE IF NOT EXISTS listed (uuid TEXT PRIMARY KEY);"
+			      "DELETE FROM listed;") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (vm_previous_host(store, vms[i]->uuid, prev) < 0)
+		if (bind_text_exec(store, "INSERT OR IGNORE INTO listed VALUES (?)",
+				   vms[i]->uuid, NULL, NULL, NULL) < 0 ||
+		    vm_lookup(store, vms[i]->uuid, prev, &hash) < 0)
 			return -1;
 		note_moved(prev, host_id, moved, max_moved, n_moved);
+		if (strcmp(prev, host_id) == 0 && hash == vm_hash(vms[i]))
+			continue;
 		if (vm_store(store, host_id, vms[i]) < 0)
 			return -1;
 	}
-	return 0;
+	/* VMs this host no longer has: unbound (their desired state stays). */
+	return bind_text_exec(store, "UPDATE vms SET host_id = NULL WHERE host_id = ?"
+			      " AND uuid NOT IN (SELECT uuid FROM listed)", host_id, NULL, NULL, NULL);
 }
 
 int inventory_host_seen(struct store *store, const char *host_id,

@@ -50,6 +50,7 @@ struct agent_conn *registry_bind(struct registry *reg, const struct peer *peer)
 	a->peer = *peer;
 	a->connected = true;
 	a->last_resend_mono = 0;
+	a->sent_gen = 0;
 	registry_touch(a);
 	return a;
 }

@@ -14,6 +14,8 @@ struct agent_conn {
 	uint64_t last_seen_mono;   /* ms */
 	int64_t last_seen_wall;    /* s */
 	uint64_t last_resend_mono; /* ms */
+	uint64_t last_ack_mono;    /* ms: the agent is making progress */
+	uint64_t sent_gen;         /* highest generation sent on this link */
 	char version[32];
 	uint32_t vm_count;
 };

@@ -287,7 +287,7 @@ int scheduler_fire(struct cordond *d, int64_t case_id, int64_t step, int64_t rep
 	    step_mark(d, case_id, step, report, "done", now, forced ? 0 : now - due) < 0)
 		return -1;
 	fire_detail(detail, sizeof(detail), step, what, due, forced ? 0 : now - due, forced);
-	log_info("case %lld: %s", (long long)case_id, detail);
+	log_debug("case %lld: %s", (long long)case_id, detail);
 	return store_audit_case(d->store, uid, case_id, "step", c.vm_uuid, detail);
 }
 
@@ -343,6 +343,7 @@ int scheduler_run(struct cordond *d, int batch)
 		return -1;
 	}
 	agents_flush(d);
+	log_info("scheduler: %d step(s) fired", n);
 	return n;
 }
 

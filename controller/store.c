@@ -81,6 +81,9 @@ static const char *const migrations[] = {
 	"  contact TEXT, created INTEGER NOT NULL, state TEXT NOT NULL, hook_state TEXT,"
 	"  hook_detail TEXT, done_at INTEGER, note TEXT);"
 	"CREATE INDEX calls_case ON calls(case_id);",
+	/* 2 -> 3: find what changed since the last push without a scan */
+	"CREATE INDEX desired_generation ON desired(generation);"
+	"ALTER TABLE vms ADD COLUMN inv_hash INTEGER;",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))

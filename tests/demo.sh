@@ -14,12 +14,12 @@ fi
 CDT_LOG_LEVEL=${CDT_LOG_LEVEL:-info}
 cdt_init
 
-if [ -t 1 ]; then B=$'\e[1m' D=$'\e[2m' N=$'\e[0m'; else B= D= N=; fi
+if [ -t 1 ]; then B=$'\e[1m' D=$'\e[2m' N=$'\e[0m'; else B='' D='' N=''; fi
 say() { printf '\n%s\n' "${B}$*${N}"; }
 # show [HOST] CMD...: prints the command as a user would type it, runs it,
 # indents its output. HOST names where it runs, for the reader.
 show() {
-	local where= ns=
+	local where='' ns=''
 	if [[ $1 == @* ]]; then
 		where=${1#@}
 		shift

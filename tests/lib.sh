@@ -203,6 +203,12 @@ cdt_done() {
 		[ -z "${AGENT_PID[$h]}" ] || stop_agent "$h"
 	done
 	[ -z "$CTL_PID" ] || stop_controller
+	local f
+	for f in "${CDT_LOGS[@]}"; do
+		if grep -qE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$f" 2>/dev/null; then
+			fail "no sanitizer report in ${f#"$CDT_TMP"/}: $(grep -m1 -E 'Sanitizer|runtime error:' "$f")"
+		fi
+	done
 	if [ "$CDT_FAILED" != 0 ]; then exit 1; fi
 	exit 0
 }
@@ -254,10 +260,10 @@ topo_host() {
 	ip -n "$hns" link set mgmt0 up
 	for scope in public private; do
 		if [ "$scope" = public ]; then
-			br=br-pub
+			br="br-pub"
 			addr=$(_pub_net "$idx").254
 		else
-			br=br-priv
+			br="br-priv"
 			addr=$(_priv_net "$idx").254
 		fi
 		pns=$hns-$scope

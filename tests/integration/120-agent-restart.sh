@@ -88,4 +88,21 @@ wait_agent_connected hv1 30
 expect_stays_open vm11 public 2
 expect_reach vm11 private
 
+# --- reboot with the agent's state lost: the controller's full desired set
+# puts the cut back as soon as the agent connects
+vm_suspend vm12 public
+expect_cut vm12 public
+check "cordonctl vms: vm12 enforced" wait_until 15 vm_enforced vm12
+kill9_agent hv1
+host_nft hv1 delete table bridge cordon
+rm -rf "${CDT_TMP:?}/hv1/state"
+mkdir "$CDT_TMP/hv1/state"
+ok "agent killed, table deleted, agent state directory emptied"
+expect_reach vm12 public
+start_agent hv1
+wait_agent_connected hv1 30
+expect_cut vm12 public 15
+expect_reach vm12 private
+expect_reach vm11 public
+
 cdt_done
