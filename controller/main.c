@@ -16,6 +16,7 @@
 #include "policy.h"
 #include "scheduler.h"
 #include "jsonsock.h"
+#include "keys.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
@@ -245,8 +246,32 @@ static int run_loop(struct cordond *d, int sfd)
 	}
 }
 
+/* --check-config: everything a start would read, nothing it would create
+ * or bind (a running cordond holds the port). */
+static int check_config(struct cordond *d, char *err, size_t errlen)
+{
+	struct keypair kp;
+	struct ctl_transport *t;
+
+	if (keys_load(d->cfg.key, &kp, err, errlen) < 0)
+		return -1;
+	if (!kp.secret_z85[0]) {
+		snprintf(err, errlen, "%.900s holds no secret key (use the _secret file)", d->cfg.key);
+		return -1;
+	}
+	t = ctl_transport_new_unbound(err, errlen);
+	if (!t || ctl_transport_load_keys(t, d->cfg.authorized_agents, err, errlen) < 0) {
+		ctl_transport_free(t);
+		return -1;
+	}
+	ctl_transport_free(t);
+	return load_ladders(d, err, errlen);
+}
+
 static int start(struct cordond *d, const struct options *o, char *err, size_t errlen)
 {
+	if (o->check_only)
+		return check_config(d, err, errlen);
 	d->store = store_open(d->cfg.database, err, errlen);
 	if (!d->store)
 		return -1;
@@ -262,8 +287,6 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 	d->transport = ctl_transport_new(&d->cfg, err, errlen);
 	if (!d->transport)
 		return -1;
-	if (o->check_only)
-		return 0;
 	d->control_fd = jsonsock_listen(d->cfg.control_socket, 0660, d->cfg.control_group,
 					err, errlen);
 	if (d->control_fd < 0)

@@ -154,6 +154,15 @@ static int open_router(struct ctl_transport *t, const struct ctl_config *cfg,
 	return 0;
 }
 
+struct ctl_transport *ctl_transport_new_unbound(char *err, size_t errlen)
+{
+	struct ctl_transport *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		snprintf(err, errlen, "out of memory");
+	return t;
+}
+
 struct ctl_transport *ctl_transport_new(const struct ctl_config *cfg,
 					char *err, size_t errlen)
 {

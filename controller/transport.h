@@ -23,6 +23,8 @@ struct ctl_transport;
 
 struct ctl_transport *ctl_transport_new(const struct ctl_config *cfg,
 					char *err, size_t errlen);
+/* Without sockets: only for reading keys (--check-config). */
+struct ctl_transport *ctl_transport_new_unbound(char *err, size_t errlen);
 void ctl_transport_free(struct ctl_transport *t);
 /* (Re)reads the authorized-agents directory. Returns number of keys or -1. */
 int ctl_transport_load_keys(struct ctl_transport *t, const char *dir,

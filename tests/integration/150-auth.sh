@@ -83,6 +83,28 @@ wait_vm_known vm31
 ok "claiming hv3 (its key's host-id metadata), it connects and vm31 is listed"
 check "cordonctl vms: vm31 belongs to hv3" vms_jq 'any(.[]; .name == "vm31" and .host == "hv3")'
 
+# --- an agent given the wrong controller key (someone else's server):
+# it must not talk to this one, and its cuts hold
+vm_suspend vm12 private
+expect_cut vm12 private
+check "cordonctl vms: vm12 enforced" wait_until 15 vm_enforced vm12
+stop_agent hv1
+check "cordonctl agents shows hv1 disconnected within 15s" wait_until 15 agent_disconnected hv1
+"$CORDONCTL" keygen --out "$CDT_TMP/other.cert" >/dev/null
+cp "$CDT_TMP/other.cert" "$CDT_TMP/hv1/controller.cert"
+start_agent hv1
+ok "cordon-agent on hv1 restarted with controller_key = another controller's key"
+check "hv1 does not connect (watched 6 s)" never_within 6 agent_connected hv1
+check "cordon-agent status on hv1: link not connected" \
+	q eval 'agent_status hv1 --json | jq -e ".controller.link != \"connected\""'
+expect_cut vm12 private
+stop_agent hv1
+cp "$CDT_TMP/ctl/controller.cert" "$CDT_TMP/hv1/controller.cert"
+start_agent hv1
+wait_agent_connected hv1 30
+vm_restore vm12
+expect_reach vm12 private
+
 # --- garbage on the controller's port
 garbage() {
 	# random bytes, a ZMTP 3 greeting followed by junk, and one claiming a
