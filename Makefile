@@ -108,6 +108,13 @@ install: $(BINS)
 	    install -m 0640 conf/cordond.conf $(DESTDIR)/etc/cordon/cordond.conf
 	test -e $(DESTDIR)/etc/cordon/agent.conf || \
 	    install -m 0640 conf/agent.conf $(DESTDIR)/etc/cordon/agent.conf
+	# Shipped ladders and templates: installed once, then the operator's.
+	test -e $(DESTDIR)/etc/cordon/policies || { install -d $(DESTDIR)/etc/cordon/policies && \
+	    install -m 0644 policies/*.policy $(DESTDIR)/etc/cordon/policies/; }
+	test -e $(DESTDIR)/etc/cordon/calendar.conf || \
+	    install -m 0644 conf/calendar.conf $(DESTDIR)/etc/cordon/calendar.conf
+	test -e $(DESTDIR)/etc/cordon/templates || { install -d $(DESTDIR)/etc/cordon/templates && \
+	    install -m 0644 templates/*.txt $(DESTDIR)/etc/cordon/templates/; }
 
 clean:
 	rm -rf $(B)

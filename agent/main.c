@@ -350,20 +350,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int block_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
 /* Order matters: the kernel is asserted from the state file before the
  * agent talks to anyone, so cuts hold even with no controller. */
 static int start(struct agent *a, const struct options *o, char *err, size_t errlen)
@@ -406,7 +392,7 @@ static int run_agent(int argc, char **argv)
 	}
 	log_init("cordon-agent", lvl);
 	a.started = (int64_t)(now_wall_ms() / 1000);
-	sfd = block_signals();
+	sfd = signals_to_fd();
 	if (sfd < 0)
 		fatal("signalfd");
 	if (start(&a, &o, err, sizeof(err)) < 0) {

@@ -22,6 +22,9 @@ int strlcpy_checked(char *dst, const char *src, size_t len);
  * (UTC), with an optional "+05:30"/"-0800" offset instead of Z, or
  * "@1764000000". 0 or -1. */
 int parse_time_utc(const char *text, int64_t *out);
+/* Blocks SIGTERM, SIGINT and SIGHUP (delivered through the returned
+ * signalfd to the event loop) and ignores SIGPIPE. -1 on error. */
+int signals_to_fd(void);
 /* Whole-number parsing with range checks; 0 or -1. */
 int parse_long(const char *text, long min, long max, long *out);
 

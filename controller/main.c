@@ -91,20 +91,6 @@ static int setup_logging(const struct options *o, struct ctl_config *cfg)
 	return 0;
 }
 
-static int block_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
 /* Every notify step must name a template that renders: found at load, not
  * when a customer should be warned. */
 static int check_templates(struct cordond *d, const struct policy_set *set, char *err,
@@ -315,7 +301,7 @@ int main(int argc, char **argv)
 		return 2;
 	d.test_clock = o.test_clock;
 	d.started = (int64_t)(now_wall_ms() / 1000);
-	sfd = block_signals();
+	sfd = signals_to_fd();
 	if (sfd < 0)
 		fatal("signalfd");
 	if (start(&d, &o, err, sizeof(err)) < 0) {

@@ -428,7 +428,7 @@ static void test_load_shipped_conf(void **state)
 	int open, close;
 	(void)state;
 
-	snprintf(path, sizeof(path), "%s/policies/calendar.conf", srcdir());
+	snprintf(path, sizeof(path), "%s/docs/examples/calendar-e2e.conf", srcdir());
 	cal = calendar_load(path, err, sizeof(err));
 	if (!cal)
 		fail_msg("%s", err);
