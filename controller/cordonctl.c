@@ -191,8 +191,12 @@ static int dispatch(const struct ctl_opts *o, int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "cordonctl: unknown command or arguments: '%s' (cordonctl --help lists them)\n",
-		cmd);
+	if (argc > 1 && (!strcmp(cmd, "status") || !strcmp(cmd, "agents") || !strcmp(cmd, "vms"))) {
+		fprintf(stderr, "cordonctl: unexpected argument '%s' for '%s' (cordonctl --help)\n",
+			argv[1], cmd);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "cordonctl: unknown command '%s' (cordonctl --help lists them)\n", cmd);
 	return EXIT_USAGE;
 }
 

@@ -108,10 +108,10 @@ void print_vms(const json_t *r)
 		printf("no VMs in the agents' inventory yet\n");
 		return;
 	}
-	printf("%-36s %-16s %-12s %-18s %-16s %-5s %-9s %6s %6s\n", "UUID", "NAME", "HOST",
+	printf("%-36s %-16s %-12s %-27s %-16s %-5s %-9s %6s %6s\n", "UUID", "NAME", "HOST",
 	       "IPS", "CUT", "POWER", "STATE", "GEN", "ACKED");
 	json_array_foreach(r, i, vm)
-		printf("%-36s %-16s %-12s %-18s %-16s %-5s %-9s %6lld %6lld\n",
+		printf("%-36s %-16s %-12s %-27s %-16s %-5s %-9s %6lld %6lld\n",
 		       str(vm, "uuid"), str(vm, "name"), str(vm, "host"),
 		       join(json_object_get(vm, "ips"), ips, sizeof(ips)),
 		       vm_cut(vm, cut, sizeof(cut)),

@@ -108,7 +108,7 @@ epoch() { date -u -d "$1" +%s; }
 # in CASE_OUT, the case id (the first number printed) in CASE_ID.
 case_open() {
 	CASE_OUT=$(ctl case open "$@" 2>&1) || fail "cordonctl case open $* succeeds: $CASE_OUT"
-	CASE_ID=$(grep -oE '[0-9]+' <<<"$CASE_OUT" | head -n 1 || true)
+	CASE_ID=$(grep -oE 'case [0-9]+' <<<"$CASE_OUT" | head -n 1 | grep -oE '[0-9]+' || true)
 	[ -n "$CASE_ID" ] || fail "cordonctl case open $* prints a case id: $CASE_OUT"
 }
 

@@ -30,6 +30,12 @@ show() {
 		esac
 	fi
 	printf '  %s$ %s\n' "${where:+${D}(on $where)${N} }" "$(quote_args "$@")"
+	# Shown by their short names; run from the build tree (ip netns exec
+	# does not see shell functions).
+	case $1 in
+	cordonctl) set -- "$CORDONCTL" "${@:2}" ;;
+	cordon-agent) set -- "$CORDON_AGENT" "${@:2}" ;;
+	esac
 	if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi 2>&1 | sed 's/^/      /'
 	return "${PIPESTATUS[0]}"
 }
