@@ -18,6 +18,8 @@ void agent_config_defaults(struct agent_config *cfg)
 	strcpy(cfg->status_socket, "/run/cordon-agent/status.sock");
 	strcpy(cfg->nft_table, "cordon");
 	strcpy(cfg->inventory_file, "/etc/cordon/inventory.json");
+	cfg->inventory = INVENTORY_STATIC;
+	strcpy(cfg->libvirt_uri, AGENT_DEFAULT_LIBVIRT_URI);
 	strcpy(cfg->log_level, "info");
 	strcpy(cfg->unmapped_scope, "public");
 	cfg->heartbeat_ms = 1000;
@@ -59,6 +61,19 @@ static int scope_entry(struct parse_ctx *ctx, const char *key, const char *value
 	return 1;
 }
 
+static int inventory_entry(struct parse_ctx *ctx, const char *value)
+{
+	if (strcmp(value, "static") == 0)
+		ctx->cfg->inventory = INVENTORY_STATIC;
+	else if (strcmp(value, "libvirt") == 0)
+		ctx->cfg->inventory = INVENTORY_LIBVIRT;
+	else {
+		snprintf(ctx->err, ctx->errlen, "inventory must be static or libvirt, not '%s'", value);
+		return 0;
+	}
+	return 1;
+}
+
 static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value)
 {
 	struct agent_config *c = ctx->cfg;
@@ -66,8 +81,10 @@ static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value
 
 #define STR(name) if (strcmp(key, #name) == 0) return strlcpy_checked(c->name, value, sizeof(c->name)) == 0
 	STR(host_id); STR(controller); STR(controller_key); STR(key); STR(state_dir);
-	STR(status_socket); STR(nft_table); STR(inventory_file);
+	STR(status_socket); STR(nft_table); STR(inventory_file); STR(libvirt_uri);
 #undef STR
+	if (strcmp(key, "inventory") == 0)
+		return inventory_entry(ctx, value);
 	if (strcmp(key, "heartbeat_ms") == 0)
 		return parse_long(value, 50, 600000, &c->heartbeat_ms) == 0;
 	if (strcmp(key, "verify_ms") == 0)
@@ -105,6 +122,10 @@ static int check_required(const char *path, const struct agent_config *c,
 			 path);
 		return -1;
 	}
+	if (c->inventory == INVENTORY_LIBVIRT && !c->libvirt_uri[0]) {
+		snprintf(err, errlen, "%s: libvirt_uri is empty (e.g. qemu:///system)", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -130,11 +151,19 @@ int agent_config_load(const char *path, struct agent_config *cfg, char *err,
 	return check_required(path, cfg, err, errlen);
 }
 
-const char *agent_config_scope_of(const struct agent_config *cfg,
-				  const char *bridge)
+const char *agent_config_scope_find(const struct agent_config *cfg,
+				   const char *bridge)
 {
 	for (size_t i = 0; i < cfg->n_scopes; i++)
 		if (strcmp(cfg->scopes[i].bridge, bridge) == 0)
 			return cfg->scopes[i].scope;
-	return cfg->unmapped_scope;
+	return NULL;
+}
+
+const char *agent_config_scope_of(const struct agent_config *cfg,
+				  const char *bridge)
+{
+	const char *s = agent_config_scope_find(cfg, bridge);
+
+	return s ? s : cfg->unmapped_scope;
 }

@@ -12,6 +12,11 @@ struct scope_map_entry {
 	char scope[16];             /* "public" or "private" */
 };
 
+/* Where the agent learns which VMs the host has ([agent] inventory). */
+enum inventory_source { INVENTORY_STATIC = 0, INVENTORY_LIBVIRT };
+
+#define AGENT_DEFAULT_LIBVIRT_URI "qemu:///system"
+
 struct agent_config {
 	char host_id[65];
 	char controller[256];
@@ -21,6 +26,8 @@ struct agent_config {
 	char status_socket[108];
 	char nft_table[64];
 	char inventory_file[4096];
+	enum inventory_source inventory;
+	char libvirt_uri[1024];
 	char log_level[16];
 	long heartbeat_ms;
 	long verify_ms;
@@ -33,6 +40,9 @@ void agent_config_defaults(struct agent_config *cfg);
 /* -1 with "file:line: reason" in err; checks required keys too. */
 int agent_config_load(const char *path, struct agent_config *cfg, char *err,
 		      size_t errlen);
+/* Scope of a bridge (or libvirt network) by the [scopes] map, else NULL. */
+const char *agent_config_scope_find(const struct agent_config *cfg,
+				   const char *bridge);
 /* Scope of a bridge by the [scopes] map, else unmapped_scope. */
 const char *agent_config_scope_of(const struct agent_config *cfg,
 				  const char *bridge);

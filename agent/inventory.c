@@ -15,7 +15,7 @@ static void iface_free(struct inv_iface *ifc)
 	free(ifc->ips);
 }
 
-static void vm_free(struct inv_vm *vm)
+void inventory_vm_free(struct inv_vm *vm)
 {
 	for (size_t i = 0; i < vm->n_ifaces; i++)
 		iface_free(&vm->ifaces[i]);
@@ -25,7 +25,7 @@ static void vm_free(struct inv_vm *vm)
 void inventory_clear(struct inventory *inv)
 {
 	for (size_t i = 0; i < inv->n; i++)
-		vm_free(&inv->vms[i]);
+		inventory_vm_free(&inv->vms[i]);
 	free(inv->vms);
 	if (inv->index)
 		strindex_clear(inv->index);
@@ -85,6 +85,7 @@ static int parse_iface(json_t *o, const struct agent_config *cfg,
 		return -1;
 	}
 	strcpy(ifc->scope, agent_config_scope_of(cfg, bridge));
+	ifc->unmapped = agent_config_scope_find(cfg, bridge) == NULL;
 	return parse_ips(json_object_get(o, "ips"), ifc, err, errlen);
 }
 
@@ -219,6 +220,8 @@ static void iface_to_wire(const struct inv_iface *src, Cordon__Interface *dst)
 	dst->scope = (char *)src->scope;
 	dst->ips = src->ips;
 	dst->n_ips = src->n_ips;
+	dst->target = (char *)src->target;
+	dst->model = (char *)src->model;
 }
 
 int inventory_to_wire(const struct inventory *inv, struct inventory_wire *w)
@@ -260,4 +263,83 @@ void inventory_wire_free(struct inventory_wire *w)
 	free(w->if_store);
 	free(w->if_ptrs);
 	memset(w, 0, sizeof(*w));
+}
+
+int inventory_iface_add_ip(struct inv_iface *ifc, const char *ip)
+{
+	char **v;
+
+	if (!valid_ip(ip))
+		return -1;
+	for (size_t i = 0; i < ifc->n_ips; i++)
+		if (strcmp(ifc->ips[i], ip) == 0)
+			return 0;
+	if (ifc->n_ips >= CORDON_MAX_IPS)
+		return -1;
+	v = realloc(ifc->ips, (ifc->n_ips + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	ifc->ips = v;
+	if (!(v[ifc->n_ips] = strdup(ip)))
+		return -1;
+	ifc->n_ips++;
+	return 0;
+}
+
+static int vm_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct inv_vm *)a)->uuid, ((const struct inv_vm *)b)->uuid);
+}
+
+int inventory_finish(struct inventory *inv, char *err, size_t errlen)
+{
+	if (inv->n)
+		qsort(inv->vms, inv->n, sizeof(*inv->vms), vm_cmp);
+	for (size_t i = 1; i < inv->n; i++)
+		if (strcmp(inv->vms[i - 1].uuid, inv->vms[i].uuid) == 0) {
+			snprintf(err, errlen, "VM uuid %s listed twice", inv->vms[i].uuid);
+			return -1;
+		}
+	if (!inv->index && !(inv->index = calloc(1, sizeof(*inv->index)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < inv->n; i++)
+		strindex_added(inv->index, inv->vms, i + 1, inv_key, i);
+	return 0;
+}
+
+static bool iface_equal(const struct inv_iface *a, const struct inv_iface *b)
+{
+	if (mac_cmp(&a->mac, &b->mac) != 0 || strcmp(a->bridge, b->bridge) != 0 ||
+	    strcmp(a->scope, b->scope) != 0 || a->unmapped != b->unmapped ||
+	    strcmp(a->type, b->type) != 0 || strcmp(a->target, b->target) != 0 ||
+	    strcmp(a->model, b->model) != 0 || a->n_ips != b->n_ips)
+		return false;
+	for (size_t i = 0; i < a->n_ips; i++)
+		if (strcmp(a->ips[i], b->ips[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool vm_equal(const struct inv_vm *a, const struct inv_vm *b)
+{
+	if (strcmp(a->uuid, b->uuid) != 0 || strcmp(a->name, b->name) != 0 ||
+	    strcmp(a->state, b->state) != 0 || a->autostart != b->autostart ||
+	    a->n_ifaces != b->n_ifaces)
+		return false;
+	for (size_t i = 0; i < a->n_ifaces; i++)
+		if (!iface_equal(&a->ifaces[i], &b->ifaces[i]))
+			return false;
+	return true;
+}
+
+bool inventory_equal(const struct inventory *a, const struct inventory *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (!vm_equal(&a->vms[i], &b->vms[i]))
+			return false;
+	return true;
 }

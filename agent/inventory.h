@@ -1,10 +1,11 @@
 /* inventory.c: the VMs on this host and their interfaces.
  *
- * One small interface so the source can change: today a static JSON file
- * (inventory_load_static); libvirt later fills the same struct. */
+ * One struct whatever the source: a static JSON file (inventory_load_static)
+ * or libvirt (virt.c, virt_read_inventory). */
 #ifndef CORDON_AGENT_INVENTORY_H
 #define CORDON_AGENT_INVENTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "codec.h"
@@ -15,8 +16,12 @@
 struct inv_iface {
 	struct mac mac;
 	char mac_text[MAC_STRLEN];
-	char bridge[64];
+	char bridge[64];            /* source bridge, or the libvirt network's name */
 	char scope[16];             /* "public" / "private" from the config map */
+	bool unmapped;              /* bridge not in [scopes]: scope is "unmapped" */
+	char type[16];              /* libvirt <interface type=>; "" from the file */
+	char target[64];            /* tap device while running; "" when unknown */
+	char model[32];             /* "virtio", ...; "" when unknown */
 	char **ips;
 	size_t n_ips;
 };
@@ -25,6 +30,7 @@ struct inv_vm {
 	char uuid[65];
 	char name[128];
 	char state[32];
+	bool autostart;
 	struct inv_iface *ifaces;
 	size_t n_ifaces;
 };
@@ -39,6 +45,16 @@ struct inventory {
 int inventory_load_static(const char *path, const struct agent_config *cfg,
 			  struct inventory *out, char *err, size_t errlen);
 void inventory_clear(struct inventory *inv);
+void inventory_vm_free(struct inv_vm *vm);
+/* Adds one address (IPv4/IPv6 text) unless already listed: 0, or -1 when
+ * it is not an address, the list is full (CORDON_MAX_IPS) or memory ran out. */
+int inventory_iface_add_ip(struct inv_iface *ifc, const char *ip);
+/* After filling inv->vms[0..n): sorts by uuid (so equal inventories compare
+ * equal whatever order the source listed them in) and builds the index;
+ * -1 if a uuid is listed twice. */
+int inventory_finish(struct inventory *inv, char *err, size_t errlen);
+/* Same VMs, interfaces, addresses and states, in the same order. */
+bool inventory_equal(const struct inventory *a, const struct inventory *b);
 const struct inv_vm *inventory_find(const struct inventory *inv,
 				    const char *uuid);
 /* Appends the VM's MACs to cut for scope index (smtp: public ones). */

@@ -38,7 +38,7 @@ results=$CDT_TMP/latency.txt
 : >"$results"
 for run in $(seq 1 "$RUNS"); do
 	out=$CDT_TMP/stream.$run
-	ip netns exec "${H_NS[hv1]}-public" "$PROBE" stream "${VM_PUB[vm11]}" 7000 100 300 >"$out" &
+	ip netns exec "${H_NS[hv1]}-public" "$PROBE" stream "${VM_PUB[vm11]}" 7000 100 1000 >"$out" &
 	spid=$!
 	sleep 0.1
 	ctl suspend vm11 --scope public >/dev/null

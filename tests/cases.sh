@@ -51,15 +51,16 @@ cases_setup_files() {
 }
 
 # cases_conf_lines: the extra cordond.conf lines, one per array element, in
-# CASES_CONF.
+# CASES_CONF. CASES_REPO_POLICIES overrides the policies directory,
+# CASES_NOTIFY_COMMAND and CASES_CALL_HOOK the recording notifiers.
 cases_conf_lines() {
 	CASES_CONF=(
-		"policies = $CASES_REPO/policies"
+		"policies = ${CASES_REPO_POLICIES:-$CASES_REPO/policies}"
 		"templates = $CASES_REPO/templates"
 		"calendar = $CDT_TMP/calendar.conf"
-		"notify_command = $CDT_TMP/notify.sh"
+		"notify_command = ${CASES_NOTIFY_COMMAND:-$CDT_TMP/notify.sh}"
 		"notify_from = abuse@cordon.test"
-		"call_hook = $CDT_TMP/call.sh"
+		"call_hook = ${CASES_CALL_HOOK:-$CDT_TMP/call.sh}"
 	)
 }
 
@@ -201,7 +202,7 @@ snapshot() {
 			ctl --json case show "$id"
 		done
 		ctl --json vms | jq -S 'sort_by(.uuid)'
-		ctl --json clock show
+		ctl --json clock show | jq .offset
 		ls "$MAIL_DIR" "$CALL_DIR"
 	} 2>&1
 }
