@@ -9,7 +9,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 B       := build
 PKGS_COMMON := libzmq libprotobuf-c jansson inih
-PKGS_AGENT  := $(PKGS_COMMON) libnftnl libmnl libczmq libsystemd
+PKGS_AGENT  := $(PKGS_COMMON) libnftnl libmnl libczmq libsystemd libvirt libxml-2.0
 PKGS_CTL    := $(PKGS_COMMON) sqlite3 libczmq libsystemd
 PKGS_TEST   := cmocka
 

@@ -8,14 +8,19 @@
 #include "enforce.h"
 #include "inventory.h"
 #include "transport.h"
+#include "virt.h"
 
 struct agent {
 	struct agent_config cfg;
 	struct inventory inv;
 	struct enforcer enf;
 	struct agent_link *link;
+	struct virt *virt;        /* NULL with the static inventory */
+	bool inv_ready;           /* read once from its source */
+	bool hello_without_inv;   /* gave up waiting for libvirt (logged once) */
 	int status_fd;
 	int64_t started;
+	uint64_t started_mono;
 	unsigned pending_acks;    /* desired states received, not yet acked */
 	bool inventory_dirty;     /* changed since the controller last saw it */
 	char **ack_uuids;         /* staged, to ack after the commit */

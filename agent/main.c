@@ -17,6 +17,9 @@
 #include "util.h"
 
 #define REFUSED_RETRY_MS 10000
+/* How long the first Hello waits for the first inventory from libvirt. */
+#define LIBVIRT_HELLO_WAIT_MS 10000
+#define POLL_MS 100
 
 static void usage(FILE *f)
 {
@@ -28,6 +31,7 @@ static void usage(FILE *f)
 		"The cordon agent: cuts and restores VMs' network on this hypervisor as the\n"
 		"controller (cordond) says, with nftables. What it enforces is kept in its\n"
 		"state file and in the kernel: stopping or crashing the agent lifts nothing.\n"
+		"Its VMs come from a static file or from libvirt ([agent] inventory).\n"
 		"\n"
 		"  -c, --config FILE   configuration (default " AGENT_DEFAULT_CONFIG ")\n"
 		"  --log-level LEVEL   error, warning, info (default) or debug\n"
@@ -190,6 +194,22 @@ static void send_heartbeat(struct agent *a)
 	link_send(a->link, &env);
 }
 
+/* An empty first Hello would tell the controller this host has no VMs: with
+ * libvirt, wait for the first read (bounded, so a dead libvirtd does not
+ * keep the host away from the controller). */
+static bool hello_ready(struct agent *a, uint64_t now)
+{
+	if (a->inv_ready)
+		return true;
+	if (now - a->started_mono < LIBVIRT_HELLO_WAIT_MS)
+		return false;
+	if (!a->hello_without_inv)
+		log_warnx("no inventory from libvirt after %d ms; greeting the controller without",
+			  LIBVIRT_HELLO_WAIT_MS);
+	a->hello_without_inv = true;
+	return true;
+}
+
 static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 {
 	struct agent_link *l = a->link;
@@ -203,7 +223,7 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 			t->refused_since = 0;
 		}
 	}
-	if (l->hello_needed && l->state != LINK_REFUSED)
+	if (l->hello_needed && l->state != LINK_REFUSED && hello_ready(a, now))
 		send_hello(a);
 	if (now < t->next_heartbeat)
 		return;
@@ -213,7 +233,8 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 		/* Only noted for status: a dead peer is found by ZMTP
 		 * heartbeats (reconnect, then Hello); a slow controller
 		 * (storing a big host's inventory) must not get more Hellos. */
-		if (now - l->last_rx_mono > 3 * hb && !l->silent) {
+		/* last_rx_mono can be later than now: a Hello sent above sets it. */
+		if (now > l->last_rx_mono && now - l->last_rx_mono > 3 * hb && !l->silent) {
 			log_warnx("no answer from the controller for %llu ms",
 				  (unsigned long long)(now - l->last_rx_mono));
 			l->silent = true;
@@ -221,16 +242,49 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 	}
 }
 
-static void reload_inventory(struct agent *a)
+static int load_inventory(struct agent *a, struct inventory *out, char *err, size_t errlen)
 {
+	if (a->virt)
+		return virt_read_inventory(a->virt, &a->cfg, out, err, errlen);
+	return inventory_load_static(a->cfg.inventory_file, &a->cfg, out, err, errlen);
+}
+
+/* Reported on every change: their scope is only the configured default. */
+static void log_unmapped(const struct inventory *inv, const struct agent_config *cfg)
+{
+	for (size_t i = 0; i < inv->n; i++)
+		for (size_t j = 0; j < inv->vms[i].n_ifaces; j++) {
+			const struct inv_iface *f = &inv->vms[i].ifaces[j];
+			if (f->unmapped)
+				log_info("VM %s interface %s: '%s' is not in [scopes]; scope %s",
+					 inv->vms[i].name, f->mac_text, f->bridge, cfg->unmapped_scope);
+		}
+}
+
+/* Re-reads the inventory from its source. The enforcer (MACs of the VMs it
+ * cuts) and the controller hear of it only when something changed; on
+ * failure the old inventory stays, so no cut is lost. */
+static void refresh_inventory(struct agent *a, const char *why)
+{
+	struct inventory fresh = { 0 };
 	char err[512];
 
-	if (inventory_load_static(a->cfg.inventory_file, &a->cfg, &a->inv, err, sizeof(err)) < 0) {
-		log_warnx("SIGHUP: %s; keeping the old inventory", err);
+	if (load_inventory(a, &fresh, err, sizeof(err)) < 0) {
+		log_warnx("%s: %s; keeping the old inventory", why, err);
 		return;
 	}
-	log_info("inventory reloaded: %zu VM(s)", a->inv.n);
-	enforcer_inventory_changed(&a->enf);
+	a->inv_ready = true;
+	if (inventory_equal(&a->inv, &fresh)) {
+		log_debug("%s: inventory unchanged (%zu VM(s))", why, a->inv.n);
+		inventory_clear(&fresh);
+		return;
+	}
+	inventory_clear(&a->inv);
+	a->inv = fresh;
+	log_info("inventory reloaded (%s): %zu VM(s)", why, a->inv.n);
+	log_unmapped(&a->inv, &a->cfg);
+	if (enforcer_inventory_changed(&a->enf) < 0)
+		log_warnx("could not apply the new inventory's MACs; will retry");
 	a->inventory_dirty = true;
 	send_inventory(a);
 }
@@ -241,8 +295,13 @@ static int handle_signals(struct agent *a, int sfd)
 	struct signalfd_siginfo si;
 
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP && a->virt) {
+			log_info("SIGHUP: re-reading the inventory from libvirt");
+			virt_request_reload(a->virt);
+			continue;
+		}
 		if (si.ssi_signo == SIGHUP) {
-			reload_inventory(a);
+			refresh_inventory(a, "SIGHUP");
 			continue;
 		}
 		log_info("signal %u: stopping; enforcement stays in the kernel", si.ssi_signo);
@@ -277,6 +336,15 @@ static void handle_nft_events(struct agent *a)
 		enforcer_reassert(&a->enf, "seen on the nftables monitor");
 }
 
+/* libvirt's wake-ups, reconnects and (coalesced) re-reads. */
+static void virt_events(struct agent *a, const zmq_pollitem_t *item, uint64_t now)
+{
+	if (item->revents & ZMQ_POLLIN)
+		virt_handle_wakeup(a->virt);
+	if (virt_tick(a->virt, now))
+		refresh_inventory(a, "libvirt");
+}
+
 static int run_loop(struct agent *a, int sfd)
 {
 	zmq_pollitem_t items[] = {
@@ -285,12 +353,15 @@ static int run_loop(struct agent *a, int sfd)
 		{ NULL, nft_monitor_fd(a->enf.nft), ZMQ_POLLIN, 0 },
 		{ NULL, a->status_fd, ZMQ_POLLIN, 0 },
 		{ NULL, sfd, ZMQ_POLLIN, 0 },
+		{ NULL, a->virt ? virt_event_fd(a->virt) : -1, ZMQ_POLLIN, 0 },
 	};
+	int n_items = a->virt ? 6 : 5;
 	struct timers t = { 0 };
 
 	t.next_verify = now_mono_ms() + (uint64_t)a->cfg.verify_ms;
 	for (;;) {
-		if (zmq_poll(items, 5, 100) < 0 && errno != EINTR) {
+		long timeout = a->virt ? virt_timeout_ms(a->virt, now_mono_ms(), POLL_MS) : POLL_MS;
+		if (zmq_poll(items, n_items, timeout) < 0 && errno != EINTR) {
 			log_warn("zmq_poll");
 			return -1;
 		}
@@ -305,6 +376,8 @@ static int run_loop(struct agent *a, int sfd)
 		if ((items[4].revents & ZMQ_POLLIN) && !handle_signals(a, sfd))
 			return 0;
 		uint64_t now = now_mono_ms();
+		if (a->virt)
+			virt_events(a, &items[5], now);
 		link_timers(a, &t, now);
 		if (now >= t.next_verify) {
 			enforcer_verify(&a->enf);
@@ -350,11 +423,39 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* The first inventory. libvirt not answering is not fatal (the state file
+ * holds the cut MACs; the connection is retried), except for --check-config,
+ * whose job is to say whether the inventory can be read. */
+static int start_inventory(struct agent *a, bool check_only, char *err, size_t errlen)
+{
+	if (a->cfg.inventory == INVENTORY_STATIC) {
+		a->inv_ready = true;
+		return inventory_load_static(a->cfg.inventory_file, &a->cfg, &a->inv, err, errlen);
+	}
+	a->virt = virt_new(a->cfg.libvirt_uri, err, errlen);
+	if (!a->virt)
+		return -1;
+	if (!virt_tick(a->virt, now_mono_ms())) {
+		snprintf(err, errlen, "libvirt %.200s: not connected", a->cfg.libvirt_uri);
+		return check_only ? -1 : 0;
+	}
+	if (virt_read_inventory(a->virt, &a->cfg, &a->inv, err, errlen) < 0) {
+		if (check_only)
+			return -1;
+		log_warnx("%s; will retry", err);
+		return 0;
+	}
+	a->inv_ready = true;
+	log_info("inventory from libvirt %s: %zu VM(s)", a->cfg.libvirt_uri, a->inv.n);
+	log_unmapped(&a->inv, &a->cfg);
+	return 0;
+}
+
 /* Order matters: the kernel is asserted from the state file before the
  * agent talks to anyone, so cuts hold even with no controller. */
 static int start(struct agent *a, const struct options *o, char *err, size_t errlen)
 {
-	if (inventory_load_static(a->cfg.inventory_file, &a->cfg, &a->inv, err, errlen) < 0)
+	if (start_inventory(a, o->check_only, err, errlen) < 0)
 		return -1;
 	if (o->check_only) {
 		struct keypair kp;
@@ -392,6 +493,7 @@ static int run_agent(int argc, char **argv)
 	}
 	log_init("cordon-agent", lvl);
 	a.started = (int64_t)(now_wall_ms() / 1000);
+	a.started_mono = now_mono_ms();
 	sfd = signals_to_fd();
 	if (sfd < 0)
 		fatal("signalfd");
@@ -412,6 +514,7 @@ static int run_agent(int argc, char **argv)
 		unlink(a.cfg.status_socket);
 	}
 	link_free(a.link);
+	virt_free(a.virt);
 	for (size_t i = 0; i < a.n_ack; i++)
 		free(a.ack_uuids[i]);
 	free(a.ack_uuids);

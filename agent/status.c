@@ -66,7 +66,7 @@ json_t *status_build(const struct agent *a)
 		json_array_append_new(vms, vm_json(a, v));
 	}
 	return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s, s:I, s:I}, s:o, s:I, s:I, s:o,"
-			 " s:{s:I, s:b, s:b}}",
+			 " s:{s:I, s:b, s:b}, s:s, s:o?}",
 		"host_id", a->cfg.host_id, "version", CORDON_VERSION, "started", (json_int_t)a->started,
 		"controller", "endpoint", a->cfg.controller,
 		"link", l->silent && l->state == LINK_UP ? "not-answering" : link_state_name(l->state),
@@ -75,7 +75,9 @@ json_t *status_build(const struct agent *a)
 		"nft", nft_json(a), "inventory_vms", (json_int_t)a->inv.n,
 		"enforced_count", (json_int_t)enforced, "vms", vms,
 		"pending", "acks", (json_int_t)a->pending_acks,
-		"state_unsaved", a->enf.state_dirty, "kernel_unsynced", a->enf.kernel_dirty);
+		"state_unsaved", a->enf.state_dirty, "kernel_unsynced", a->enf.kernel_dirty,
+		"inventory_source", a->virt ? "libvirt" : "static",
+		"libvirt", a->virt ? virt_status(a->virt) : NULL);
 }
 
 void status_accept(struct agent *a)

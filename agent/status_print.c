@@ -52,6 +52,24 @@ static void print_nft(const json_t *n)
 		printf("last error   %s\n", str(n, "last_error"));
 }
 
+/* Only with [agent] inventory = libvirt. */
+static void print_libvirt(const json_t *l)
+{
+	char when[32];
+
+	if (!json_is_object(l))
+		return;
+	printf("libvirt      %s: %s, %lld domain(s), %lld reconnect(s), %lld event(s)\n",
+	       str(l, "uri"),
+	       json_is_true(json_object_get(l, "connected")) ? "connected" : "NOT CONNECTED",
+	       (long long)num(l, "domains"), (long long)num(l, "reconnects"),
+	       (long long)num(l, "events"));
+	printf("             last read %s", format_time_utc(num(l, "last_read"), when, sizeof(when)));
+	if (strcmp(str(l, "last_error"), "-") != 0)
+		printf("; last error: %s", str(l, "last_error"));
+	printf("\n");
+}
+
 static void print_vms(const json_t *vms)
 {
 	size_t i, j;
@@ -82,8 +100,10 @@ static void print_status(const json_t *st)
 	printf("cordon-agent %s on host %s\n", str(st, "version"), str(st, "host_id"));
 	print_link(json_object_get(st, "controller"));
 	print_nft(json_object_get(st, "nft"));
-	printf("inventory    %lld VM(s); enforced on %lld\n", (long long)num(st, "inventory_vms"),
+	printf("inventory    %lld VM(s) (%s); enforced on %lld\n",
+	       (long long)num(st, "inventory_vms"), str(st, "inventory_source"),
 	       (long long)num(st, "enforced_count"));
+	print_libvirt(json_object_get(st, "libvirt"));
 	printf("pending      %lld ack(s)%s%s\n", (long long)num(p, "acks"),
 	       json_is_true(json_object_get(p, "state_unsaved")) ? ", STATE FILE NOT SAVED" : "",
 	       json_is_true(json_object_get(p, "kernel_unsynced")) ? ", KERNEL NOT IN SYNC" : "");
@@ -96,8 +116,9 @@ static void usage(FILE *f)
 		"usage: cordon-agent status [-c FILE | --socket PATH] [--json]\n"
 		"\n"
 		"Shows what this host's agent enforces: controller link and last heartbeat,\n"
-		"the nftables table's health and tamper count, pending work, and every VM\n"
-		"it cuts with scopes and mechanisms.\n");
+		"the nftables table's health and tamper count, the libvirt link (with\n"
+		"inventory = libvirt), pending work, and every VM it cuts with scopes and\n"
+		"mechanisms.\n");
 }
 
 int status_main(int argc, char **argv)

@@ -185,12 +185,22 @@ json_t *cases_cmd_escalate(struct cordond *d, const json_t *req, uid_t uid)
 						     uid, true) < 0, id, "next step run now");
 }
 
-static int cancel_steps(struct cordond *d, int64_t id)
+/* A resolved case has nothing left to do: its remaining steps and the
+ * calls nobody made yet are cancelled (notifications already queued still
+ * go out: they say what happened). */
+static int cancel_rest(struct cordond *d, int64_t id)
 {
 	sqlite3_stmt *st = store_prepare(d->store,
 		"UPDATE case_steps SET state = 'cancelled'"
 		" WHERE case_id = ? AND state IN ('pending', 'waiting', 'skipped')");
 
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (store_exec_stmt(d->store, st) < 0)
+		return -1;
+	st = store_prepare(d->store,
+		"UPDATE calls SET state = 'cancelled', note = 'case resolved' WHERE case_id = ? AND state = 'open'");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -215,7 +225,7 @@ json_t *cases_cmd_resolve(struct cordond *d, const json_t *req, uid_t uid)
 		return reply_error("database busy; nothing changed");
 	bad = exec_case_update(d, "UPDATE cases SET resolved = ?1, resolution = ?2,"
 			       " cut_scopes = 0, power_off = 0 WHERE id = ?3", id, store_now(), note) < 0 ||
-	      cancel_steps(d, id) < 0 || desired_recompute(d->store, c.vm_uuid, &row) < 0 ||
+	      cancel_rest(d, id) < 0 || desired_recompute(d->store, c.vm_uuid, &row) < 0 ||
 	      store_audit_case(d->store, uid, id, "resolve", c.vm_uuid, note) < 0;
 	if (!bad)
 		agents_mark_vm(d, c.vm_uuid);

@@ -1,4 +1,5 @@
 /* Abuse cases: open (or add a report to an open case), list, show. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,12 @@ static json_t *known_categories(struct cordond *d)
 	return json_string(buf);
 }
 
+static int looks_like_ip(const char *s)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
 static int valid_contact(const char *c)
 {
 	return strlen(c) <= 254 && strchr(c, '@') && !strpbrk(c, " \t\r\n<>,;\"");
@@ -88,6 +95,10 @@ static int open_validate(struct cordond *d, const json_t *req, char uuid[65], co
 	if ((evidence && strlen(evidence) > EVIDENCE_MAX) || (source && strlen(source) > TEXT_MAX)) {
 		*error = reply_error("evidence longer than %d bytes or source longer than %d",
 				     EVIDENCE_MAX, TEXT_MAX);
+		return -1;
+	}
+	if (*ip && !looks_like_ip(*ip)) {
+		*error = reply_error("--ip '%s' is not an IP address (use --vm for a name or uuid)", *ip);
 		return -1;
 	}
 	if (*ip) {

@@ -78,6 +78,22 @@ static json_t *holds_json(struct cordond *d, const char *uuid)
 			"uid", (json_int_t)sqlite3_column_int64(st, 2),
 			"since", (json_int_t)sqlite3_column_int64(st, 3)));
 	sqlite3_finalize(st);
+	/* Open cases impose cuts too: shown with the manual hold. */
+	st = store_prepare(d->store,
+		"SELECT id, category, cut_scopes, power_off, opened FROM cases"
+		" WHERE vm_uuid = ? AND resolved IS NULL AND (cut_scopes OR power_off) ORDER BY id");
+	if (!st)
+		return arr;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s, s:b, s:I}",
+			"kind", "case", "case", (json_int_t)sqlite3_column_int64(st, 0),
+			"category", (const char *)sqlite3_column_text(st, 1),
+			"scopes", scope_mask_format((uint32_t)sqlite3_column_int64(st, 2),
+						    scopes, sizeof(scopes)),
+			"power_off", sqlite3_column_int(st, 3),
+			"since", (json_int_t)sqlite3_column_int64(st, 4)));
+	sqlite3_finalize(st);
 	return arr;
 }
 

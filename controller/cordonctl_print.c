@@ -151,12 +151,20 @@ void print_vm_show(const json_t *vm)
 	if (json_string_value(json_object_get(vm, "error")))
 		printf("agent error %s\n", str(vm, "error"));
 	printf("holds:\n");
-	json_array_foreach(json_object_get(vm, "holds"), i, h)
+	json_array_foreach(json_object_get(vm, "holds"), i, h) {
+		if (strcmp(str(h, "kind"), "case") == 0) {
+			printf("  case %lld (%s): %s%s since %s\n", (long long)num(h, "case"),
+			       str(h, "category"), str(h, "scopes"),
+			       json_is_true(json_object_get(h, "power_off")) ? ", power off" : "",
+			       format_time_utc(num(h, "since"), when, sizeof(when)));
+			continue;
+		}
 		printf("  %s: %s since %s by uid %lld%s%s\n", str(h, "kind"), str(h, "scopes"),
 		       format_time_utc(num(h, "since"), when, sizeof(when)),
 		       (long long)num(h, "uid"), json_string_value(json_object_get(h, "reason")) ?
 		       ", reason: " : "", json_string_value(json_object_get(h, "reason")) ?
 		       str(h, "reason") : "");
+	}
 	if (json_array_size(json_object_get(vm, "holds")) == 0)
 		printf("  none\n");
 }

@@ -92,12 +92,12 @@ static void print_events(const json_t *events)
 {
 	size_t i;
 	json_t *e;
-	char at[32];
+	char at[32], by[32];
 
 	printf("history:\n");
 	json_array_foreach(events, i, e)
 		printf("  %s  %-9s %-10s %s\n", t_(e, "at", at, sizeof(at)), s_(e, "action"),
-		       who(json_object_get(e, "uid"), at, sizeof(at)), s_(e, "detail"));
+		       who(json_object_get(e, "uid"), by, sizeof(by)), s_(e, "detail"));
 }
 
 static void print_outbox(const json_t *c)

@@ -9,10 +9,15 @@ packages=(
 	build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
 	libnftnl-dev libmnl-dev libzmq3-dev libczmq-dev libsqlite3-dev
 	libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
-	libnl-3-dev libnl-route-3-dev
+	libnl-3-dev libnl-route-3-dev libvirt-dev libxml2-dev
 	# run and test
 	nftables iproute2 iputils-ping netcat-openbsd sqlite3 jq procps
 	coreutils util-linux
+	# tests/vm (private libvirtd + QEMU TCG guests; the guest kernel is
+	# fetched by tests/vm/build-guest.sh with apt-get download, which needs
+	# the apt-get update below to have run once)
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
+	busybox-static cpio
 )
 
 missing=()

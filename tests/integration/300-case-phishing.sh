@@ -140,4 +140,10 @@ expect_cut vm12 private
 case_ok "$id3" resolve --note "done"
 expect_reach vm12 public
 
+# Known bug (see the report), checked last: resolving a case cancels its
+# pending steps but leaves its call task open, so `status` and the CALL
+# column keep asking for calls on cases that are closed.
+check "after every case is resolved, cordonctl status has no call to make (got $(ctl --json status | jq .calls_open))" \
+	q eval 'ctl --json status | jq -e ".cases_open == 0 and .calls_open == 0"'
+
 cdt_done
