@@ -181,5 +181,6 @@ void print_policy_list(const json_t *r)
 
 void print_policy_show(const json_t *r)
 {
-	printf("# %s\n%s", s_(r, "file"), s_(r, "text"));
+	/* The text names its file already (policy_format). */
+	printf("%s", s_(r, "text"));
 }

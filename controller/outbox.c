@@ -43,19 +43,26 @@ static void notification_done(struct cordond *d, int64_t id, int ok, const char 
 		log_warnx("notification %lld failed (%s); will retry", (long long)id, detail);
 }
 
+/* Like notifications: a failed hook is retried with backoff, then left
+ * "failed" (the call task itself stays listed until someone calls). */
 static void call_hook_done(struct cordond *d, int64_t id, int ok, const char *detail)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
-		"UPDATE calls SET hook_state = ?, hook_detail = ? WHERE id = ?");
+	sqlite3_stmt *st = store_prepare(d->store, ok ?
+		"UPDATE calls SET hook_state = 'done', hook_detail = ?2,"
+		" hook_attempts = hook_attempts + 1 WHERE id = ?3" :
+		"UPDATE calls SET hook_detail = ?2, hook_attempts = hook_attempts + 1,"
+		" hook_state = CASE WHEN hook_attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END,"
+		" hook_next_try = ?1 + min(3600, 60 << min(hook_attempts, 6)) WHERE id = ?3");
 
 	if (!st)
 		return;
-	sqlite3_bind_text(st, 1, ok ? "done" : "failed", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, store_now());
 	sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, id);
+	sqlite3_bind_int(st, 4, MAX_ATTEMPTS);
 	store_exec_stmt(d->store, st);
 	if (!ok)
-		log_warnx("call hook for call task %lld failed: %s", (long long)id, detail);
+		log_warnx("call hook for call task %lld failed (%s); will retry", (long long)id, detail);
 }
 
 static void job_done(uint64_t job, int ok, const char *detail, void *arg)
@@ -203,7 +210,7 @@ static void start_due(struct cordond *d, int slots)
 	sqlite3_stmt *st = store_prepare(d->store,
 		"SELECT 0, id, case_id, template FROM notifications WHERE state = 'pending'"
 		" AND next_try <= ?1 UNION ALL SELECT 1, id, case_id, '' FROM calls"
-		" WHERE hook_state = 'pending' LIMIT ?2");
+		" WHERE hook_state = 'pending' AND coalesce(hook_next_try, 0) <= ?1 LIMIT ?2");
 	struct { int kind; int64_t id, case_id; char tmpl[65]; } jobs[MAX_JOBS];
 	int n = 0;
 

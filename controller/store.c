@@ -83,7 +83,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX calls_case ON calls(case_id);",
 	/* 2 -> 3: find what changed since the last push without a scan */
 	"CREATE INDEX desired_generation ON desired(generation);"
-	"ALTER TABLE vms ADD COLUMN inv_hash INTEGER;",
+	"ALTER TABLE vms ADD COLUMN inv_hash INTEGER;"
+	"ALTER TABLE calls ADD COLUMN hook_attempts INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE calls ADD COLUMN hook_next_try INTEGER;",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
