@@ -62,7 +62,7 @@ static json_t *cmd_vms(struct cordond *d, const json_t *req, uid_t uid)
 static json_t *holds_json(struct cordond *d, const char *uuid)
 {
 	sqlite3_stmt *st = store_prepare(d->store,
-		"SELECT scopes, reason, uid, created FROM holds WHERE vm_uuid = ?");
+		"SELECT scopes, reason, uid, created, power_off FROM holds WHERE vm_uuid = ?");
 	json_t *arr = json_array();
 	char scopes[64];
 
@@ -70,8 +70,8 @@ static json_t *holds_json(struct cordond *d, const char *uuid)
 		return arr;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:I, s:I}",
-			"kind", "manual",
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:s?, s:I, s:I}",
+			"kind", "manual", "power_off", sqlite3_column_int(st, 4),
 			"scopes", scope_mask_format((uint32_t)sqlite3_column_int64(st, 0),
 						    scopes, sizeof(scopes)),
 			"reason", (const char *)sqlite3_column_text(st, 1),
@@ -129,64 +129,112 @@ static json_t *cmd_vm_show(struct cordond *d, const json_t *req, uid_t uid)
 	return reply_ok(vm);
 }
 
-/* Sets or clears the manual hold and recomputes the VM's desired state in
- * one transaction, audited; then pushes it to the VM's agent. */
-static json_t *change_hold(struct cordond *d, const char *uuid, uint32_t scopes,
-			   const char *reason, uid_t uid)
+struct hold_change {
+	const char *action;       /* audit action: suspend, restore, poweroff, poweron */
+	enum hold_part part;
+	uint32_t value;
+	const char *reason;
+};
+
+/* Changes the manual hold and recomputes the VM's desired state in one
+ * transaction, audited; then pushes it to the VM's agent. */
+static json_t *change_hold(struct cordond *d, const char *uuid, const struct hold_change *c,
+			   uid_t uid)
 {
 	struct desired_row row;
-	char detail[600], names[64];
+	char detail[600], names[64] = "";
 
-	snprintf(detail, sizeof(detail), "%s%s%s",
-		 scopes ? scope_mask_format(scopes, names, sizeof(names)) : "restore",
-		 reason ? ": " : "", reason ? reason : "");
+	if (c->part == HOLD_SCOPES && c->value)
+		scope_mask_format(c->value, names, sizeof(names));
+	snprintf(detail, sizeof(detail), "%s%s%s%s", c->action, names[0] ? " " : "", names,
+		 c->reason ? ": " : "");
+	if (c->reason)
+		strncat(detail, c->reason, sizeof(detail) - strlen(detail) - 1);
 	if (store_begin(d->store) < 0)
 		return reply_error("database busy; nothing changed");
-	if (desired_set_hold(d->store, uuid, scopes, reason, uid) < 0 ||
+	if (desired_set_hold(d->store, uuid, c->part, c->value, c->reason, uid) < 0 ||
 	    desired_recompute(d->store, uuid, &row) < 0 ||
-	    store_audit(d->store, uid, scopes ? "suspend" : "restore", uuid, detail) < 0 ||
+	    store_audit(d->store, uid, c->action, uuid, detail) < 0 ||
 	    store_commit(d->store) < 0) {
 		store_rollback(d->store);
 		return reply_error("database error; nothing changed");
 	}
-	log_info("uid %u: %s %s (generation %llu)", (unsigned)uid,
-		 scopes ? "suspend" : "restore", uuid, (unsigned long long)row.generation);
+	log_info("uid %u: %s %s (generation %llu)", (unsigned)uid, detail, uuid,
+		 (unsigned long long)row.generation);
 	agents_push_vm(d, uuid);
 	return reply_ok(vm_full_json(d, uuid, 0));
+}
+
+static const char *req_reason(const json_t *req, json_t **error)
+{
+	const char *reason = json_string_value(json_object_get(req, "reason"));
+
+	if (reason && strlen(reason) > 500) {
+		*error = reply_error("reason longer than 500 characters");
+		return NULL;
+	}
+	*error = NULL;
+	return reason;
 }
 
 static json_t *cmd_suspend(struct cordond *d, const json_t *req, uid_t uid)
 {
 	const char *scope = json_string_value(json_object_get(req, "scope"));
-	const char *reason = json_string_value(json_object_get(req, "reason"));
-	uint32_t scopes;
+	struct hold_change c = { .action = "suspend", .part = HOLD_SCOPES };
 	char uuid[65];
 	json_t *error;
 
-	if (!scope || scope_mask_parse(scope, &scopes) < 0)
+	if (!scope || scope_mask_parse(scope, &c.value) < 0)
 		return reply_error("invalid scope '%s' (expected public, private, smtp or all)",
 				   scope ? scope : "");
-	if (reason && strlen(reason) > 500)
-		return reply_error("reason longer than 500 characters");
-	if (resolve_arg(d, req, uuid, &error) < 0)
+	c.reason = req_reason(req, &error);
+	if (error || resolve_arg(d, req, uuid, &error) < 0)
 		return error;
-	return change_hold(d, uuid, scopes, reason, uid);
+	return change_hold(d, uuid, &c, uid);
 }
 
-static json_t *cmd_restore(struct cordond *d, const json_t *req, uid_t uid)
+static json_t *cmd_poweroff(struct cordond *d, const json_t *req, uid_t uid)
 {
+	struct hold_change c = { .action = "poweroff", .part = HOLD_POWER, .value = 1 };
+	char uuid[65];
+	json_t *error;
+
+	c.reason = req_reason(req, &error);
+	if (error || resolve_arg(d, req, uuid, &error) < 0)
+		return error;
+	return change_hold(d, uuid, &c, uid);
+}
+
+/* restore and poweron lift one part of the manual hold, if it is there. */
+static json_t *lift_hold(struct cordond *d, const json_t *req, uid_t uid, enum hold_part part)
+{
+	struct hold_change c = { .action = part == HOLD_SCOPES ? "restore" : "poweron",
+				 .part = part };
 	char uuid[65];
 	json_t *error;
 	int held;
 
 	if (resolve_arg(d, req, uuid, &error) < 0)
 		return error;
-	held = desired_has_hold(d->store, uuid);
+	held = desired_has_hold(d->store, uuid, part);
 	if (held < 0)
 		return reply_error("database error");
 	if (!held)
-		return reply_error("VM %s has no manual suspend to lift", uuid);
-	return change_hold(d, uuid, 0, NULL, uid);
+		return reply_error(part == HOLD_SCOPES ?
+				   "VM %s has no manual suspend to lift (cases lift theirs when resolved)" :
+				   "VM %s was not powered off by hand (cases lift theirs when resolved)",
+				   uuid);
+	return change_hold(d, uuid, &c, uid);
+}
+
+static json_t *cmd_restore(struct cordond *d, const json_t *req, uid_t uid)
+{
+	return lift_hold(d, req, uid, HOLD_SCOPES);
+}
+
+static json_t *cmd_poweron(struct cordond *d, const json_t *req, uid_t uid)
+{
+	return lift_hold(d, req, uid, HOLD_POWER);
 }
 
 static json_t *agent_json(struct cordond *d, const char *host, const char *version,
@@ -275,6 +323,7 @@ static const struct command commands[] = {
 	{ "status", cmd_status },   { "agents", cmd_agents },
 	{ "vms", cmd_vms },         { "vm_show", cmd_vm_show },
 	{ "suspend", cmd_suspend }, { "restore", cmd_restore },
+	{ "poweroff", cmd_poweroff }, { "poweron", cmd_poweron },
 	{ "case_open", cases_cmd_open }, { "case_list", cases_cmd_list },
 	{ "case_show", cases_cmd_show }, { "case_respond", cases_cmd_respond },
 	{ "case_resume", cases_cmd_resume }, { "case_escalate", cases_cmd_escalate },

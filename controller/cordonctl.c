@@ -29,6 +29,10 @@ static void usage(FILE *f)
 		"                                  smtp (outbound 25/465/587) or all (public+private);\n"
 		"                                  a list like public,smtp is accepted\n"
 		"  restore VM                      lift the manual suspend of the VM\n"
+		"  poweroff VM [--reason TEXT]     power the VM off (graceful shutdown, then\n"
+		"                                  destroy; autostart off while enforced)\n"
+		"  poweron VM                      lift the manual power-off (the agent powers on\n"
+		"                                  only what cordon powered off)\n"
 		"  keygen --out FILE               create the controller's CURVE key pair\n"
 		"\n"
 		"Abuse cases (each category's ladder is a policy file on the controller):\n"
@@ -151,14 +155,37 @@ static int cmd_suspend(const struct ctl_opts *o, int argc, char **argv)
 			  print_change);
 }
 
-static int cmd_restore(const struct ctl_opts *o, int argc, char **argv)
+/* restore VM, poweron VM */
+static int cmd_lift(const struct ctl_opts *o, const char *cmd, int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "cordonctl: usage: cordonctl restore VM\n");
+		fprintf(stderr, "cordonctl: usage: cordonctl %s VM\n", cmd);
 		return EXIT_USAGE;
 	}
-	return run_simple(o, json_pack("{s:s, s:s}", "cmd", "restore", "vm", argv[1]),
-			  print_change);
+	return run_simple(o, json_pack("{s:s, s:s}", "cmd", cmd, "vm", argv[1]), print_change);
+}
+
+static int cmd_poweroff(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *reason = NULL;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'r')
+			return bad_option(argv);
+		reason = optarg;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "cordonctl: usage: cordonctl poweroff VM [--reason TEXT]\n");
+		return EXIT_USAGE;
+	}
+	return run_simple(o, json_pack("{s:s, s:s, s:s?}", "cmd", "poweroff", "vm", argv[optind],
+				       "reason", reason), print_change);
 }
 
 static int dispatch(const struct ctl_opts *o, int argc, char **argv)
@@ -175,8 +202,10 @@ static int dispatch(const struct ctl_opts *o, int argc, char **argv)
 		return cmd_vm(o, argc, argv);
 	if (strcmp(cmd, "suspend") == 0)
 		return cmd_suspend(o, argc, argv);
-	if (strcmp(cmd, "restore") == 0)
-		return cmd_restore(o, argc, argv);
+	if (strcmp(cmd, "restore") == 0 || strcmp(cmd, "poweron") == 0)
+		return cmd_lift(o, cmd, argc, argv);
+	if (strcmp(cmd, "poweroff") == 0)
+		return cmd_poweroff(o, argc, argv);
 	if (strcmp(cmd, "case") == 0)
 		return cmd_case(o, argc, argv);
 	if (strcmp(cmd, "audit") == 0)

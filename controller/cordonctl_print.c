@@ -159,7 +159,8 @@ void print_vm_show(const json_t *vm)
 			       format_time_utc(num(h, "since"), when, sizeof(when)));
 			continue;
 		}
-		printf("  %s: %s since %s by uid %lld%s%s\n", str(h, "kind"), str(h, "scopes"),
+		printf("  %s: cut %s%s since %s by uid %lld%s%s\n", str(h, "kind"), str(h, "scopes"),
+		       json_is_true(json_object_get(h, "power_off")) ? ", power off" : "",
 		       format_time_utc(num(h, "since"), when, sizeof(when)),
 		       (long long)num(h, "uid"), json_string_value(json_object_get(h, "reason")) ?
 		       ", reason: " : "", json_string_value(json_object_get(h, "reason")) ?
@@ -173,8 +174,10 @@ void print_change(const json_t *vm)
 {
 	char cut[64];
 
-	printf("%s (%s): cut %s, generation %lld, %s\n", str(vm, "name"), str(vm, "uuid"),
-	       vm_cut(vm, cut, sizeof(cut)), (long long)num(vm, "generation"),
+	printf("%s (%s): cut %s%s, generation %lld, %s\n", str(vm, "name"), str(vm, "uuid"),
+	       vm_cut(vm, cut, sizeof(cut)),
+	       json_is_true(json_object_get(vm, "power_off")) ? ", power off" : "",
+	       (long long)num(vm, "generation"),
 	       strcmp(str(vm, "state"), "pending") == 0 ? "sent, waiting for the agent's ack" :
 	       str(vm, "state"));
 }

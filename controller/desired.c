@@ -7,34 +7,41 @@
 #include "mac.h"
 #include "util.h"
 
-int desired_set_hold(struct store *store, const char *uuid, uint32_t scopes,
-		     const char *reason, uid_t uid)
+int desired_set_hold(struct store *store, const char *uuid, enum hold_part part,
+		     uint32_t value, const char *reason, uid_t uid)
 {
-	sqlite3_stmt *st;
+	/* One row per VM: setting one part keeps the other. */
+	static const char *const upsert[] = {
+		[HOLD_SCOPES] = "INSERT INTO holds (vm_uuid, scopes, power_off, reason, uid, created)"
+			" VALUES (?1, ?2, 0, ?3, ?4, ?5) ON CONFLICT (vm_uuid) DO UPDATE SET"
+			" scopes = ?2, reason = coalesce(?3, reason), uid = ?4, created = ?5",
+		[HOLD_POWER] = "INSERT INTO holds (vm_uuid, scopes, power_off, reason, uid, created)"
+			" VALUES (?1, 0, ?2, ?3, ?4, ?5) ON CONFLICT (vm_uuid) DO UPDATE SET"
+			" power_off = ?2, reason = coalesce(?3, reason), uid = ?4, created = ?5",
+	};
+	sqlite3_stmt *st = store_prepare(store, upsert[part]);
 
-	if (scopes == 0) {
-		st = store_prepare(store, "DELETE FROM holds WHERE vm_uuid = ?");
-		if (!st)
-			return -1;
-		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-		return store_exec_stmt(store, st);
-	}
-	st = store_prepare(store,
-		"INSERT OR REPLACE INTO holds (vm_uuid, scopes, power_off, reason, uid, created)"
-		" VALUES (?,?,0,?,?,?)");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, scopes);
+	sqlite3_bind_int64(st, 2, value);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, uid);
 	sqlite3_bind_int64(st, 5, store_now());
+	if (store_exec_stmt(store, st) < 0)
+		return -1;
+	st = store_prepare(store, "DELETE FROM holds WHERE vm_uuid = ? AND scopes = 0 AND power_off = 0");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 	return store_exec_stmt(store, st);
 }
 
-int desired_has_hold(struct store *store, const char *uuid)
+int desired_has_hold(struct store *store, const char *uuid, enum hold_part part)
 {
-	sqlite3_stmt *st = store_prepare(store, "SELECT 1 FROM holds WHERE vm_uuid = ?");
+	sqlite3_stmt *st = store_prepare(store, part == HOLD_SCOPES ?
+		"SELECT 1 FROM holds WHERE vm_uuid = ? AND scopes != 0" :
+		"SELECT 1 FROM holds WHERE vm_uuid = ? AND power_off != 0");
 	int rc;
 
 	if (!st)

@@ -20,12 +20,16 @@ struct desired_row {
 	uint64_t acked_generation;
 };
 
-/* Manual hold: sets (scopes != 0) or clears (scopes == 0) it. Call inside a
- * transaction; then desired_recompute(). 0, or -1. */
-int desired_set_hold(struct store *store, const char *uuid, uint32_t scopes,
-		     const char *reason, uid_t uid);
-/* 1 if the VM has a manual hold, 0 if not, -1 on error. */
-int desired_has_hold(struct store *store, const char *uuid);
+/* The manual hold of a VM has two parts: cut scopes (suspend/restore) and
+ * power off (poweroff/poweron). */
+enum hold_part { HOLD_SCOPES, HOLD_POWER };
+
+/* Sets one part (value 0 clears it; a hold with nothing left is removed).
+ * Call inside a transaction; then desired_recompute(). 0, or -1. */
+int desired_set_hold(struct store *store, const char *uuid, enum hold_part part,
+		     uint32_t value, const char *reason, uid_t uid);
+/* 1 if that part of the VM's manual hold is set, 0 if not, -1 on error. */
+int desired_has_hold(struct store *store, const char *uuid, enum hold_part part);
 
 /* Recomputes the VM's desired state from its holds; a change gets a new
  * generation. *row receives the result. Inside a transaction. 0 or -1. */
