@@ -24,6 +24,8 @@ void agent_config_defaults(struct agent_config *cfg)
 	strcpy(cfg->unmapped_scope, "public");
 	cfg->heartbeat_ms = 1000;
 	cfg->verify_ms = 5000;
+	cfg->detach_timeout_ms = 5000;
+	cfg->shutdown_timeout_ms = 30000;
 }
 
 struct parse_ctx {
@@ -82,6 +84,7 @@ static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value
 #define STR(name) if (strcmp(key, #name) == 0) return strlcpy_checked(c->name, value, sizeof(c->name)) == 0
 	STR(host_id); STR(controller); STR(controller_key); STR(key); STR(state_dir);
 	STR(status_socket); STR(nft_table); STR(inventory_file); STR(libvirt_uri);
+	STR(mechanisms);
 #undef STR
 	if (strcmp(key, "inventory") == 0)
 		return inventory_entry(ctx, value);
@@ -89,6 +92,10 @@ static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value
 		return parse_long(value, 50, 600000, &c->heartbeat_ms) == 0;
 	if (strcmp(key, "verify_ms") == 0)
 		return parse_long(value, 100, 3600000, &c->verify_ms) == 0;
+	if (strcmp(key, "detach_timeout_ms") == 0)
+		return parse_long(value, 100, 600000, &c->detach_timeout_ms) == 0;
+	if (strcmp(key, "shutdown_timeout_ms") == 0)
+		return parse_long(value, 0, 3600000, &c->shutdown_timeout_ms) == 0;
 	if (strcmp(key, "log_level") == 0)
 		return log_level_parse(value, &lvl) == 0 &&
 		       strlcpy_checked(c->log_level, value, sizeof(c->log_level)) == 0;
@@ -109,7 +116,43 @@ static int agent_config_entry(void *user, const char *section, const char *key,
 	return 0;
 }
 
-static int check_required(const char *path, const struct agent_config *c,
+/* "nft,detach": nft is required (always applied first), detach needs
+ * libvirt. Empty: the default for the inventory source. */
+static int check_mechanisms(const char *path, struct agent_config *c, char *err,
+			    size_t errlen)
+{
+	char buf[sizeof(c->mechanisms)], *save = NULL, *tok;
+	bool nft = false;
+
+	if (!c->mechanisms[0]) {
+		c->mech_detach = c->inventory == INVENTORY_LIBVIRT;
+		strcpy(c->mechanisms, c->mech_detach ? "nft,detach" : "nft");
+		return 0;
+	}
+	strcpy(buf, c->mechanisms);
+	c->mech_detach = false;
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "nft") == 0)
+			nft = true;
+		else if (strcmp(tok, "detach") == 0)
+			c->mech_detach = true;
+		else {
+			snprintf(err, errlen, "%s: mechanisms: unknown '%s' (nft, detach)", path, tok);
+			return -1;
+		}
+	}
+	if (!nft) {
+		snprintf(err, errlen, "%s: mechanisms must include nft (applied first)", path);
+		return -1;
+	}
+	if (c->mech_detach && c->inventory != INVENTORY_LIBVIRT) {
+		snprintf(err, errlen, "%s: mechanisms: detach needs inventory = libvirt", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_required(const char *path, struct agent_config *c,
 			  char *err, size_t errlen)
 {
 	if (!c->host_id[0] || !codec_valid_host_id(c->host_id)) {
@@ -126,7 +169,7 @@ static int check_required(const char *path, const struct agent_config *c,
 		snprintf(err, errlen, "%s: libvirt_uri is empty (e.g. qemu:///system)", path);
 		return -1;
 	}
-	return 0;
+	return check_mechanisms(path, c, err, errlen);
 }
 
 int agent_config_load(const char *path, struct agent_config *cfg, char *err,

@@ -2,6 +2,7 @@
 #ifndef CORDON_AGENT_CONFIG_H
 #define CORDON_AGENT_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define AGENT_DEFAULT_CONFIG "/etc/cordon/agent.conf"
@@ -34,6 +35,13 @@ struct agent_config {
 	struct scope_map_entry scopes[AGENT_MAX_SCOPE_MAP];
 	size_t n_scopes;
 	char unmapped_scope[16];    /* scope of unlisted bridges */
+	/* [agent] mechanisms: "nft" always; "detach" (libvirt only) saves,
+	 * detaches and falls back to link down. Default: nft,detach with
+	 * inventory = libvirt, else nft. Power off is always libvirt's. */
+	char mechanisms[64];
+	bool mech_detach;
+	long detach_timeout_ms;
+	long shutdown_timeout_ms;
 };
 
 void agent_config_defaults(struct agent_config *cfg);

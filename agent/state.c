@@ -34,6 +34,66 @@ static void vm_clear(struct vm_enforced *vm)
 {
 	for (int s = 0; s < SCOPE_COUNT; s++)
 		mac_list_clear(&vm->macs[s]);
+	for (size_t i = 0; i < vm->n_held; i++)
+		free(vm->held[i].xml);
+	free(vm->held);
+	vm->held = NULL;
+	vm->n_held = 0;
+}
+
+static const char *const held_names[] = {
+	[HELD_DETACHING] = "detaching", [HELD_DETACH] = "detach",
+	[HELD_LINK_DOWN] = "link-down",
+};
+
+const char *state_held_mech_name(enum held_mech m)
+{
+	return (unsigned)m < sizeof(held_names) / sizeof(held_names[0]) ? held_names[m] : "?";
+}
+
+struct held_iface *state_held_find(struct vm_enforced *vm, const struct mac *mac)
+{
+	for (size_t i = 0; i < vm->n_held; i++)
+		if (mac_cmp(&vm->held[i].mac, mac) == 0)
+			return &vm->held[i];
+	return NULL;
+}
+
+struct held_iface *state_held_add(struct vm_enforced *vm, const struct mac *mac,
+				  int scope, const char *xml)
+{
+	struct held_iface *h = state_held_find(vm, mac), *v;
+	char *copy;
+
+	if (h)
+		return h;
+	copy = strdup(xml ? xml : "");
+	v = copy ? realloc(vm->held, (vm->n_held + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(copy);
+		return NULL;
+	}
+	vm->held = v;
+	h = &vm->held[vm->n_held++];
+	memset(h, 0, sizeof(*h));
+	h->mac = *mac;
+	h->scope = scope;
+	h->mech = HELD_DETACHING;
+	h->xml = copy;
+	return h;
+}
+
+void state_held_del(struct vm_enforced *vm, const struct mac *mac)
+{
+	struct held_iface *h = state_held_find(vm, mac);
+	size_t i;
+
+	if (!h)
+		return;
+	i = (size_t)(h - vm->held);
+	free(h->xml);
+	memmove(&vm->held[i], &vm->held[i + 1], (vm->n_held - i - 1) * sizeof(*h));
+	vm->n_held--;
 }
 
 void state_clear(struct agent_state *state)
@@ -198,7 +258,8 @@ static int check_vm_keys(json_t *obj, const char *where, char *err,
 			 size_t errlen)
 {
 	static const char *const known[] = { "uuid", "generation", "scopes",
-					     "power_off", "macs" };
+					     "power_off", "macs", "held", "power",
+					     "restarted_by_someone" };
 	const char *key;
 	json_t *val;
 
@@ -211,6 +272,75 @@ static int check_vm_keys(json_t *obj, const char *where, char *err,
 		if (k == sizeof(known) / sizeof(known[0]))
 			return state_err(err, errlen, "%s: unknown key "
 					 "\"%.32s\"", where, key);
+	}
+	return 0;
+}
+
+static int load_held_one(json_t *h, struct vm_enforced *vm, const char *where,
+			 size_t i, char *err, size_t errlen)
+{
+	const char *mac_s = json_string_value(json_object_get(h, "mac"));
+	const char *scope_s = json_string_value(json_object_get(h, "scope"));
+	const char *mech_s = json_string_value(json_object_get(h, "mechanism"));
+	const char *xml = json_string_value(json_object_get(h, "xml"));
+	struct held_iface *hi;
+	struct mac mac;
+	int scope, m = -1;
+
+	if (!json_is_object(h) || !mac_s || mac_parse(mac_s, &mac) < 0 ||
+	    !mac_is_unicast(&mac))
+		return state_err(err, errlen, "%s.held[%zu].mac: missing or not a MAC", where, i);
+	scope = scope_s ? scope_index(scope_s) : -1;
+	if (scope < 0)
+		return state_err(err, errlen, "%s.held[%zu].scope: not a scope", where, i);
+	for (int k = 0; mech_s && k <= HELD_LINK_DOWN; k++)
+		if (strcmp(mech_s, held_names[k]) == 0)
+			m = k;
+	if (m < 0)
+		return state_err(err, errlen, "%s.held[%zu].mechanism: unknown", where, i);
+	if (!xml || !*xml)
+		return state_err(err, errlen, "%s.held[%zu].xml: missing", where, i);
+	if (state_held_find(vm, &mac))
+		return state_err(err, errlen, "%s.held[%zu]: duplicate MAC", where, i);
+	hi = state_held_add(vm, &mac, scope, xml);
+	if (!hi)
+		return state_err(err, errlen, "%s: out of memory", where);
+	hi->mech = (enum held_mech)m;
+	return 0;
+}
+
+/* The optional libvirt parts: "held", "power", "restarted_by_someone". */
+static int load_libvirt_parts(json_t *obj, struct vm_enforced *vm, const char *where,
+			      char *err, size_t errlen)
+{
+	json_t *held = json_object_get(obj, "held"), *power = json_object_get(obj, "power");
+	json_t *rs = json_object_get(obj, "restarted_by_someone"), *item;
+	size_t i;
+
+	if (held && !json_is_array(held))
+		return state_err(err, errlen, "%s.held: not an array", where);
+	json_array_foreach(held, i, item)
+		if (load_held_one(item, vm, where, i, err, errlen) < 0)
+			return -1;
+	if (power) {
+		static const char *const keys[] = { "held", "was_running", "autostart" };
+		bool *dst[] = { &vm->power.held, &vm->power.was_running, &vm->power.autostart };
+		if (!json_is_object(power))
+			return state_err(err, errlen, "%s.power: not an object", where);
+		for (int k = 0; k < 3; k++) {
+			json_t *b = json_object_get(power, keys[k]);
+			if (!json_is_boolean(b))
+				return state_err(err, errlen, "%s.power.%s: missing or not a boolean",
+						 where, keys[k]);
+			*dst[k] = json_is_true(b);
+		}
+		vm->power.saved = true;
+	}
+	if (rs) {
+		if (!json_is_integer(rs) || json_integer_value(rs) < 0 ||
+		    json_integer_value(rs) > UINT32_MAX)
+			return state_err(err, errlen, "%s.restarted_by_someone: not a count", where);
+		vm->restarted = (uint32_t)json_integer_value(rs);
 	}
 	return 0;
 }
@@ -243,7 +373,9 @@ static int load_vm(json_t *obj, struct vm_enforced *vm, const char *where,
 	if (load_scopes(json_object_get(obj, "scopes"), &vm->scopes, where,
 			err, errlen) < 0)
 		return -1;
-	return load_macs(json_object_get(obj, "macs"), vm, where, err, errlen);
+	if (load_macs(json_object_get(obj, "macs"), vm, where, err, errlen) < 0)
+		return -1;
+	return load_libvirt_parts(obj, vm, where, err, errlen);
 }
 
 static int cmp_vm_ptr(const void *a, const void *b)
@@ -390,6 +522,25 @@ static json_t *dump_vm(const struct vm_enforced *vm)
 			bad |= json_array_append_new(arr, json_string(buf));
 		}
 	}
+	/* Written only when used: files without libvirt stay as they were. */
+	if (vm->n_held) {
+		json_t *held = json_array();
+		bad |= json_object_set_new(obj, "held", held);
+		for (size_t i = 0; held && i < vm->n_held; i++) {
+			const struct held_iface *h = &vm->held[i];
+			mac_format(&h->mac, buf);
+			bad |= json_array_append_new(held, json_pack("{s:s, s:s, s:s, s:s}",
+				"mac", buf, "scope", scope_name(h->scope),
+				"mechanism", state_held_mech_name(h->mech), "xml", h->xml));
+		}
+	}
+	if (vm->power.saved)
+		bad |= json_object_set_new(obj, "power", json_pack("{s:b, s:b, s:b}",
+			"held", vm->power.held, "was_running", vm->power.was_running,
+			"autostart", vm->power.autostart));
+	if (vm->restarted)
+		bad |= json_object_set_new(obj, "restarted_by_someone",
+					   json_integer(vm->restarted));
 	if (bad) {
 		json_decref(obj);
 		return NULL;
@@ -408,6 +559,11 @@ static int vm_saveable(const struct vm_enforced *vm)
 		for (size_t i = 0; i < vm->macs[s].n; i++)
 			if (!mac_is_unicast(&vm->macs[s].v[i]))
 				return 0;
+	for (size_t i = 0; i < vm->n_held; i++)
+		if (!mac_is_unicast(&vm->held[i].mac) || !vm->held[i].xml ||
+		    !vm->held[i].xml[0] || vm->held[i].scope < 0 ||
+		    vm->held[i].scope >= SCOPE_COUNT)
+			return 0;
 	return 1;
 }
 

@@ -16,6 +16,28 @@
 
 #define STATE_UUID_MAX 64
 
+/* A libvirt mechanism holding one interface (agent/mech.c). */
+enum held_mech {
+	HELD_DETACHING = 0,        /* XML saved, detach asked or about to be */
+	HELD_DETACH,               /* gone from the live and persistent domain */
+	HELD_LINK_DOWN,            /* guest did not release it: link down */
+};
+
+struct held_iface {
+	struct mac mac;
+	int scope;                 /* scope index it was cut for */
+	enum held_mech mech;
+	char *xml;                 /* its live <interface> XML, saved before */
+};
+
+/* Power held by cordon (desired power_off with libvirt). */
+struct power_hold {
+	bool saved;                /* was_running/autostart recorded: ours */
+	bool held;                 /* shut off by cordon */
+	bool was_running;          /* power on again at restore */
+	bool autostart;            /* put back at restore */
+};
+
 struct vm_enforced {
 	char uuid[STATE_UUID_MAX + 1];
 	uint64_t generation;       /* last desired generation applied */
@@ -24,6 +46,11 @@ struct vm_enforced {
 	/* MACs this VM put in each scope's set: enough to re-apply at start
 	 * without any inventory, and to lift exactly what was added. */
 	struct mac_list macs[SCOPE_COUNT];
+	/* libvirt mechanisms (optional in the file: absent = none). */
+	struct held_iface *held;
+	size_t n_held;
+	struct power_hold power;
+	uint32_t restarted;        /* started by someone while it had to be off */
 };
 
 struct agent_state {
@@ -46,5 +73,12 @@ struct vm_enforced *state_find(struct agent_state *state, const char *uuid);
  * allocation failure or a uuid longer than STATE_UUID_MAX. */
 struct vm_enforced *state_upsert(struct agent_state *state, const char *uuid);
 void state_remove(struct agent_state *state, const char *uuid);
+
+/* Held interfaces: find by MAC; add takes a copy of xml; del frees it. */
+struct held_iface *state_held_find(struct vm_enforced *vm, const struct mac *mac);
+struct held_iface *state_held_add(struct vm_enforced *vm, const struct mac *mac,
+				  int scope, const char *xml);
+void state_held_del(struct vm_enforced *vm, const struct mac *mac);
+const char *state_held_mech_name(enum held_mech m);
 
 #endif
