@@ -7,6 +7,7 @@
 #include "config.h"
 #include "enforce.h"
 #include "inventory.h"
+#include "mech.h"
 #include "transport.h"
 #include "virt.h"
 
@@ -16,6 +17,7 @@ struct agent {
 	struct enforcer enf;
 	struct agent_link *link;
 	struct virt *virt;        /* NULL with the static inventory */
+	struct mech *mech;        /* libvirt mechanisms; NULL with the static inventory */
 	bool inv_ready;           /* read once from its source */
 	bool hello_without_inv;   /* gave up waiting for libvirt (logged once) */
 	int status_fd;

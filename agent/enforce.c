@@ -125,6 +125,21 @@ static int entry_macs_refresh(struct enforcer *e, struct vm_enforced *v)
 		if ((v->scopes & (1u << s)) && inventory_vm_macs(vm, s, &v->macs[s]) < 0)
 			return -1;
 	}
+	/* A detached interface left the inventory: its MAC stays cut (and
+	 * smtp follows public, as inventory_vm_macs does). */
+	for (size_t i = 0; i < v->n_held; i++) {
+		const struct held_iface *h = &v->held[i];
+		for (int s = 0; s < SCOPE_COUNT; s++) {
+			bool in = s == h->scope || (s == scope_index("smtp") &&
+						    h->scope == scope_index("public"));
+			if (in && (v->scopes & (1u << s)) &&
+			    !mac_list_contains(&v->macs[s], &h->mac) &&
+			    mac_list_add(&v->macs[s], &h->mac) < 0)
+				return -1;
+		}
+	}
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		mac_list_sort_unique(&v->macs[s]);
 	return 0;
 }
 
@@ -194,19 +209,37 @@ static void lift_unlisted(struct enforcer *e, Cordon__VmState **desired, size_t 
 			continue;
 		}
 		log_info("VM %s no longer desired by the controller: lifting", e->state.vms[i].uuid);
+		if (e->state.vms[i].n_held || e->state.vms[i].power.saved) {
+			/* libvirt mechanisms to undo first (mech.c): keep the
+			 * saved XML and power record, lift the rest. */
+			struct vm_enforced *v = &e->state.vms[i++];
+			v->scopes = 0;
+			v->power_off = false;
+			for (int s = 0; s < SCOPE_COUNT; s++)
+				v->macs[s].n = 0;
+			continue;
+		}
 		state_remove(&e->state, e->state.vms[i].uuid);
 	}
 }
 
-static int ack_add(Cordon__Ack *ack, const struct vm_enforced *v, const char *error)
+static int ack_add(const struct enforcer *e, Cordon__Ack *ack, const struct vm_enforced *v,
+		   const char *error)
 {
 	Cordon__VmState *s = calloc(1, sizeof(*s));
+	char restarted[128];
 
 	if (!s)
 		return -1;
+	if (!error && v->restarted && v->power_off) {
+		snprintf(restarted, sizeof(restarted),
+			 "started by someone %u time(s) while it must be off; stopped again",
+			 v->restarted);
+		error = restarted;
+	}
 	cordon__vm_state__init(s);
 	s->uuid = strdup(v->uuid);
-	s->mechanisms = strdup(enforcer_mechanisms(v));
+	s->mechanisms = strdup(enforcer_mechanisms(e, v));
 	s->error = strdup(error ? error : "");
 	if (!s->uuid || !s->mechanisms || !s->error) {
 		free(s->uuid); free(s->mechanisms); free(s->error); free(s);
@@ -235,7 +268,7 @@ int enforcer_ack_for(struct enforcer *e, char *const *uuids, size_t n, Cordon__A
 			continue;
 		if (!inventory_find(e->inv, v->uuid) && v->scopes)
 			err = "VM is not in this host's inventory; MACs unknown";
-		if (ack_add(ack, v, err) < 0)
+		if (ack_add(e, ack, v, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -331,15 +364,39 @@ void enforcer_tick(struct enforcer *e)
 		assert_all(e);
 }
 
-const char *enforcer_mechanisms(const struct vm_enforced *v)
+int enforcer_save(struct enforcer *e)
 {
-	if (v->scopes && v->power_off)
-		return "nft,power-off-recorded";
+	return save_state(e);
+}
+
+static void mech_append(char *buf, size_t len, const char *name)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s", n ? "," : "", name);
+}
+
+const char *enforcer_mechanisms(const struct enforcer *e, const struct vm_enforced *v)
+{
+	static char buf[96];
+	bool detach = false, link_down = false;
+
+	buf[0] = '\0';
 	if (v->scopes)
-		return "nft";
-	if (v->power_off)
-		return "power-off-recorded";
-	return "none";
+		mech_append(buf, sizeof(buf), "nft");
+	for (size_t i = 0; i < v->n_held; i++) {
+		detach |= v->held[i].mech == HELD_DETACH;
+		link_down |= v->held[i].mech == HELD_LINK_DOWN;
+	}
+	if (detach)
+		mech_append(buf, sizeof(buf), "detach");
+	if (link_down)
+		mech_append(buf, sizeof(buf), "link-down");
+	if (v->power.held)
+		mech_append(buf, sizeof(buf), "power-off");
+	else if (v->power_off && !e->libvirt_mech)
+		mech_append(buf, sizeof(buf), "power-off-recorded");
+	return buf[0] ? buf : "none";
 }
 
 Cordon__VmState **enforcer_states(struct enforcer *e, size_t *n)
@@ -351,7 +408,7 @@ Cordon__VmState **enforcer_states(struct enforcer *e, size_t *n)
 	if (!tmp.vms)
 		return NULL;
 	for (size_t i = 0; i < e->state.n; i++)
-		if (ack_add(&tmp, &e->state.vms[i], NULL) < 0)
+		if (ack_add(e, &tmp, &e->state.vms[i], NULL) < 0)
 			break;
 	*n = tmp.n_vms;
 	return tmp.vms;

@@ -23,6 +23,7 @@ struct enforcer {
 	unsigned tamper_count;
 	int64_t last_tamper;                  /* wall seconds */
 	bool table_ok;                        /* last verify / assert */
+	bool libvirt_mech;                    /* mech.c runs: power off is real */
 	char last_error[256];
 };
 
@@ -53,8 +54,11 @@ void enforcer_verify(struct enforcer *e);
 /* Retries failed saves / batches. */
 void enforcer_tick(struct enforcer *e);
 
-/* What holds for a VM now: "nft", "none"... */
-const char *enforcer_mechanisms(const struct vm_enforced *v);
+/* What holds for a VM now: "nft", "nft,detach", "nft,link-down",
+ * "nft,power-off", "none"... (a static buffer, valid until the next call) */
+const char *enforcer_mechanisms(const struct enforcer *e, const struct vm_enforced *v);
+/* Persists the state now (mech.c, before a detach). 0 or -1. */
+int enforcer_save(struct enforcer *e);
 /* Enforced list for Hello: caller frees with enforcer_states_free. */
 Cordon__VmState **enforcer_states(struct enforcer *e, size_t *n);
 void enforcer_states_free(Cordon__VmState **v, size_t n);

@@ -136,6 +136,8 @@ static void commit_and_ack(struct agent *a)
 		return;
 	if (enforcer_commit(&a->enf) < 0)
 		log_warnx("could not apply the desired state; will retry");
+	if (a->mech)
+		mech_kick(a->mech, false); /* libvirt follows nft, never before */
 	if (enforcer_ack_for(&a->enf, a->ack_uuids, a->n_ack, &ack) == 0 && ack.n_vms) {
 		env.body_case = CORDON__ENVELOPE__BODY_ACK;
 		env.ack = &ack;
@@ -245,7 +247,7 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 static int load_inventory(struct agent *a, struct inventory *out, char *err, size_t errlen)
 {
 	if (a->virt)
-		return virt_read_inventory(a->virt, &a->cfg, out, err, errlen);
+		return virt_read_inventory(a->virt, &a->cfg, &a->enf.state, out, err, errlen);
 	return inventory_load_static(a->cfg.inventory_file, &a->cfg, out, err, errlen);
 }
 
@@ -274,6 +276,8 @@ static void refresh_inventory(struct agent *a, const char *why)
 		return;
 	}
 	a->inv_ready = true;
+	if (a->mech)
+		mech_kick(a->mech, true);
 	if (inventory_equal(&a->inv, &fresh)) {
 		log_debug("%s: inventory unchanged (%zu VM(s))", why, a->inv.n);
 		inventory_clear(&fresh);
@@ -345,6 +349,32 @@ static void virt_events(struct agent *a, const zmq_pollitem_t *item, uint64_t no
 		refresh_inventory(a, "libvirt");
 }
 
+/* libvirt mechanisms converge after the ack: finished work is applied to
+ * the state, and VMs whose mechanisms changed are acked again (same
+ * generation, new mechanisms) so the controller shows what holds. */
+static void mech_events(struct agent *a)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__Ack ack;
+	char **changed = NULL;
+	size_t n = 0;
+
+	mech_tick(a->mech, &a->enf, &a->inv, a->virt, &changed, &n);
+	if (n && a->link->state == LINK_UP &&
+	    enforcer_ack_for(&a->enf, changed, n, &ack) == 0) {
+		if (ack.n_vms) {
+			env.body_case = CORDON__ENVELOPE__BODY_ACK;
+			env.ack = &ack;
+			if (link_send(a->link, &env) < 0)
+				log_warnx("could not report the mechanisms that hold now");
+		}
+		enforcer_ack_free(&ack);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(changed[i]);
+	free(changed);
+}
+
 static int run_loop(struct agent *a, int sfd)
 {
 	zmq_pollitem_t items[] = {
@@ -354,8 +384,9 @@ static int run_loop(struct agent *a, int sfd)
 		{ NULL, a->status_fd, ZMQ_POLLIN, 0 },
 		{ NULL, sfd, ZMQ_POLLIN, 0 },
 		{ NULL, a->virt ? virt_event_fd(a->virt) : -1, ZMQ_POLLIN, 0 },
+		{ NULL, a->mech ? mech_event_fd(a->mech) : -1, ZMQ_POLLIN, 0 },
 	};
-	int n_items = a->virt ? 6 : 5;
+	int n_items = a->mech ? 7 : a->virt ? 6 : 5;
 	struct timers t = { 0 };
 
 	t.next_verify = now_mono_ms() + (uint64_t)a->cfg.verify_ms;
@@ -378,6 +409,8 @@ static int run_loop(struct agent *a, int sfd)
 		uint64_t now = now_mono_ms();
 		if (a->virt)
 			virt_events(a, &items[5], now);
+		if (a->mech)
+			mech_events(a);
 		link_timers(a, &t, now);
 		if (now >= t.next_verify) {
 			enforcer_verify(&a->enf);
@@ -439,7 +472,9 @@ static int start_inventory(struct agent *a, bool check_only, char *err, size_t e
 		snprintf(err, errlen, "libvirt %.200s: not connected", a->cfg.libvirt_uri);
 		return check_only ? -1 : 0;
 	}
-	if (virt_read_inventory(a->virt, &a->cfg, &a->inv, err, errlen) < 0) {
+	/* The state is not loaded yet: NICs cordon detached come with the
+	 * next read (requested once the state is loaded). */
+	if (virt_read_inventory(a->virt, &a->cfg, NULL, &a->inv, err, errlen) < 0) {
 		if (check_only)
 			return -1;
 		log_warnx("%s; will retry", err);
@@ -464,6 +499,17 @@ static int start(struct agent *a, const struct options *o, char *err, size_t err
 	}
 	if (enforcer_start(&a->enf, a->cfg.nft_table, a->cfg.state_dir, &a->inv, err, errlen) < 0)
 		return -1;
+	if (a->virt) {
+		/* After the state is loaded: its saved XML and power records are
+		 * what an agent restarted mid-way finishes or undoes. */
+		a->mech = mech_new(&a->cfg, err, errlen);
+		if (!a->mech)
+			return -1;
+		a->enf.libvirt_mech = true;
+		virt_request_reload(a->virt);
+		log_info("mechanisms %s (detach timeout %ld ms, shutdown timeout %ld ms)",
+			 a->cfg.mechanisms, a->cfg.detach_timeout_ms, a->cfg.shutdown_timeout_ms);
+	}
 	a->status_fd = jsonsock_listen(a->cfg.status_socket, 0600, NULL, err, errlen);
 	if (a->status_fd < 0)
 		return -1;
@@ -514,6 +560,7 @@ static int run_agent(int argc, char **argv)
 		unlink(a.cfg.status_socket);
 	}
 	link_free(a.link);
+	mech_free(a.mech);
 	virt_free(a.virt);
 	for (size_t i = 0; i < a.n_ack; i++)
 		free(a.ack_uuids[i]);

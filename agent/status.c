@@ -33,10 +33,24 @@ static json_t *vm_json(const struct agent *a, const struct vm_enforced *v)
 			json_array_append_new(macs, json_pack("{s:s, s:s}", "mac", text,
 							      "scope", scope_name(s)));
 		}
-	return json_pack("{s:s, s:s, s:o, s:b, s:I, s:s, s:o, s:b}", "uuid", v->uuid,
+	json_t *held = json_array();
+	const char *pending = a->mech ? mech_pending(a->mech, v->uuid) : NULL;
+
+	for (size_t i = 0; i < v->n_held; i++) {
+		mac_format(&v->held[i].mac, text);
+		json_array_append_new(held, json_pack("{s:s, s:s, s:s}", "mac", text,
+			"scope", scope_name(v->held[i].scope),
+			"mechanism", state_held_mech_name(v->held[i].mech)));
+	}
+	return json_pack("{s:s, s:s, s:o, s:b, s:I, s:s, s:o, s:b, s:o, s:s?, s:I, s:o?}",
+		"uuid", v->uuid,
 		"name", vm ? vm->name : "", "scopes", scopes_json(v->scopes),
 		"power_off", v->power_off, "generation", (json_int_t)v->generation,
-		"mechanisms", enforcer_mechanisms(v), "macs", macs, "in_inventory", vm != NULL);
+		"mechanisms", enforcer_mechanisms(&a->enf, v), "macs", macs,
+		"in_inventory", vm != NULL, "held", held, "pending", pending,
+		"restarted_by_someone", (json_int_t)v->restarted,
+		"power", v->power.saved ? json_pack("{s:b, s:b, s:b}", "held", v->power.held,
+			"was_running", v->power.was_running, "autostart", v->power.autostart) : NULL);
 }
 
 static json_t *nft_json(const struct agent *a)
@@ -60,13 +74,13 @@ json_t *status_build(const struct agent *a)
 
 	for (size_t i = 0; i < a->enf.state.n; i++) {
 		const struct vm_enforced *v = &a->enf.state.vms[i];
-		if (!v->scopes && !v->power_off)
+		if (!v->scopes && !v->power_off && !v->n_held && !v->power.saved)
 			continue;
 		enforced++;
 		json_array_append_new(vms, vm_json(a, v));
 	}
 	return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s, s:I, s:I}, s:o, s:I, s:I, s:o,"
-			 " s:{s:I, s:b, s:b}, s:s, s:o?}",
+			 " s:{s:I, s:b, s:b}, s:s, s:o?, s:o?}",
 		"host_id", a->cfg.host_id, "version", CORDON_VERSION, "started", (json_int_t)a->started,
 		"controller", "endpoint", a->cfg.controller,
 		"link", l->silent && l->state == LINK_UP ? "not-answering" : link_state_name(l->state),
@@ -77,7 +91,8 @@ json_t *status_build(const struct agent *a)
 		"pending", "acks", (json_int_t)a->pending_acks,
 		"state_unsaved", a->enf.state_dirty, "kernel_unsynced", a->enf.kernel_dirty,
 		"inventory_source", a->virt ? "libvirt" : "static",
-		"libvirt", a->virt ? virt_status(a->virt) : NULL);
+		"libvirt", a->virt ? virt_status(a->virt) : NULL,
+		"mech", a->mech ? mech_status(a->mech) : NULL);
 }
 
 void status_accept(struct agent *a)

@@ -52,6 +52,18 @@ static void print_nft(const json_t *n)
 		printf("last error   %s\n", str(n, "last_error"));
 }
 
+static void print_mech(const json_t *m)
+{
+	if (!json_is_object(m))
+		return;
+	printf("mechanisms   %s: %lld job(s) queued, %s; %lld done, %lld failed\n",
+	       str(m, "mechanisms"), (long long)num(m, "queued"),
+	       json_is_true(json_object_get(m, "running")) ? "one running" : "none running",
+	       (long long)num(m, "jobs_done"), (long long)num(m, "jobs_failed"));
+	if (strcmp(str(m, "last_error"), "-") != 0)
+		printf("             last error: %s\n", str(m, "last_error"));
+}
+
 /* Only with [agent] inventory = libvirt. */
 static void print_libvirt(const json_t *l)
 {
@@ -90,6 +102,11 @@ static void print_vms(const json_t *vms)
 		printf("%-36s %-16s %-16s %-12s %lld%s\n", str(v, "uuid"), str(v, "name"),
 		       cut[0] ? cut : "-", str(v, "mechanisms"), (long long)num(v, "generation"),
 		       json_is_true(json_object_get(v, "in_inventory")) ? "" : "  (not in inventory)");
+		if (json_string_value(json_object_get(v, "pending")))
+			printf("%-36s pending: %s\n", "", str(v, "pending"));
+		if (num(v, "restarted_by_someone"))
+			printf("%-36s started by someone %lld time(s) while it had to be off\n", "",
+			       (long long)num(v, "restarted_by_someone"));
 	}
 }
 
@@ -104,6 +121,7 @@ static void print_status(const json_t *st)
 	       (long long)num(st, "inventory_vms"), str(st, "inventory_source"),
 	       (long long)num(st, "enforced_count"));
 	print_libvirt(json_object_get(st, "libvirt"));
+	print_mech(json_object_get(st, "mech"));
 	printf("pending      %lld ack(s)%s%s\n", (long long)num(p, "acks"),
 	       json_is_true(json_object_get(p, "state_unsaved")) ? ", STATE FILE NOT SAVED" : "",
 	       json_is_true(json_object_get(p, "kernel_unsynced")) ? ", KERNEL NOT IN SYNC" : "");

@@ -65,7 +65,23 @@ struct virt {
 	size_t domains;
 	int64_t connected_since, last_read_wall;
 	char last_error[512];
+	/* Domain XML of the last good read, by uuid: mech.c saves an
+	 * interface's live XML from it before detaching. */
+	struct dom_xml *xmls;
+	size_t n_xmls;
 };
+
+struct dom_xml {
+	char uuid[65];
+	char *xml;
+};
+
+static void xmls_free(struct dom_xml *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(x[i].xml);
+	free(x);
+}
 
 /* ------------------------------------------------------ event thread side */
 
@@ -333,6 +349,7 @@ void virt_free(struct virt *v)
 	}
 	stop_thread(v);
 	close(v->efd);
+	xmls_free(v->xmls, v->n_xmls);
 	free(v);
 }
 
@@ -766,8 +783,38 @@ static int api_failed(const char *what, char *why, size_t len)
 }
 
 /* 0 read, 1 skip (odd or gone; why says which), -1 libvirt failed. */
+/* Interfaces cordon detached (their saved XML in the agent state) are
+ * listed as if still in the domain, so the VM keeps its interface, scope
+ * and metadata addresses in the inventory while it is cut. */
+static void add_held(const struct agent_config *cfg, struct agent_state *held,
+		     struct inv_vm *vm)
+{
+	struct vm_enforced *e = held ? state_find(held, vm->uuid) : NULL;
+
+	for (size_t i = 0; e && i < e->n_held; i++) {
+		struct inv_iface *ifs;
+		xmlDoc *doc;
+		char why[256];
+
+		if (find_iface(vm, &e->held[i].mac) || vm->n_ifaces >= CORDON_MAX_IFACES ||
+		    !(doc = parse_xml(e->held[i].xml, "saved interface", why, sizeof(why))))
+			continue;
+		ifs = realloc(vm->ifaces, (vm->n_ifaces + 2) * sizeof(*ifs));
+		if (ifs) {
+			vm->ifaces = ifs;
+			memset(&ifs[vm->n_ifaces], 0, 2 * sizeof(*ifs));
+			if (parse_iface(xmlDocGetRootElement(doc), cfg, &ifs[vm->n_ifaces], why,
+					sizeof(why)) == 0)
+				vm->n_ifaces++;
+			else
+				memset(&ifs[vm->n_ifaces], 0, sizeof(*ifs));
+		}
+		xmlFreeDoc(doc);
+	}
+}
+
 static int read_domain(virDomainPtr dom, const struct agent_config *cfg, struct inv_vm *vm,
-		       char *why, size_t len)
+		       struct agent_state *held, char **xml_out, char *why, size_t len)
 {
 	const char *name = virDomainGetName(dom);
 	int state, reason, autostart = 0, rc;
@@ -787,9 +834,12 @@ static int read_domain(virDomainPtr dom, const struct agent_config *cfg, struct 
 	if (!(xml = virDomainGetXMLDesc(dom, 0)))
 		return api_failed(name, why, len);
 	rc = parse_domain_xml(xml, cfg, vm, why, len);
-	free(xml);
-	if (rc < 0)
+	if (rc < 0) {
+		free(xml);
 		return 1;
+	}
+	*xml_out = xml;
+	add_held(cfg, held, vm);
 	read_metadata(dom, vm, state != VIR_DOMAIN_SHUTOFF);
 	if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED) {
 		guest_addresses(dom, vm, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE);
@@ -799,7 +849,8 @@ static int read_domain(virDomainPtr dom, const struct agent_config *cfg, struct 
 }
 
 static int collect(virDomainPtr *doms, int n, const struct agent_config *cfg,
-		   struct inventory *inv, char *err, size_t errlen)
+		   struct agent_state *held, struct inventory *inv, struct dom_xml *xmls,
+		   char *err, size_t errlen)
 {
 	inv->vms = calloc((size_t)n + 1, sizeof(*inv->vms));
 	if (!inv->vms) {
@@ -809,9 +860,12 @@ static int collect(virDomainPtr *doms, int n, const struct agent_config *cfg,
 	for (int i = 0; i < n; i++) {
 		struct inv_vm *vm = &inv->vms[inv->n];
 		char why[512] = "";
-		int rc = read_domain(doms[i], cfg, vm, why, sizeof(why));
+		char *xml = NULL;
+		int rc = read_domain(doms[i], cfg, vm, held, &xml, why, sizeof(why));
 
 		if (rc == 0) {
+			memcpy(xmls[inv->n].uuid, vm->uuid, sizeof(vm->uuid));
+			xmls[inv->n].xml = xml;
 			inv->n++;
 			continue;
 		}
@@ -839,10 +893,11 @@ static int read_failed(struct virt *v, const char *what, char *err, size_t errle
 }
 
 int virt_read_inventory(struct virt *v, const struct agent_config *cfg,
-			struct inventory *out, char *err, size_t errlen)
+			struct agent_state *held, struct inventory *out, char *err, size_t errlen)
 {
 	struct inventory inv = { 0 };
 	virDomainPtr *doms = NULL;
+	struct dom_xml *xmls;
 	char why[512];
 	int n, rc;
 
@@ -857,7 +912,10 @@ int virt_read_inventory(struct virt *v, const struct agent_config *cfg,
 		snprintf(why, sizeof(why), "listing domains: %s", virGetLastErrorMessage());
 		return read_failed(v, why, err, errlen);
 	}
-	rc = collect(doms, n, cfg, &inv, why, sizeof(why));
+	xmls = calloc((size_t)n + 1, sizeof(*xmls));
+	rc = xmls ? collect(doms, n, cfg, held, &inv, xmls, why, sizeof(why)) : -1;
+	if (!xmls)
+		snprintf(why, sizeof(why), "out of memory");
 	for (int i = 0; i < n; i++)
 		if (virDomainFree(doms[i]) < 0)
 			log_debug("libvirt: virDomainFree: %s", virGetLastErrorMessage());
@@ -869,13 +927,49 @@ int virt_read_inventory(struct virt *v, const struct agent_config *cfg,
 	}
 	if (rc < 0 || inventory_finish(&inv, why, sizeof(why)) < 0) {
 		inventory_clear(&inv);
+		xmls_free(xmls, (size_t)(n > 0 ? n : 0));
 		return read_failed(v, why, err, errlen);
 	}
 	inventory_clear(out);
 	*out = inv;
+	xmls_free(v->xmls, v->n_xmls);
+	v->xmls = xmls;
+	v->n_xmls = (size_t)n;
 	v->domains = inv.n;
 	v->last_read_wall = (int64_t)(now_wall_ms() / 1000);
 	return 0;
+}
+
+char *virt_iface_xml(const struct virt *v, const char *uuid, const struct mac *mac)
+{
+	char why[256];
+	xmlDoc *doc;
+	xmlNode *devices;
+	char *out = NULL;
+
+	for (size_t i = 0; i < v->n_xmls; i++) {
+		if (!v->xmls[i].xml || strcmp(v->xmls[i].uuid, uuid) != 0)
+			continue;
+		if (!(doc = parse_xml(v->xmls[i].xml, "domain", why, sizeof(why))))
+			return NULL;
+		devices = child_elem(xmlDocGetRootElement(doc), "devices");
+		for (xmlNode *c = devices ? devices->children : NULL; c && !out; c = c->next) {
+			char text[32];
+			struct mac m;
+			xmlBuffer *buf;
+			if (!is_elem(c, "interface", NULL) ||
+			    prop_copy(child_elem(c, "mac"), "address", text, sizeof(text)) != 1 ||
+			    mac_parse(text, &m) < 0 || mac_cmp(&m, mac) != 0)
+				continue;
+			buf = xmlBufferCreate();
+			if (buf && xmlNodeDump(buf, doc, c, 0, 0) > 0)
+				out = strdup((const char *)xmlBufferContent(buf));
+			xmlBufferFree(buf);
+		}
+		xmlFreeDoc(doc);
+		return out;
+	}
+	return NULL;
 }
 
 json_t *virt_status(const struct virt *v)

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "inventory.h"
+#include "state.h"
 
 /* Namespace of the metadata element a provisioning system writes into the
  * domain XML to give each interface its addresses (docs/interfaces.md):
@@ -39,9 +40,15 @@ bool virt_tick(struct virt *v, uint64_t now);
 long virt_timeout_ms(const struct virt *v, uint64_t now, long max_ms);
 bool virt_connected(const struct virt *v);
 /* Every domain, running or defined. Replaces *out only on success; on -1
- * (not connected, libvirtd failing) *out is the last good inventory. */
+ * (not connected, libvirtd failing) *out is the last good inventory.
+ * held (may be NULL): the agent state; interfaces it holds detached are
+ * listed from their saved XML (with their metadata addresses). */
 int virt_read_inventory(struct virt *v, const struct agent_config *cfg,
-			struct inventory *out, char *err, size_t errlen);
+			struct agent_state *held, struct inventory *out, char *err,
+			size_t errlen);
+/* The <interface> element with this MAC in the domain's XML as of the
+ * last good read (live XML when running), malloc'ed; NULL if unknown. */
+char *virt_iface_xml(const struct virt *v, const char *uuid, const struct mac *mac);
 /* {uri, connected, last_error, domains, reconnects, events, ...} */
 json_t *virt_status(const struct virt *v);
 

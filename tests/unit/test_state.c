@@ -693,6 +693,168 @@ static void test_load_large(void **state)
 	state_clear(&st);
 }
 
+/* ---- libvirt mechanisms: held interfaces, power record (optional keys) */
+
+#define IFXML "<interface type='bridge'><mac address='52:54:00:0a:00:01'/>" \
+	"<source bridge='cbr0'/><model type='virtio'/></interface>"
+
+static void build_libvirt_sample(struct agent_state *st)
+{
+	struct vm_enforced *vm;
+	struct held_iface *h;
+	struct mac m;
+
+	*st = (struct agent_state){ 0 };
+	vm = state_upsert(st, "0b0e4c1a-0000-4000-8000-00000000000a");
+	assert_non_null(vm);
+	vm->generation = 4;
+	vm->scopes = SCOPE_PUBLIC | SCOPE_PRIVATE;
+	vm->power_off = true;
+	add_mac(vm, 0, "52:54:00:0a:00:01");
+	add_mac(vm, 1, "52:54:00:0a:00:02");
+	assert_int_equal(mac_parse("52:54:00:0a:00:01", &m), 0);
+	h = state_held_add(vm, &m, 0, IFXML);
+	assert_non_null(h);
+	h->mech = HELD_DETACH;
+	assert_int_equal(mac_parse("52:54:00:0a:00:02", &m), 0);
+	h = state_held_add(vm, &m, 1, "<interface type=\"bridge\"/>");
+	assert_non_null(h);
+	h->mech = HELD_LINK_DOWN;
+	assert_int_equal(mac_parse("52:54:00:0a:00:03", &m), 0);
+	assert_non_null(state_held_add(vm, &m, 0, "<interface/>")); /* detaching */
+	vm->power = (struct power_hold){ .saved = true, .held = true, .was_running = true,
+					 .autostart = false };
+	vm->restarted = 2;
+	/* A VM without libvirt mechanisms: written as before. */
+	vm = state_upsert(st, "plain");
+	assert_non_null(vm);
+	vm->generation = 1;
+}
+
+static void test_libvirt_roundtrip(void **state)
+{
+	struct tdir *t = *state;
+	struct agent_state st, back;
+	char err[ERRLEN] = "";
+	struct vm_enforced *x, *y;
+	char *text;
+
+	build_libvirt_sample(&st);
+	assert_int_equal(state_save(t->path, &st), 0);
+	text = read_file(t->path);
+	assert_non_null(strstr(text, "\"mechanism\": \"link-down\""));
+	assert_non_null(strstr(text, "\"mechanism\": \"detaching\""));
+	assert_non_null(strstr(text, "\"restarted_by_someone\": 2"));
+	/* Only the first VM has the new keys. */
+	assert_null(strstr(strstr(text, "\"plain\""), "\"held\""));
+	assert_null(strstr(strstr(text, "\"plain\""), "\"power\""));
+	free(text);
+	if (state_load(t->path, &back, err, sizeof(err)) != 0)
+		fail_msg("load: %s", err);
+	assert_state_eq(&st, &back);
+	x = &st.vms[0];
+	y = &back.vms[0];
+	assert_int_equal(y->n_held, 3);
+	for (size_t i = 0; i < x->n_held; i++) {
+		assert_int_equal(mac_cmp(&x->held[i].mac, &y->held[i].mac), 0);
+		assert_int_equal(x->held[i].scope, y->held[i].scope);
+		assert_int_equal(x->held[i].mech, y->held[i].mech);
+		assert_string_equal(x->held[i].xml, y->held[i].xml);
+	}
+	assert_true(y->power.saved && y->power.held && y->power.was_running);
+	assert_false(y->power.autostart);
+	assert_int_equal(y->restarted, 2);
+	assert_int_equal(back.vms[1].n_held, 0);
+	assert_false(back.vms[1].power.saved);
+	assert_int_equal(back.vms[1].restarted, 0);
+	state_clear(&back);
+	state_clear(&st);
+}
+
+/* A file written before the libvirt mechanisms loads with none held. */
+static void test_libvirt_old_file(void **state)
+{
+	struct tdir *t = *state;
+	struct agent_state st;
+	char err[ERRLEN] = "";
+
+	write_file(t->path, "{\"version\": 1, \"vms\": [{\"uuid\": \"a1\", \"generation\": 2,"
+		   " \"scopes\": [\"public\"], \"power_off\": true,"
+		   " \"macs\": {\"public\": [\"52:54:00:aa:bb:cc\"]}}]}");
+	if (state_load(t->path, &st, err, sizeof(err)) != 0)
+		fail_msg("load: %s", err);
+	assert_int_equal(st.n, 1);
+	assert_int_equal(st.vms[0].n_held, 0);
+	assert_null(st.vms[0].held);
+	assert_false(st.vms[0].power.saved);
+	assert_int_equal(st.vms[0].restarted, 0);
+	state_clear(&st);
+}
+
+static void test_libvirt_bad(void **state)
+{
+	static const struct { const char *vm_tail, *reason; } bad[] = {
+		{ "\"held\": {}", "held: not an array" },
+		{ "\"held\": [{\"mac\": \"xx\", \"scope\": \"public\", \"mechanism\": \"detach\","
+		  " \"xml\": \"<i/>\"}]", "mac" },
+		{ "\"held\": [{\"mac\": \"52:54:00:00:00:01\", \"scope\": \"moon\","
+		  " \"mechanism\": \"detach\", \"xml\": \"<i/>\"}]", "scope" },
+		{ "\"held\": [{\"mac\": \"52:54:00:00:00:01\", \"scope\": \"public\","
+		  " \"mechanism\": \"unplugged\", \"xml\": \"<i/>\"}]", "mechanism" },
+		{ "\"held\": [{\"mac\": \"52:54:00:00:00:01\", \"scope\": \"public\","
+		  " \"mechanism\": \"detach\"}]", "xml" },
+		{ "\"held\": [{\"mac\": \"52:54:00:00:00:01\", \"scope\": \"public\","
+		  " \"mechanism\": \"detach\", \"xml\": \"<i/>\"}, {\"mac\": \"52:54:00:00:00:01\","
+		  " \"scope\": \"public\", \"mechanism\": \"detach\", \"xml\": \"<i/>\"}]", "duplicate" },
+		{ "\"power\": true", "power: not an object" },
+		{ "\"power\": {\"held\": true, \"was_running\": 1, \"autostart\": false}",
+		  "power.was_running" },
+		{ "\"restarted_by_someone\": -1", "restarted_by_someone" },
+	};
+	struct tdir *t = *state;
+	struct agent_state st;
+	char err[ERRLEN], text[1024];
+
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		snprintf(text, sizeof(text), "{\"version\": 1, \"vms\": [{\"uuid\": \"a1\","
+			 " \"generation\": 2, \"scopes\": [], \"power_off\": false, \"macs\": {},"
+			 " %s}]}", bad[i].vm_tail);
+		write_file(t->path, text);
+		err[0] = '\0';
+		if (state_load(t->path, &st, err, sizeof(err)) != -1)
+			fail_msg("accepted: %s", bad[i].vm_tail);
+		if (!strstr(err, bad[i].reason))
+			fail_msg("%s: reason \"%s\" lacks \"%s\"", bad[i].vm_tail, err, bad[i].reason);
+		assert_empty(&st);
+	}
+}
+
+static void test_held_add_find_del(void **state)
+{
+	struct vm_enforced vm = { 0 };
+	struct mac a, b;
+
+	(void)state;
+	assert_int_equal(mac_parse("52:54:00:00:00:0a", &a), 0);
+	assert_int_equal(mac_parse("52:54:00:00:00:0b", &b), 0);
+	assert_null(state_held_find(&vm, &a));
+	assert_non_null(state_held_add(&vm, &a, 0, "<a/>"));
+	assert_non_null(state_held_add(&vm, &b, 1, "<b/>"));
+	/* Adding again returns the entry, keeping its saved XML. */
+	assert_string_equal(state_held_add(&vm, &a, 0, "<other/>")->xml, "<a/>");
+	assert_int_equal(vm.n_held, 2);
+	assert_int_equal(state_held_find(&vm, &b)->mech, HELD_DETACHING);
+	state_held_del(&vm, &a);
+	assert_int_equal(vm.n_held, 1);
+	assert_null(state_held_find(&vm, &a));
+	assert_string_equal(state_held_find(&vm, &b)->xml, "<b/>");
+	state_held_del(&vm, &b);
+	state_held_del(&vm, &b);
+	assert_int_equal(vm.n_held, 0);
+	free(vm.held);
+	assert_string_equal(state_held_mech_name(HELD_LINK_DOWN), "link-down");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +875,10 @@ int main(void)
 		T(test_save_invalid),
 		T(test_upsert_find_remove),
 		T(test_load_large),
+		T(test_libvirt_roundtrip),
+		T(test_libvirt_old_file),
+		T(test_libvirt_bad),
+		T(test_held_add_find_del),
 #undef T
 	};
 
