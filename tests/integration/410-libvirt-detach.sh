@@ -44,6 +44,9 @@ agent_mech_is() { [ "$(agent_mech "$1")" = "$2" ]; }
 iface_live() { lv_iface_xml "$1" "$2" >/dev/null 2>&1; }
 iface_conf() { lv_iface_xml "$1" "$2" --inactive >/dev/null 2>&1; }
 iface_gone() { ! iface_live "$1" "$2" && ! iface_conf "$1" "$2"; }
+# iface_has NAME MAC PATTERN [--inactive]: its <interface> element matches
+# (captured first: grep -q closing the pipe early fails under pipefail).
+iface_has() { local x; x=$(lv_iface_xml "$1" "$2" "${@:4}") && grep -q "$3" <<<"$x"; }
 state_has() { grep -q "$1" "$CDT_TMP/hv1/state/state.json" 2>/dev/null; }
 
 # --- libvirt and two guests (booting while the daemons start)
@@ -103,16 +106,18 @@ check "(a) the agent's state keeps the saved interface XML" \
 	"$CDT_TMP/hv1/state/state.json"
 check "(a) nft still holds $MAC1 (detached, not in the inventory)" \
 	q eval "host_nft hv1 list set bridge cordon cut_public | grep -i '$MAC1'"
+check "(a) cordonctl vm show $G1 still lists the detached $MAC1 (from the saved XML)" \
+	q eval "ctl --json vm show '$G1' | jq -e --arg m '$MAC1' 'any(.interfaces[]; .mac == \$m and .scope == \"public\")'"
 check "(a) $G1 stays cut" never_within 3 lv_ping "$IP1"
 now_ms; t0=$NOW_MS
 vm_restore "$G1"
 lv_wait_ping "$IP1" 20 || fail "(a) restore $G1: ping passes"
 ok "(a) restore $G1: ping passes after $(elapsed_ms "$t0") ms"
 check "(a) $MAC1 back on $LV_BRIDGE, virtio, in the live XML" \
-	q eval "lv_iface_xml '$G1' '$MAC1' | grep -q \"<source bridge='$LV_BRIDGE'\" &&
-		lv_iface_xml '$G1' '$MAC1' | grep -q \"<model type='virtio'/>\""
+	q eval "iface_has '$G1' '$MAC1' \"<source bridge='$LV_BRIDGE'\" &&
+		iface_has '$G1' '$MAC1' \"<model type='virtio'/>\""
 check "(a) $MAC1 back on $LV_BRIDGE in the persistent XML" \
-	q eval "lv_iface_xml '$G1' '$MAC1' --inactive | grep -q \"<source bridge='$LV_BRIDGE'\""
+	iface_has "$G1" "$MAC1" "<source bridge='$LV_BRIDGE'" --inactive
 check "(a) cordonctl vm show $G1: mechanisms none" wait_until 10 ctl_mech_is "$G1" none
 check "(a) the agent forgot the saved XML" wait_until 5 not state_has '"held"'
 
@@ -128,7 +133,7 @@ else
 fi
 check "(b) cordon-agent status: $G2 nft,link-down" agent_mech_is "$UUID2" nft,link-down
 check "(b) live XML: $MAC2 present with link state down" \
-	q eval "lv_iface_xml '$G2' '$MAC2' | grep -q \"<link state='down'/>\""
+	iface_has "$G2" "$MAC2" "<link state='down'/>"
 check "(b) persistent XML: $MAC2 gone (a guest reboot does not bring it back)" not iface_conf "$G2" "$MAC2"
 check "(b) $G2 stays cut" never_within 3 lv_ping "$IP2"
 now_ms; t0=$NOW_MS
@@ -136,9 +141,9 @@ vm_restore "$G2"
 lv_wait_ping "$IP2" 20 || fail "(b) restore $G2: ping passes"
 ok "(b) restore $G2: link up, ping passes after $(elapsed_ms "$t0") ms"
 check "(b) live XML: $MAC2 link not down" \
-	not eval "lv_iface_xml '$G2' '$MAC2' | grep -q \"<link state='down'/>\""
+	not iface_has "$G2" "$MAC2" "<link state='down'/>"
 check "(b) persistent XML: $MAC2 back on $LV_BRIDGE" \
-	q eval "lv_iface_xml '$G2' '$MAC2' --inactive | grep -q \"<source bridge='$LV_BRIDGE'\""
+	iface_has "$G2" "$MAC2" "<source bridge='$LV_BRIDGE'" --inactive
 check "(b) cordonctl vm show $G2: mechanisms none" wait_until 10 ctl_mech_is "$G2" none
 
 # --- (d) agent killed mid-detach, started again

@@ -34,7 +34,8 @@ ctl_mech() { ctl --json vm show "$1" | jq -r '[.. | objects | .mechanisms? | str
 ctl_mech_is() { [ "$(ctl_mech "$1")" = "$2" ]; }
 ctl_error_has() { ctl --json vm show "$1" | jq -e --arg s "$2" '[.. | objects | .error? | strings] | any(test($s))' >/dev/null; }
 agent_vm() { agent_status hv1 --json | jq -e --arg u "$1" ".vms[] | select(.uuid == \$u) | $2" >/dev/null; }
-autostart_is() { lv_virsh dominfo "$1" | grep -Eq "^Autostart: +$2"; }
+# (output captured first: grep -q closing the pipe early fails under pipefail)
+autostart_is() { local i; i=$(lv_virsh dominfo "$1") && grep -Eq "^Autostart: +$2" <<<"$i"; }
 state_is() { [ "$(lv_virsh domstate "$1" 2>/dev/null)" = "$2" ]; }
 ctl_ok() { local out; out=$(ctl "$@" 2>&1) || fail "cordonctl $* succeeds: $out"; }
 
