@@ -1,0 +1,125 @@
+#!/bin/bash
+# bench/libvirt_latency.sh [RUNS]: on a real QEMU (TCG) guest under a private
+# libvirtd (tests/vm), through cordond and cordonctl:
+#   - `cordonctl suspend --scope public` returning -> the probe's pings stop
+#     (nft) and -> the NIC is gone from the live domain XML (detach);
+#   - `cordonctl poweroff` returning -> the domain is shut off.
+# Method: a ping every 10 ms from the harness's probe namespace (`ping -D`
+# timestamps each reply); "cut" = the first expected reply that never came
+# after the command returned (10 ms resolution). The XML and the domain
+# state are polled every 20 ms with virsh. After each measure: restore /
+# poweron and wait for the guest to answer again. p50/p99 over RUNS
+# (default 10; TCG guests boot slowly, so runs are few).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-10}
+CDT_PREFIX=cdb$$
+. tests/lib.sh
+cdt_init
+
+LV_NO_TRAP=1
+LV_NS=$CDT_PREFIX-lv
+LV_PROBE_NS=$CDT_PREFIX-lvp
+LV_DIR=$CDT_TMP/lv
+. "$CDT_ROOT/tests/vm/libvirt-env.sh"
+if ! lv_check_tools; then
+	echo "# skipped: libvirtd / QEMU not installed (scripts/install-deps.sh)"
+	exit 77
+fi
+
+G1=cdb-lv-g1 MAC1=52:54:00:41:00:01 IP1=198.18.50.10
+
+elapsed_ms() { now_ms; echo $((NOW_MS - $1)); }
+# ctl_mech NAME: the mechanisms the agent last reported for NAME.
+ctl_mech() { ctl --json vm show "$1" | jq -r '[.. | objects | .mechanisms? | strings] | first // ""'; }
+ctl_mech_is() { [ "$(ctl_mech "$1")" = "$2" ]; }
+# agent_mech UUID: the mechanisms cordon-agent status shows for UUID.
+agent_mech() { agent_status hv1 --json | jq -r --arg u "$1" '.vms[] | select(.uuid == $u) | .mechanisms'; }
+agent_mech_is() { [ "$(agent_mech "$1")" = "$2" ]; }
+# iface_live NAME MAC / iface_conf NAME MAC: the NIC is in the live /
+# persistent domain XML.
+iface_live() { lv_iface_xml "$1" "$2" >/dev/null 2>&1; }
+iface_conf() { lv_iface_xml "$1" "$2" --inactive >/dev/null 2>&1; }
+iface_gone() { ! iface_live "$1" "$2" && ! iface_conf "$1" "$2"; }
+# iface_has NAME MAC PATTERN [--inactive]: its <interface> element matches
+# (captured first: grep -q closing the pipe early fails under pipefail).
+iface_has() { local x; x=$(lv_iface_xml "$1" "$2" "${@:4}") && grep -q "$3" <<<"$x"; }
+state_has() { grep -q "$1" "$CDT_TMP/hv1/state/state.json" 2>/dev/null; }
+
+# --- libvirt and two guests (booting while the daemons start)
+on_exit lv_stop
+lv_start || fail "private libvirtd starts (tests/vm/libvirt-env.sh)"
+_log_register "$LV_DIR/libvirtd.log"
+_log_register "$LV_DIR/guests/$G1.serial"
+lv_define_guest "$G1" "$MAC1" "$LV_BRIDGE" "$IP1/24" || fail "virsh define $G1"
+lv_start_guest "$G1" || fail "virsh start $G1"
+UUID1=$(lv_virsh domuuid "$G1")
+ok "libvirtd up; $G1 started"
+
+# --- controller, management link, agent in the libvirt namespace
+topo_controller
+ctl_keygen
+write_controller_conf
+H_NS[hv1]=$LV_NS
+H_IDX[hv1]=1
+ip -n "$CTL_NS" link add hv1 type veth peer name mgmt0 netns "$LV_NS"
+ip -n "$CTL_NS" link set hv1 master mgmt up
+ip -n "$LV_NS" addr add 198.18.0.11/24 dev mgmt0
+ip -n "$LV_NS" link set mgmt0 up
+mkdir -p "$CDT_TMP/hv1/state"
+agent_keygen hv1
+enroll_agent hv1
+write_agent_conf hv1 hv1 "inventory = libvirt" "libvirt_uri = $LV_URI" "detach_timeout_ms = 3000"
+echo "$LV_BRIDGE = public" >>"$CDT_TMP/hv1/agent.conf"
+start_controller
+start_agent hv1
+wait_agent_connected hv1
+wait_vm_known "$G1"
+lv_wait_ready "$G1" 120 || fail "$G1 boots to its ready marker"
+lv_wait_ping "$IP1" 30 || fail "$G1 answers ping from the probe"
+ok "$G1 answers ping from the probe"
+
+
+iface_live() { lv_iface_xml "$G1" "$MAC1" >/dev/null 2>&1; }
+shut_off() { [ "$(lv_virsh domstate "$G1")" = "shut off" ]; }
+# first_gap T0_MS FILE: ms from T0 to the first missing 10 ms reply after T0
+first_gap() {
+	awk -v t0="$1" '
+		/icmp_seq=/ { ts = substr($1, 2, length($1) - 2) * 1000
+			if (ts >= t0 && prev >= t0 && ts - prev > 30) { print int(prev - t0 + 10); found = 1; exit }
+			if (ts >= t0 && prev < t0) prev = t0
+			if (ts >= prev) prev = ts }
+		END { if (!found) print int(prev - t0 + 10) }' "$2"
+}
+res=$CDT_TMP/results
+: >"$res"
+for r in $(seq 1 "$RUNS"); do
+	lv_probe ping -D -n -i 0.01 -W 1 -w 3 "$IP1" >"$CDT_TMP/ping.$r" 2>&1 &
+	ppid=$!
+	sleep 0.5
+	ctl suspend "$G1" --scope public >/dev/null
+	now_ms; t0=$NOW_MS
+	wait_until 20 not iface_live || fail "NIC detached (run $r)"
+	now_ms; t_gone=$((NOW_MS - t0))
+	wait "$ppid" || true
+	t_ping=$(first_gap "$t0" "$CDT_TMP/ping.$r")
+	ctl restore "$G1" >/dev/null
+	lv_wait_ping "$IP1" 30 || fail "guest answers after restore (run $r)"
+	ctl poweroff "$G1" >/dev/null
+	now_ms; t0=$NOW_MS
+	wait_until 60 shut_off || fail "guest shut off (run $r)"
+	now_ms; t_off=$((NOW_MS - t0))
+	ctl poweron "$G1" >/dev/null
+	lv_wait_ping "$IP1" 120 || fail "guest answers after poweron (run $r)"
+	echo "$t_ping $t_gone $t_off" >>"$res"
+	echo "# run $r: probe fails ${t_ping} ms, NIC gone ${t_gone} ms, shut off ${t_off} ms"
+done
+for col in 1 2 3; do
+	name=$(echo "probe-fails(nft) nic-gone(detach) shut-off(poweroff)" | cut -d" " -f$col)
+	cut -d" " -f$col "$res" | sort -n | awk -v n="$name" '
+		{ v[NR] = $1 } END {
+			p99 = v[int(NR * 0.99 + 0.5)]; if (p99 == "") p99 = v[NR]
+			printf "%-22s ms over %d runs: p50 %d  p99 %d  min %d  max %d\n", n, NR,
+				v[int((NR + 1) / 2)], p99, v[1], v[NR] }'
+done
+cdt_done
