@@ -76,6 +76,7 @@ struct job {
 	enum held_mech result;   /* DETACH: what holds */
 	bool forced;             /* POWER_OFF: destroyed after the timeout */
 	bool in_config;          /* DETACH: fallback left it in the config */
+	bool gone;               /* the domain is not defined here (any more) */
 	uint64_t ms;
 	char err[256];
 };
@@ -124,6 +125,11 @@ static void sleep_ms(long ms)
 
 static void job_fail(struct job *j, const char *what)
 {
+	if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN) {
+		/* Undefined under our feet: see "gone" in apply_result. */
+		j->gone = true;
+		return;
+	}
 	j->rc = -1;
 	snprintf(j->err, sizeof(j->err), "%s: %s", what, virGetLastErrorMessage());
 }
@@ -412,6 +418,8 @@ static void do_job(struct mech *m, virConnectPtr *conn, struct job *j)
 		if (virConnectSetKeepAlive(*conn, KEEPALIVE_S, KEEPALIVE_COUNT) < 0)
 			log_debug("libvirt worker: no keepalive: %s", virGetLastErrorMessage());
 	}
+	/* A domain that left this host (undefined, migrated) has nothing
+	 * here to cut or to give back: nft and the new host take over. */
 	d = virDomainLookupByUUIDString(*conn, j->uuid);
 	if (!d)
 		return job_fail(j, "looking the domain up");
@@ -747,6 +755,32 @@ static int plan_vm(struct mech *m, struct enforcer *e, struct vm_enforced *v,
 	return 0;
 }
 
+/* The domain is not on this host any more: what cordon held on it here
+ * is moot (the saved XML would re-attach to nothing). */
+static void forget_gone(struct vm_enforced *v, const struct job *j, const char *mac)
+{
+	if (j->kind == JOB_DETACH || j->kind == JOB_RESTORE)
+		state_held_del(v, &j->mac);
+	else
+		v->power = (struct power_hold){ 0 };
+	log_info("VM %s is not defined on this host any more: %s%s%s dropped", v->uuid,
+		 job_names[j->kind], j->kind <= JOB_RESTORE ? " " : "",
+		 j->kind <= JOB_RESTORE ? mac : "");
+}
+
+/* A lifted VM whose domain left this host: drop the saved XML and power
+ * record instead of retrying to give them back to nothing. */
+static void forget_left_host(struct enforcer *e, struct vm_enforced *v, struct changes *ch)
+{
+	while (v->n_held)
+		state_held_del(v, &v->held[0].mac);
+	v->power = (struct power_hold){ 0 };
+	log_info("VM %s is not defined on this host any more: its libvirt records are dropped",
+		 v->uuid);
+	enforcer_save(e);
+	changed_add(ch, v->uuid);
+}
+
 static void apply_result(struct mech *m, struct enforcer *e, struct virt *virt,
 			 struct job *j, struct changes *ch)
 {
@@ -781,6 +815,13 @@ static void apply_result(struct mech *m, struct enforcer *e, struct virt *virt,
 	if (!v)
 		return;
 	snprintf(before, sizeof(before), "%s", enforcer_mechanisms(e, v));
+	if (j->gone) {
+		forget_gone(v, j, mac);
+		enforcer_save(e);
+		if (strcmp(before, enforcer_mechanisms(e, v)) != 0)
+			changed_add(ch, v->uuid);
+		return;
+	}
 	switch (j->kind) {
 	case JOB_DETACH:
 		if ((h = state_held_find(v, &j->mac)))
@@ -845,7 +886,12 @@ void mech_tick(struct mech *m, struct enforcer *e, const struct inventory *inv,
 			const struct inv_vm *iv = inventory_find(inv, v->uuid);
 			struct slot *s = slot_find(m, v->uuid);
 
-			/* Not on this host (now): nothing libvirt can do. */
+			/* Not on this host (now): nothing libvirt can do. Once the
+			 * controller lifts it too, its records here are moot. */
+			if (!iv && !v->scopes && !v->power_off && (v->n_held || v->power.saved)) {
+				forget_left_host(e, v, &ch);
+				continue;
+			}
 			if (!iv || (s && (s->busy || (s->retry_at && now < s->retry_at))))
 				continue;
 			if (!v->n_held && !v->power_off && !v->power.saved && !v->scopes)

@@ -23,16 +23,20 @@ static int bind_text_exec(struct store *store, const char *sql,
 	return store_run(store, st);
 }
 
-/* The host a VM is bound to ("" if none) and the hash of what was last
- * stored for it. 1 found, 0 not, -1 error. */
-static int vm_lookup(struct store *store, const char *uuid, char host[65], int64_t *hash)
+/* The host a VM is bound to ("" if none), the hash of what was last stored
+ * for it and whether that host reported it running. 1 found, 0 not, -1. */
+static int vm_lookup(struct store *store, const char *uuid, char host[65], int64_t *hash,
+		     bool *running)
 {
-	static const char sql[] = "SELECT host_id, coalesce(inv_hash, 0) FROM vms WHERE uuid = ?";
+	static const char sql[] =
+		"SELECT host_id, coalesce(inv_hash, 0), coalesce(state, '') = 'running'"
+		" FROM vms WHERE uuid = ?";
 	sqlite3_stmt *st = store_cached(store, sql);
 	int found = 0;
 
 	host[0] = '\0';
 	*hash = 0;
+	*running = false;
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
@@ -40,6 +44,7 @@ static int vm_lookup(struct store *store, const char *uuid, char host[65], int64
 		if (sqlite3_column_text(st, 0))
 			strlcpy_checked(host, (const char *)sqlite3_column_text(st, 0), 65);
 		*hash = sqlite3_column_int64(st, 1);
+		*running = sqlite3_column_int(st, 2) != 0;
 		found = 1;
 	}
 	sqlite3_reset(st);
@@ -49,7 +54,8 @@ static int vm_lookup(struct store *store, const char *uuid, char host[65], int64
 static int vm_previous_host(struct store *store, const char *uuid, char host[65])
 {
 	int64_t hash;
-	return vm_lookup(store, uuid, host, &hash);
+	bool running;
+	return vm_lookup(store, uuid, host, &hash, &running);
 }
 
 static uint64_t hash_add(uint64_t h, const char *s)
@@ -136,6 +142,7 @@ int inventory_replace_host(struct store *store, const char *host_id,
 {
 	char prev[65];
 	int64_t hash;
+	bool running;
 
 	*n_moved = 0;
 	if (store_exec(store, "CREATE TEMP TABLE IF NOT EXISTS listed (uuid TEXT PRIMARY KEY);"
@@ -144,8 +151,14 @@ int inventory_replace_host(struct store *store, const char *host_id,
 	for (size_t i = 0; i < n; i++) {
 		if (bind_text_exec(store, "INSERT OR IGNORE INTO listed VALUES (?)",
 				   vms[i]->uuid, NULL, NULL, NULL) < 0 ||
-		    vm_lookup(store, vms[i]->uuid, prev, &hash) < 0)
+		    vm_lookup(store, vms[i]->uuid, prev, &hash, &running) < 0)
 			return -1;
+		/* Two hosts listing one VM (mid-migration, a stale definition
+		 * left behind): the one running it keeps it; otherwise the
+		 * latest report wins. */
+		if (prev[0] && strcmp(prev, host_id) != 0 && running &&
+		    strcmp(vms[i]->state, "running") != 0)
+			continue;
 		note_moved(prev, host_id, moved, max_moved, n_moved);
 		if (strcmp(prev, host_id) == 0 && hash == vm_hash(vms[i]))
 			continue;

@@ -1,0 +1,121 @@
+#!/bin/bash
+# A VM moved between hosts keeps its cut: a real QEMU guest cut on hv1 (the
+# agent reads a private libvirtd, tests/vm) is undefined there and the same
+# VM (uuid, MAC) shows up on hv2 (a simulated host: its static inventory,
+# re-read on SIGHUP, and a namespace on its bridge), as a migration does:
+# stopped on hv1, running on hv2, then undefined on hv1. hv2's agent cuts it
+# (probe on hv2's bridge fails), hv1 lets go of it, restore works on hv2.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+cdt_init
+
+LV_NO_TRAP=1
+LV_NS=$CDT_PREFIX-lv
+LV_PROBE_NS=$CDT_PREFIX-lvp
+LV_DIR=$CDT_TMP/lv
+. "$CDT_ROOT/tests/vm/libvirt-env.sh"
+if ! lv_check_tools; then
+	echo "# skipped: libvirtd / QEMU not installed (scripts/install-deps.sh)"
+	exit 77
+fi
+
+G1=cdt-mv-g1 MAC1=52:54:00:43:00:01 IP1=198.18.50.10
+
+elapsed_ms() { now_ms; echo $((NOW_MS - $1)); }
+# ctl_mech NAME: the mechanisms the agent last reported for NAME.
+ctl_mech() { ctl --json vm show "$1" | jq -r '[.. | objects | .mechanisms? | strings] | first // ""'; }
+ctl_mech_is() { [ "$(ctl_mech "$1")" = "$2" ]; }
+# agent_mech UUID: the mechanisms cordon-agent status shows for UUID.
+agent_mech() { agent_status hv1 --json | jq -r --arg u "$1" '.vms[] | select(.uuid == $u) | .mechanisms'; }
+agent_mech_is() { [ "$(agent_mech "$1")" = "$2" ]; }
+# iface_live NAME MAC / iface_conf NAME MAC: the NIC is in the live /
+# persistent domain XML.
+iface_live() { lv_iface_xml "$1" "$2" >/dev/null 2>&1; }
+iface_conf() { lv_iface_xml "$1" "$2" --inactive >/dev/null 2>&1; }
+iface_gone() { ! iface_live "$1" "$2" && ! iface_conf "$1" "$2"; }
+# iface_has NAME MAC PATTERN [--inactive]: its <interface> element matches
+# (captured first: grep -q closing the pipe early fails under pipefail).
+iface_has() { local x; x=$(lv_iface_xml "$1" "$2" "${@:4}") && grep -q "$3" <<<"$x"; }
+state_has() { grep -q "$1" "$CDT_TMP/hv1/state/state.json" 2>/dev/null; }
+
+# --- libvirt and two guests (booting while the daemons start)
+on_exit lv_stop
+lv_start || fail "private libvirtd starts (tests/vm/libvirt-env.sh)"
+_log_register "$LV_DIR/libvirtd.log"
+_log_register "$LV_DIR/guests/$G1.serial"
+lv_define_guest "$G1" "$MAC1" "$LV_BRIDGE" "$IP1/24" || fail "virsh define $G1"
+lv_start_guest "$G1" || fail "virsh start $G1"
+UUID1=$(lv_virsh domuuid "$G1")
+ok "libvirtd up in ${LV_START_SECS}s; $G1 started"
+
+# --- controller, management link, agent in the libvirt namespace
+topo_controller
+ctl_keygen
+write_controller_conf
+H_NS[hv1]=$LV_NS
+H_IDX[hv1]=1
+ip -n "$CTL_NS" link add hv1 type veth peer name mgmt0 netns "$LV_NS"
+ip -n "$CTL_NS" link set hv1 master mgmt up
+ip -n "$LV_NS" addr add 198.18.0.11/24 dev mgmt0
+ip -n "$LV_NS" link set mgmt0 up
+mkdir -p "$CDT_TMP/hv1/state"
+agent_keygen hv1
+enroll_agent hv1
+write_agent_conf hv1 hv1 "inventory = libvirt" "libvirt_uri = $LV_URI" "detach_timeout_ms = 3000"
+echo "$LV_BRIDGE = public" >>"$CDT_TMP/hv1/agent.conf"
+topo_host hv2 2
+setup_agent hv2
+start_controller
+start_agent hv1
+start_agent hv2
+wait_agent_connected hv2
+wait_agent_connected hv1
+wait_vm_known "$G1"
+lv_wait_ready "$G1" 120 || fail "$G1 boots to its ready marker"
+lv_wait_ping "$IP1" 30 || fail "$G1 answers ping from the probe"
+ok "$G1 answers ping from the probe"
+
+
+vm_suspend "$G1" public
+lv_wait_noping "$IP1" 10 || fail "suspend $G1 on hv1: the probe's ping fails"
+ok "$G1 cut on hv1"
+
+# --- as in a migration: it stops on hv1 ...
+lv_virsh destroy "$G1" >/dev/null || fail "virsh destroy $G1 on hv1"
+off_on_hv1() { ctl --json vms | jq -e --arg u "$UUID1" 'any(.[]; .uuid == $u and .host == "hv1" and .vm_state == "shut off")' >/dev/null; }
+check "cordonctl vms: $G1 shut off on hv1 (libvirt event)" wait_until 10 off_on_hv1
+
+# --- ... and runs on hv2 (same uuid and MAC; an address of hv2's network)
+vns=${H_NS[hv2]}-mv
+mkns "$vns"
+ip -n "${H_NS[hv2]}" link add mv-pub type veth peer name eth0 netns "$vns"
+ip -n "${H_NS[hv2]}" link set mv-pub master br-pub up
+ip -n "$vns" link set eth0 address "$MAC1"
+ip -n "$vns" addr add 198.18.21.30/24 dev eth0
+ip -n "$vns" link set eth0 up
+inv2=$CDT_TMP/hv2/inventory.json
+jq --arg u "$UUID1" --arg n "$G1" --arg m "$MAC1" \
+	'.vms += [{ uuid: $u, name: $n, interfaces: [ { mac: $m, bridge: "br-pub", ips: ["198.18.21.30"] } ] }]' \
+	"$inv2" >"$inv2.new"
+mv "$inv2.new" "$inv2"
+kill -HUP "${AGENT_PID[hv2]}"
+ok "$G1 now in hv2's inventory (SIGHUP)"
+on_hv2() { ctl --json vms | jq -e --arg u "$UUID1" 'any(.[]; .uuid == $u and .host == "hv2" and .state == "enforced")' >/dev/null; }
+check "cordonctl vms: $G1 on hv2, cut, acked by hv2" wait_until 15 on_hv2
+hv2_ping() { probe_ping hv2 public 198.18.21.30; }
+check "public ping to $G1 on hv2 fails" wait_until 10 not hv2_ping
+
+# --- then its definition leaves hv1's libvirt
+check "while hv1 still has it defined (shut off), it stays on hv2" on_hv2
+lv_virsh undefine "$G1" >/dev/null || fail "virsh undefine $G1 on hv1"
+ok "$G1 undefined on hv1"
+gone_from_hv1() { ! agent_status hv1 --json | jq -e --arg u "$UUID1" 'any(.vms[]; .uuid == $u)' >/dev/null; }
+check "hv1's agent no longer enforces $G1" wait_until 20 gone_from_hv1
+lifted_on_hv1() { ! grep -qi "$MAC1" <<<"$(host_nft hv1 list set bridge cordon cut_public)"; }
+check "hv1's kernel table let go of $MAC1" wait_until 10 lifted_on_hv1
+check "still on hv2 and cut" on_hv2
+check "public ping to $G1 on hv2 still fails" not hv2_ping
+
+vm_restore "$UUID1"
+check "after restore, public ping to $G1 on hv2 passes" wait_until 10 hv2_ping
+cdt_done
