@@ -74,10 +74,10 @@ static json_t *clock_change(struct cordond *d, int64_t target, uid_t uid)
 	snprintf(detail, sizeof(detail), "test clock set to %s",
 		 format_time_utc(target, when, sizeof(when)));
 	if (store_begin(d->store) < 0 ||
-	    store_set_clock_offset(d->store, store_clock_offset() + (target - store_now())) < 0 ||
+	    store_set_test_now(d->store, target) < 0 ||
 	    store_audit(d->store, uid, "clock", NULL, detail) < 0 || store_commit(d->store) < 0) {
 		store_rollback(d->store);
-		store_load_clock_offset(d->store);
+		store_load_test_now(d->store);
 		return reply_error("database error; clock unchanged");
 	}
 	log_info("uid %u: %s", (unsigned)uid, detail);

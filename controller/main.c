@@ -261,7 +261,7 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 	d->store = store_open(d->cfg.database, err, errlen);
 	if (!d->store)
 		return -1;
-	if (d->test_clock && store_load_clock_offset(d->store) < 0)
+	if (d->test_clock && store_load_test_now(d->store) < 0)
 		return -1;
 	if (load_ladders(d, err, errlen) < 0)
 		return -1;
@@ -321,6 +321,8 @@ int main(int argc, char **argv)
 		unlink(d.cfg.control_socket);
 	}
 	ctl_transport_free(d.transport);
+	if (d.store && d.test_clock && store_save_test_now(d.store) < 0)
+		log_warnx("could not save the test clock");
 	store_close(d.store);
 	notifier_free(d.notifier);
 	policy_set_free(d.policies);

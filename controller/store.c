@@ -56,7 +56,7 @@ static const char *const migrations[] = {
 	/* 1 -> 2: abuse cases, their ladders, notifications, calls */
 	"ALTER TABLE audit ADD COLUMN case_id INTEGER;"
 	"CREATE INDEX audit_case ON audit(case_id);"
-	"INSERT INTO meta VALUES ('clock_offset', 0);"
+	"INSERT INTO meta VALUES ('test_now', 0);"
 	"CREATE TABLE cases (id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  category TEXT NOT NULL, vm_uuid TEXT NOT NULL, ip TEXT, contact TEXT,"
 	"  source TEXT, evidence TEXT, opened INTEGER NOT NULL, opened_by INTEGER,"
@@ -303,44 +303,71 @@ int store_audit_case(struct store *store, uid_t uid, int64_t case_id,
 	return store_run(store, st);
 }
 
-/* The test clock: an offset added to the real time, kept in the store so
- * a restarted controller keeps the same notion of now. Only cordond
- * --test-clock ever sets it. */
-static int64_t clock_offset;
+/* The test clock (cordond --test-clock): once `cordonctl clock set` ran,
+ * now stands still while cordond runs and moves only with clock set and
+ * advance, so ladders are tested to the second. The real time that passes
+ * while cordond is not running is added when it starts, so a deadline can
+ * still fall due while the controller is down. Kept in the store. */
+static int64_t test_now; /* 0: the real clock */
 
 int64_t store_now(void)
 {
-	return (int64_t)time(NULL) + clock_offset;
+	return test_now ? test_now : (int64_t)time(NULL);
 }
 
 int64_t store_clock_offset(void)
 {
-	return clock_offset;
+	return test_now ? test_now - (int64_t)time(NULL) : 0;
 }
 
-int store_set_clock_offset(struct store *store, int64_t offset)
+static int meta_put(struct store *store, const char *key, int64_t value)
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"UPDATE meta SET value = ? WHERE key = 'clock_offset'");
+	sqlite3_stmt *st = store_prepare(store, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, offset);
-	if (store_exec_stmt(store, st) < 0)
-		return -1;
-	clock_offset = offset;
-	return 0;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	return store_exec_stmt(store, st);
 }
 
-int store_load_clock_offset(struct store *store)
+static int64_t meta_get(struct store *store, const char *key)
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"SELECT value FROM meta WHERE key = 'clock_offset'");
+	sqlite3_stmt *st = store_prepare(store, "SELECT value FROM meta WHERE key = ?");
+	int64_t v = 0;
 
 	if (!st)
-		return -1;
+		return 0;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		clock_offset = sqlite3_column_int64(st, 0);
+		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
+	return v;
+}
+
+int store_set_test_now(struct store *store, int64_t now)
+{
+	if (meta_put(store, "test_now", now) < 0 ||
+	    meta_put(store, "test_real_at", (int64_t)time(NULL)) < 0)
+		return -1;
+	test_now = now;
 	return 0;
+}
+
+int store_load_test_now(struct store *store)
+{
+	int64_t saved = meta_get(store, "test_now"), real_at = meta_get(store, "test_real_at");
+
+	test_now = 0;
+	if (!saved)
+		return 0;
+	/* Add the time the controller was away (never backwards). */
+	if (real_at && time(NULL) > real_at)
+		saved += (int64_t)time(NULL) - real_at;
+	return store_set_test_now(store, saved);
+}
+
+int store_save_test_now(struct store *store)
+{
+	return test_now ? store_set_test_now(store, test_now) : 0;
 }

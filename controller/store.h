@@ -43,11 +43,17 @@ int store_run(struct store *store, sqlite3_stmt *stmt);
 int store_audit_case(struct store *store, uid_t uid, int64_t case_id,
 		     const char *action, const char *vm_uuid, const char *detail);
 
-/* Seconds: the controller's notion of now (real time + test clock offset). */
+/* Seconds: the controller's notion of now (the real clock, or the test
+ * clock once set: see store.c). */
 int64_t store_now(void);
+/* Test clock minus the real clock (0 when not set), for display. */
 int64_t store_clock_offset(void);
-int store_set_clock_offset(struct store *store, int64_t offset);
-/* Reads the persisted offset (cordond --test-clock only). */
-int store_load_clock_offset(struct store *store);
+/* Sets the test clock to this instant and persists it. */
+int store_set_test_now(struct store *store, int64_t now);
+/* At start (cordond --test-clock): the persisted test clock plus the time
+ * the controller was not running. */
+int store_load_test_now(struct store *store);
+/* At a clean stop: remember when, so the next start adds only downtime. */
+int store_save_test_now(struct store *store);
 
 #endif

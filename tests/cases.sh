@@ -202,7 +202,7 @@ snapshot() {
 			ctl --json case show "$id"
 		done
 		ctl --json vms | jq -S 'sort_by(.uuid)'
-		ctl --json clock show | jq .offset
+		ctl --json clock show | jq 'if .offset == 0 then "real clock" else .now end'
 		ls "$MAIL_DIR" "$CALL_DIR"
 	} 2>&1
 }
