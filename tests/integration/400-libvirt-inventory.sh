@@ -24,15 +24,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
 
-LV_NO_TRAP=1
-LV_NS=$CDT_PREFIX-lv        # named after the test: tests/run reaps leftovers
-LV_PROBE_NS=$CDT_PREFIX-lvp
-LV_DIR=$CDT_TMP/lv
-. "$CDT_ROOT/tests/vm/libvirt-env.sh"
-if ! lv_check_tools; then
-	echo "# skipped: libvirtd / QEMU not installed (scripts/install-deps.sh)"
-	exit 77
-fi
+. "$CDT_ROOT/tests/libvirt.sh"
+lv_test_init
 
 XMLNS=https://cordon.dev/xmlns/vm/1
 G1=cdt-lv-g1 MAC1=52:54:00:40:00:01 IP1=198.18.50.10
@@ -68,9 +61,7 @@ vm_ips_are() { vms_jq --arg n "$1" --arg ips "$2" 'any(.[]; .name == $n and (.ip
 elapsed_ms() { now_ms; echo $((NOW_MS - $1)); }
 
 # --- libvirt and the first guest (booting while the daemons start)
-on_exit lv_stop
-lv_start || fail "private libvirtd starts (tests/vm/libvirt-env.sh)"
-_log_register "$LV_DIR/libvirtd.log"
+lv_test_start
 _log_register "$LV_DIR/guests/$G1.serial"
 define_with_metadata "$G1" "$MAC1" "$IP1"
 lv_start_guest "$G1" || fail "virsh start $G1"
@@ -81,17 +72,7 @@ ok "libvirtd up in ${LV_START_SECS}s; $G1 ($UUID1) defined with cordon metadata 
 topo_controller
 ctl_keygen
 write_controller_conf
-H_NS[hv1]=$LV_NS
-H_IDX[hv1]=1
-ip -n "$CTL_NS" link add hv1 type veth peer name mgmt0 netns "$LV_NS"
-ip -n "$CTL_NS" link set hv1 master mgmt up
-ip -n "$LV_NS" addr add 198.18.0.11/24 dev mgmt0
-ip -n "$LV_NS" link set mgmt0 up
-mkdir -p "$CDT_TMP/hv1/state"
-agent_keygen hv1
-enroll_agent hv1
-write_agent_conf hv1 hv1 "inventory = libvirt" "libvirt_uri = $LV_URI"
-echo "$LV_BRIDGE = public" >>"$CDT_TMP/hv1/agent.conf" # [scopes] is last
+lv_host_agent
 check "cordon-agent --check-config reads the inventory from libvirt" \
 	q ip netns exec "$LV_NS" "$CORDON_AGENT" -c "$CDT_TMP/hv1/agent.conf" --check-config
 start_controller

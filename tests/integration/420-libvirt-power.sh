@@ -15,15 +15,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
 
-LV_NO_TRAP=1
-LV_NS=$CDT_PREFIX-lv
-LV_PROBE_NS=$CDT_PREFIX-lvp
-LV_DIR=$CDT_TMP/lv
-. "$CDT_ROOT/tests/vm/libvirt-env.sh"
-if ! lv_check_tools; then
-	echo "# skipped: libvirtd / QEMU not installed (scripts/install-deps.sh)"
-	exit 77
-fi
+. "$CDT_ROOT/tests/libvirt.sh"
+lv_test_init
 
 G1=cdt-pw-g1 MAC1=52:54:00:42:00:01 IP1=198.18.50.10
 G2=cdt-pw-g2 MAC2=52:54:00:42:00:02 IP2=198.18.50.20
@@ -40,9 +33,7 @@ state_is() { [ "$(lv_virsh domstate "$1" 2>/dev/null)" = "$2" ]; }
 ctl_ok() { local out; out=$(ctl "$@" 2>&1) || fail "cordonctl $* succeeds: $out"; }
 
 # --- libvirt and the guests
-on_exit lv_stop
-lv_start || fail "private libvirtd starts (tests/vm/libvirt-env.sh)"
-_log_register "$LV_DIR/libvirtd.log"
+lv_test_start
 _log_register "$LV_DIR/guests/$G1.serial"
 _log_register "$LV_DIR/guests/$G2.serial"
 lv_define_guest "$G1" "$MAC1" "$LV_BRIDGE" "$IP1/24" || fail "virsh define $G1"
@@ -58,17 +49,7 @@ ok "libvirtd up in ${LV_START_SECS}s; $G1 (ACPI, autostart) and $G2 (acpi=off) s
 topo_controller
 ctl_keygen
 write_controller_conf
-H_NS[hv1]=$LV_NS
-H_IDX[hv1]=1
-ip -n "$CTL_NS" link add hv1 type veth peer name mgmt0 netns "$LV_NS"
-ip -n "$CTL_NS" link set hv1 master mgmt up
-ip -n "$LV_NS" addr add 198.18.0.11/24 dev mgmt0
-ip -n "$LV_NS" link set mgmt0 up
-mkdir -p "$CDT_TMP/hv1/state"
-agent_keygen hv1
-enroll_agent hv1
-write_agent_conf hv1 hv1 "inventory = libvirt" "libvirt_uri = $LV_URI" "shutdown_timeout_ms = 3000"
-echo "$LV_BRIDGE = public" >>"$CDT_TMP/hv1/agent.conf"
+lv_host_agent "shutdown_timeout_ms = 3000"
 start_controller
 start_agent hv1
 wait_agent_connected hv1
