@@ -240,14 +240,8 @@ void agents_handle(struct cordond *d, const struct peer *peer,
 
 void agents_push_vm(struct cordond *d, const char *uuid)
 {
-	char host[65];
-	struct agent_conn *a;
-
-	if (inventory_vm_host(d->store, uuid, host) < 0 || !host[0])
-		return;
-	a = registry_by_host(&d->registry, host);
-	if (a && a->connected)
-		send_desired(d, a, DESIRED_NEWER);
+	agents_mark_vm(d, uuid);
+	agents_flush(d);
 }
 
 void agents_push_full(struct cordond *d, const char *host_id)

@@ -346,20 +346,3 @@ int scheduler_run(struct cordond *d, int batch)
 	log_info("scheduler: %d step(s) fired", n);
 	return n;
 }
-
-int64_t scheduler_next_due(struct cordond *d)
-{
-	static const char sql[] =
-		"SELECT min(due) FROM case_steps WHERE state = 'pending'";
-	sqlite3_stmt *st = store_cached(d->store, sql);
-	int64_t next = -1;
-
-	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		next = sqlite3_column_int64(st, 0) - store_now();
-		if (next < 0)
-			next = 0;
-	}
-	if (st)
-		sqlite3_reset(st);
-	return next;
-}

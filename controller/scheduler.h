@@ -22,7 +22,5 @@ int scheduler_fire(struct cordond *d, int64_t case_id, int64_t step, int64_t rep
 /* Fires steps due by now, at most a batch; returns how many fired, or -1.
  * Call again while it returns a full batch. */
 int scheduler_run(struct cordond *d, int batch);
-/* Seconds until the next pending step (-1: none). */
-int64_t scheduler_next_due(struct cordond *d);
 
 #endif

@@ -13,6 +13,11 @@
 #                     an agent.conf with inventory = libvirt (+ CONF LINES);
 #                     the harness's bridge is the public scope. Needs
 #                     topo_controller first.
+#   lv_boot_guest NAME MAC IP [noacpi]
+#                     define and start a guest on the harness's bridge, its
+#                     serial console shown with the logs on failure
+# and probes of what the agent and libvirt say: ctl_mech, agent_mech,
+# iface_live/conf/gone/has, state_has, elapsed_ms.
 
 lv_test_init() {
 	LV_NO_TRAP=1
@@ -45,3 +50,26 @@ lv_host_agent() {
 	write_agent_conf hv1 hv1 "inventory = libvirt" "libvirt_uri = $LV_URI" "$@"
 	echo "$LV_BRIDGE = public" >>"$CDT_TMP/hv1/agent.conf" # [scopes] is last
 }
+
+lv_boot_guest() {
+	_log_register "$LV_DIR/guests/$1.serial"
+	lv_define_guest "$1" "$2" "$LV_BRIDGE" "$3/24" ${4:+"$4"} || fail "virsh define $1"
+	lv_start_guest "$1" || fail "virsh start $1"
+}
+
+elapsed_ms() { now_ms; echo $((NOW_MS - $1)); }
+# ctl_mech NAME: the mechanisms the agent last reported for NAME.
+ctl_mech() { ctl --json vm show "$1" | jq -r '[.. | objects | .mechanisms? | strings] | first // ""'; }
+ctl_mech_is() { [ "$(ctl_mech "$1")" = "$2" ]; }
+# agent_mech UUID: the mechanisms cordon-agent status shows for UUID.
+agent_mech() { agent_status hv1 --json | jq -r --arg u "$1" '.vms[] | select(.uuid == $u) | .mechanisms'; }
+agent_mech_is() { [ "$(agent_mech "$1")" = "$2" ]; }
+# iface_live NAME MAC / iface_conf NAME MAC: the NIC is in the live /
+# persistent domain XML.
+iface_live() { lv_iface_xml "$1" "$2" >/dev/null 2>&1; }
+iface_conf() { lv_iface_xml "$1" "$2" --inactive >/dev/null 2>&1; }
+iface_gone() { ! iface_live "$1" "$2" && ! iface_conf "$1" "$2"; }
+# iface_has NAME MAC PATTERN [--inactive]: its <interface> element matches
+# (captured first: grep -q closing the pipe early fails under pipefail).
+iface_has() { local x; x=$(lv_iface_xml "$1" "$2" "${@:4}") && grep -q "$3" <<<"$x"; }
+state_has() { grep -q "$1" "$CDT_TMP/hv1/state/state.json" 2>/dev/null; }

@@ -58,7 +58,6 @@ define_with_metadata() {
 status_json() { agent_status hv1 --json; }
 libvirt_is() { status_json | jq -e "$@" >/dev/null; }
 vm_ips_are() { vms_jq --arg n "$1" --arg ips "$2" 'any(.[]; .name == $n and (.ips | join(",")) == $ips)'; }
-elapsed_ms() { now_ms; echo $((NOW_MS - $1)); }
 
 # --- libvirt and the first guest (booting while the daemons start)
 lv_test_start

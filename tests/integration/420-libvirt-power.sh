@@ -22,9 +22,6 @@ G1=cdt-pw-g1 MAC1=52:54:00:42:00:01 IP1=198.18.50.10
 G2=cdt-pw-g2 MAC2=52:54:00:42:00:02 IP2=198.18.50.20
 G3=cdt-pw-g3 MAC3=52:54:00:42:00:03 IP3=198.18.50.30
 
-elapsed_ms() { now_ms; echo $((NOW_MS - $1)); }
-ctl_mech() { ctl --json vm show "$1" | jq -r '[.. | objects | .mechanisms? | strings] | first // ""'; }
-ctl_mech_is() { [ "$(ctl_mech "$1")" = "$2" ]; }
 ctl_error_has() { ctl --json vm show "$1" | jq -e --arg s "$2" '[.. | objects | .error? | strings] | any(test($s))' >/dev/null; }
 agent_vm() { agent_status hv1 --json | jq -e --arg u "$1" ".vms[] | select(.uuid == \$u) | $2" >/dev/null; }
 # (output captured first: grep -q closing the pipe early fails under pipefail)

@@ -14,28 +14,10 @@ lv_test_init
 
 G1=cdt-mv-g1 MAC1=52:54:00:43:00:01 IP1=198.18.50.10
 
-elapsed_ms() { now_ms; echo $((NOW_MS - $1)); }
-# ctl_mech NAME: the mechanisms the agent last reported for NAME.
-ctl_mech() { ctl --json vm show "$1" | jq -r '[.. | objects | .mechanisms? | strings] | first // ""'; }
-ctl_mech_is() { [ "$(ctl_mech "$1")" = "$2" ]; }
-# agent_mech UUID: the mechanisms cordon-agent status shows for UUID.
-agent_mech() { agent_status hv1 --json | jq -r --arg u "$1" '.vms[] | select(.uuid == $u) | .mechanisms'; }
-agent_mech_is() { [ "$(agent_mech "$1")" = "$2" ]; }
-# iface_live NAME MAC / iface_conf NAME MAC: the NIC is in the live /
-# persistent domain XML.
-iface_live() { lv_iface_xml "$1" "$2" >/dev/null 2>&1; }
-iface_conf() { lv_iface_xml "$1" "$2" --inactive >/dev/null 2>&1; }
-iface_gone() { ! iface_live "$1" "$2" && ! iface_conf "$1" "$2"; }
-# iface_has NAME MAC PATTERN [--inactive]: its <interface> element matches
-# (captured first: grep -q closing the pipe early fails under pipefail).
-iface_has() { local x; x=$(lv_iface_xml "$1" "$2" "${@:4}") && grep -q "$3" <<<"$x"; }
-state_has() { grep -q "$1" "$CDT_TMP/hv1/state/state.json" 2>/dev/null; }
 
-# --- libvirt and two guests (booting while the daemons start)
+# --- libvirt and the guest (booting while the daemons start)
 lv_test_start
-_log_register "$LV_DIR/guests/$G1.serial"
-lv_define_guest "$G1" "$MAC1" "$LV_BRIDGE" "$IP1/24" || fail "virsh define $G1"
-lv_start_guest "$G1" || fail "virsh start $G1"
+lv_boot_guest "$G1" "$MAC1" "$IP1"
 UUID1=$(lv_virsh domuuid "$G1")
 ok "libvirtd up in ${LV_START_SECS}s; $G1 started"
 
