@@ -106,6 +106,7 @@ static int parse_vm(json_t *o, const struct agent_config *cfg, struct inv_vm *vm
 		return -1;
 	}
 	strcpy(vm->state, "running");
+	vm->domain_id = -1;
 	if (!json_is_array(ifaces) || json_array_size(ifaces) > CORDON_MAX_IFACES) {
 		snprintf(err, errlen, "VM %s: \"interfaces\" must be an array", uuid);
 		return -1;
@@ -179,6 +180,11 @@ int inventory_load_static(const char *path, const struct agent_config *cfg,
 }
 
 const struct inv_vm *inventory_find(const struct inventory *inv, const char *uuid)
+{
+	return inventory_find_mut(inv, uuid);
+}
+
+struct inv_vm *inventory_find_mut(const struct inventory *inv, const char *uuid)
 {
 	size_t i;
 
@@ -326,7 +332,7 @@ static bool vm_equal(const struct inv_vm *a, const struct inv_vm *b)
 {
 	if (strcmp(a->uuid, b->uuid) != 0 || strcmp(a->name, b->name) != 0 ||
 	    strcmp(a->state, b->state) != 0 || a->autostart != b->autostart ||
-	    a->n_ifaces != b->n_ifaces)
+	    a->domain_id != b->domain_id || a->n_ifaces != b->n_ifaces)
 		return false;
 	for (size_t i = 0; i < a->n_ifaces; i++)
 		if (!iface_equal(&a->ifaces[i], &b->ifaces[i]))

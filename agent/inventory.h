@@ -1,7 +1,7 @@
 /* inventory.c: the VMs on this host and their interfaces.
  *
  * One struct whatever the source: a static JSON file (inventory_load_static)
- * or libvirt (virt.c, virt_read_inventory). */
+ * or libvirt (virt.c, virt_read.c). */
 #ifndef CORDON_AGENT_INVENTORY_H
 #define CORDON_AGENT_INVENTORY_H
 
@@ -31,6 +31,8 @@ struct inv_vm {
 	char name[128];
 	char state[32];
 	bool autostart;
+	int domain_id;              /* libvirt's id while running (new at each
+				     * start), -1 when off or static */
 	struct inv_iface *ifaces;
 	size_t n_ifaces;
 };
@@ -39,6 +41,7 @@ struct inventory {
 	struct inv_vm *vms;
 	size_t n;
 	struct strindex *index;     /* uuid -> position; built on first lookup */
+	uint64_t read_ms;           /* libvirt: when the read began (monotonic) */
 };
 
 /* Replaces *out only on success; -1 with "file: reason" in err. */
@@ -57,6 +60,8 @@ int inventory_finish(struct inventory *inv, char *err, size_t errlen);
 bool inventory_equal(const struct inventory *a, const struct inventory *b);
 const struct inv_vm *inventory_find(const struct inventory *inv,
 				    const char *uuid);
+/* The same, for the owner that completes a VM (virt.c's held interfaces). */
+struct inv_vm *inventory_find_mut(const struct inventory *inv, const char *uuid);
 /* Appends the VM's MACs to cut for scope index (smtp: public ones). */
 int inventory_vm_macs(const struct inv_vm *vm, int scope, struct mac_list *out);
 

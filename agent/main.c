@@ -20,6 +20,8 @@
 /* How long the first Hello waits for the first inventory from libvirt. */
 #define LIBVIRT_HELLO_WAIT_MS 10000
 #define POLL_MS 100
+#define START_WAIT_MS 5000   /* first libvirt read at start */
+#define CHECK_WAIT_MS 15000  /* --check-config: is libvirt readable? */
 
 static void usage(FILE *f)
 {
@@ -137,7 +139,7 @@ static void commit_and_ack(struct agent *a)
 	if (enforcer_commit(&a->enf) < 0)
 		log_warnx("could not apply the desired state; will retry");
 	if (a->mech)
-		mech_kick(a->mech, false); /* libvirt follows nft, never before */
+		mech_kick(a->mech); /* libvirt follows nft, never before */
 	if (enforcer_ack_for(&a->enf, a->ack_uuids, a->n_ack, &ack) == 0 && ack.n_vms) {
 		env.body_case = CORDON__ENVELOPE__BODY_ACK;
 		env.ack = &ack;
@@ -244,13 +246,6 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 	}
 }
 
-static int load_inventory(struct agent *a, struct inventory *out, char *err, size_t errlen)
-{
-	if (a->virt)
-		return virt_read_inventory(a->virt, &a->cfg, &a->enf.state, out, err, errlen);
-	return inventory_load_static(a->cfg.inventory_file, &a->cfg, out, err, errlen);
-}
-
 /* Reported on every change: their scope is only the configured default. */
 static void log_unmapped(const struct inventory *inv, const struct agent_config *cfg)
 {
@@ -263,34 +258,43 @@ static void log_unmapped(const struct inventory *inv, const struct agent_config 
 		}
 }
 
-/* Re-reads the inventory from its source. The enforcer (MACs of the VMs it
- * cuts) and the controller hear of it only when something changed; on
- * failure the old inventory stays, so no cut is lost. */
-static void refresh_inventory(struct agent *a, const char *why)
+/* A fresh inventory (static file re-read, or a libvirt read). The enforcer
+ * (MACs of the VMs it cuts) and the controller hear of it only when
+ * something changed. */
+static void apply_inventory(struct agent *a, struct inventory *fresh, const char *why)
 {
-	struct inventory fresh = { 0 };
-	char err[512];
-
-	if (load_inventory(a, &fresh, err, sizeof(err)) < 0) {
-		log_warnx("%s: %s; keeping the old inventory", why, err);
-		return;
-	}
 	a->inv_ready = true;
 	if (a->mech)
-		mech_kick(a->mech, true);
-	if (inventory_equal(&a->inv, &fresh)) {
+		mech_kick(a->mech);
+	if (inventory_equal(&a->inv, fresh)) {
+		/* Still a newer read: "running" in it is current. */
+		a->inv.read_ms = fresh->read_ms;
 		log_debug("%s: inventory unchanged (%zu VM(s))", why, a->inv.n);
-		inventory_clear(&fresh);
+		inventory_clear(fresh);
 		return;
 	}
 	inventory_clear(&a->inv);
-	a->inv = fresh;
+	a->inv = *fresh;
+	*fresh = (struct inventory){ 0 };
 	log_info("inventory reloaded (%s): %zu VM(s)", why, a->inv.n);
 	log_unmapped(&a->inv, &a->cfg);
 	if (enforcer_inventory_changed(&a->enf) < 0)
 		log_warnx("could not apply the new inventory's MACs; will retry");
 	a->inventory_dirty = true;
 	send_inventory(a);
+}
+
+/* On failure the old inventory stays, so no cut is lost. */
+static void reload_static_inventory(struct agent *a)
+{
+	struct inventory fresh = { 0 };
+	char err[512];
+
+	if (inventory_load_static(a->cfg.inventory_file, &a->cfg, &fresh, err, sizeof(err)) < 0) {
+		log_warnx("SIGHUP: %s; keeping the old inventory", err);
+		return;
+	}
+	apply_inventory(a, &fresh, "SIGHUP");
 }
 
 /* 1 = keep running, 0 = stop. */
@@ -305,7 +309,7 @@ static int handle_signals(struct agent *a, int sfd)
 			continue;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			refresh_inventory(a, "SIGHUP");
+			reload_static_inventory(a);
 			continue;
 		}
 		log_info("signal %u: stopping; enforcement stays in the kernel", si.ssi_signo);
@@ -340,13 +344,13 @@ static void handle_nft_events(struct agent *a)
 		enforcer_reassert(&a->enf, "seen on the nftables monitor");
 }
 
-/* libvirt's wake-ups, reconnects and (coalesced) re-reads. */
-static void virt_events(struct agent *a, const zmq_pollitem_t *item, uint64_t now)
+/* A read published by virt.c's reader thread. */
+static void virt_events(struct agent *a)
 {
-	if (item->revents & ZMQ_POLLIN)
-		virt_handle_wakeup(a->virt);
-	if (virt_tick(a->virt, now))
-		refresh_inventory(a, "libvirt");
+	struct inventory fresh = { 0 };
+
+	if (virt_take_inventory(a->virt, &a->enf.state, &fresh) == 1)
+		apply_inventory(a, &fresh, "libvirt");
 }
 
 /* libvirt mechanisms converge after the ack: finished work is applied to
@@ -391,8 +395,7 @@ static int run_loop(struct agent *a, int sfd)
 
 	t.next_verify = now_mono_ms() + (uint64_t)a->cfg.verify_ms;
 	for (;;) {
-		long timeout = a->virt ? virt_timeout_ms(a->virt, now_mono_ms(), POLL_MS) : POLL_MS;
-		if (zmq_poll(items, n_items, timeout) < 0 && errno != EINTR) {
+		if (zmq_poll(items, n_items, POLL_MS) < 0 && errno != EINTR) {
 			log_warn("zmq_poll");
 			return -1;
 		}
@@ -407,8 +410,8 @@ static int run_loop(struct agent *a, int sfd)
 		if ((items[4].revents & ZMQ_POLLIN) && !handle_signals(a, sfd))
 			return 0;
 		uint64_t now = now_mono_ms();
-		if (a->virt)
-			virt_events(a, &items[5], now);
+		if (a->virt && (items[5].revents & ZMQ_POLLIN))
+			virt_events(a);
 		if (a->mech)
 			mech_events(a);
 		link_timers(a, &t, now);
@@ -465,21 +468,19 @@ static int start_inventory(struct agent *a, bool check_only, char *err, size_t e
 		a->inv_ready = true;
 		return inventory_load_static(a->cfg.inventory_file, &a->cfg, &a->inv, err, errlen);
 	}
-	a->virt = virt_new(a->cfg.libvirt_uri, err, errlen);
+	a->virt = virt_new(a->cfg.libvirt_uri, &a->cfg, err, errlen);
 	if (!a->virt)
 		return -1;
-	if (!virt_tick(a->virt, now_mono_ms())) {
-		snprintf(err, errlen, "libvirt %.200s: not connected", a->cfg.libvirt_uri);
-		return check_only ? -1 : 0;
-	}
-	/* The state is not loaded yet: NICs cordon detached come with the
-	 * next read (requested once the state is loaded). */
-	if (virt_read_inventory(a->virt, &a->cfg, NULL, &a->inv, err, errlen) < 0) {
+	/* Bounded: a hung libvirtd must not keep the cuts of the state file
+	 * from being asserted. The state is not loaded yet: NICs cordon
+	 * detached come with the next read (requested once it is). */
+	if (!virt_wait_first(a->virt, check_only ? CHECK_WAIT_MS : START_WAIT_MS, err, errlen)) {
 		if (check_only)
 			return -1;
 		log_warnx("%s; will retry", err);
 		return 0;
 	}
+	virt_take_inventory(a->virt, NULL, &a->inv);
 	a->inv_ready = true;
 	log_info("inventory from libvirt %s: %zu VM(s)", a->cfg.libvirt_uri, a->inv.n);
 	log_unmapped(&a->inv, &a->cfg);

@@ -76,6 +76,9 @@ struct job {
 	enum held_mech result;   /* DETACH: what holds */
 	bool forced;             /* POWER_OFF: destroyed after the timeout */
 	bool in_config;          /* DETACH: fallback left it in the config */
+	bool unplug_asked;       /* DETACH: accepted, never answered by the guest */
+	bool by_link;            /* RESTORE: the NIC was there: link set up */
+	int domain_id;           /* RESTORE: the running domain's id, or -1 */
 	bool gone;               /* the domain is not defined here (any more) */
 	uint64_t ms;
 	char err[256];
@@ -107,7 +110,8 @@ struct mech {
 	int efd;
 	/* main thread only */
 	bool dirty;
-	uint64_t inv_epoch, power_epoch;
+	uint64_t power_done_ms;  /* last power job applied (monotonic) */
+	uint64_t inv_read_ms;    /* when the inventory planned from was read */
 	struct slot *slots;
 	size_t n_slots;
 	unsigned long jobs_done, jobs_failed;
@@ -274,6 +278,9 @@ static void do_detach(struct mech *m, virDomainPtr d, struct job *j)
 			goto out; /* stopped meanwhile: its live XML is the config */
 		log_info("libvirt: %s: the guest did not release the NIC in %ld ms; link down",
 			 j->uuid, m->detach_timeout_ms);
+		/* QEMU keeps the request and completes it at the guest's
+		 * next reset, even after a restore: see HELD_UNPLUG_PENDING. */
+		j->unplug_asked = true;
 	}
 	if (atomic_load(&m->quit)) {
 		snprintf(j->err, sizeof(j->err), "agent stopping");
@@ -339,8 +346,10 @@ static void do_restore(virDomainPtr d, struct job *j)
 			j->xml = clean;
 		}
 	}
+	j->domain_id = active ? (int)virDomainGetID(d) : -1;
 	if (inlive) {
 		/* Still there (link down, or re-attached before a restart). */
+		j->by_link = true;
 		if (set_link(d, live, "up") < 0)
 			job_fail(j, "setting the link up");
 	} else if (active) {
@@ -511,9 +520,8 @@ struct mech *mech_new(const struct agent_config *cfg, char *err, size_t errlen)
 	m->detach_timeout_ms = cfg->detach_timeout_ms;
 	m->shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	m->detach_enabled = cfg->mech_detach;
-	m->dirty = true;
-	m->inv_epoch = 1; /* the read at start counts: a VM started while the
-			   * agent was down is stopped at once */
+	m->dirty = true; /* power_done_ms 0: the read at start counts, a VM
+			  * started while the agent was down is stopped */
 	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
@@ -567,11 +575,9 @@ int mech_event_fd(const struct mech *m)
 	return m->efd;
 }
 
-void mech_kick(struct mech *m, bool inventory_read)
+void mech_kick(struct mech *m)
 {
 	m->dirty = true;
-	if (inventory_read)
-		m->inv_epoch++;
 }
 
 static struct slot *slot_find(const struct mech *m, const char *uuid)
@@ -705,18 +711,55 @@ static int new_holds(struct mech *m, struct vm_enforced *v, const struct inv_vm 
 	return added;
 }
 
-/* 1 queued a job for v, 0 nothing to do, -1 must wait (save failed). */
-static int plan_vm(struct mech *m, struct enforcer *e, struct vm_enforced *v,
-		   const struct inv_vm *iv, struct virt *virt, struct changes *ch)
+/* A NIC restored by link up whose unplug request QEMU still holds.
+ * 1 queued, 0 nothing to do, -1 plan again (the record was dropped). */
+static int plan_unplug_pending(struct mech *m, struct enforcer *e, struct vm_enforced *v,
+			       const struct inv_vm *iv, struct virt *virt, struct held_iface *h,
+			       bool want)
 {
 	char mac[MAC_STRLEN];
 
-	if (new_holds(m, v, iv, virt) && enforcer_save(e) < 0)
-		return -1; /* never detach what is not saved */
+	mac_format(&h->mac, mac);
+	if (want) {
+		/* Cut again: as any new cut (the saved XML is still its own). */
+		h->mech = HELD_DETACHING;
+		if (enforcer_save(e) < 0)
+			return -1;
+		return queue_job(m, JOB_DETACH, v, h) == 0;
+	}
+	if (iv->domain_id != h->domain_id) {
+		/* Stopped or restarted: the request died with the QEMU process. */
+		log_info("VM %s interface %s: domain restarted, no unplug pending any more",
+			 v->uuid, mac);
+		state_held_del(v, &h->mac);
+		enforcer_save(e);
+		return -1;
+	}
+	if (iface_in_domain(virt, v->uuid, &h->mac))
+		return 0;
+	/* Re-attached at once, the NIC is back before the rebooting guest
+	 * scans its PCI bus: even a guest without hotplug sees it. */
+	log_warnx("VM %s interface %s: a guest reset completed the unplug asked during an "
+		  "earlier cut; re-attaching it", v->uuid, mac);
+	return queue_job(m, JOB_RESTORE, v, h) == 0;
+}
+
+/* 1 queued a job for v, 0 nothing to do, -1 plan again next turn. */
+static int plan_ifaces(struct mech *m, struct enforcer *e, struct vm_enforced *v,
+		       const struct inv_vm *iv, struct virt *virt, struct changes *ch)
+{
+	char mac[MAC_STRLEN];
+	int rc;
+
 	for (size_t i = 0; i < v->n_held; i++) {
 		struct held_iface *h = &v->held[i];
 		bool want = m->detach_enabled && (v->scopes & (1u << h->scope));
 
+		if (h->mech == HELD_UNPLUG_PENDING) {
+			if ((rc = plan_unplug_pending(m, e, v, iv, virt, h, want)) != 0)
+				return rc;
+			continue;
+		}
 		if (!want)
 			return queue_job(m, JOB_RESTORE, v, h) == 0;
 		if (h->mech == HELD_DETACHING)
@@ -727,10 +770,24 @@ static int plan_vm(struct mech *m, struct enforcer *e, struct vm_enforced *v,
 			log_info("VM %s interface %s: released by the guest; detach holds",
 				 v->uuid, mac);
 			h->mech = HELD_DETACH;
+			h->unplug_pending = false;
 			changed_add(ch, v->uuid);
 			enforcer_save(e);
 		}
 	}
+	return 0;
+}
+
+/* 1 queued a job for v, 0 nothing to do, -1 must wait (save failed). */
+static int plan_vm(struct mech *m, struct enforcer *e, struct vm_enforced *v,
+		   const struct inv_vm *iv, struct virt *virt, struct changes *ch)
+{
+	int rc;
+
+	if (new_holds(m, v, iv, virt) && enforcer_save(e) < 0)
+		return -1; /* never detach what is not saved */
+	if ((rc = plan_ifaces(m, e, v, iv, virt, ch)) != 0)
+		return rc;
 	if (v->power_off) {
 		if (!v->power.saved) {
 			v->power.saved = true;
@@ -741,7 +798,7 @@ static int plan_vm(struct mech *m, struct enforcer *e, struct vm_enforced *v,
 		}
 		if (!v->power.held)
 			return queue_job(m, JOB_POWER_OFF, v, NULL) == 0;
-		if (strcmp(iv->state, "shut off") != 0 && m->inv_epoch > m->power_epoch) {
+		if (strcmp(iv->state, "shut off") != 0 && m->inv_read_ms > m->power_done_ms) {
 			v->restarted++;
 			log_warnx("VM %s (%s) was started while it must be off (%u time(s)): "
 				  "stopping it again", iv->name, v->uuid, v->restarted);
@@ -781,6 +838,25 @@ static void forget_left_host(struct enforcer *e, struct vm_enforced *v, struct c
 	changed_add(ch, v->uuid);
 }
 
+/* The restore is done; only a NIC whose unplug QEMU still holds stays
+ * recorded (HELD_UNPLUG_PENDING), for as long as the domain runs. */
+static void restored(struct vm_enforced *v, const struct job *j, const char *mac)
+{
+	struct held_iface *h = state_held_find(v, &j->mac);
+
+	if (h && h->unplug_pending && j->by_link && j->domain_id >= 0) {
+		h->mech = HELD_UNPLUG_PENDING;
+		h->domain_id = j->domain_id;
+		log_info("VM %s interface %s: restored by link up (%llu ms); the guest never "
+			 "answered the unplug request: watching for its next reset", v->uuid, mac,
+			 (unsigned long long)j->ms);
+		return;
+	}
+	state_held_del(v, &j->mac);
+	log_info("VM %s interface %s: restored (%llu ms)", v->uuid, mac,
+		 (unsigned long long)j->ms);
+}
+
 static void apply_result(struct mech *m, struct enforcer *e, struct virt *virt,
 			 struct job *j, struct changes *ch)
 {
@@ -794,7 +870,7 @@ static void apply_result(struct mech *m, struct enforcer *e, struct virt *virt,
 		s->busy = false;
 	if (j->kind == JOB_POWER_OFF || j->kind == JOB_STOP_AGAIN || j->kind == JOB_POWER_ON) {
 		/* "Running" in an inventory read before this is stale. */
-		m->power_epoch = m->inv_epoch;
+		m->power_done_ms = now_mono_ms();
 		virt_request_reload(virt);
 	}
 	if (j->rc < 0) {
@@ -824,15 +900,17 @@ static void apply_result(struct mech *m, struct enforcer *e, struct virt *virt,
 	}
 	switch (j->kind) {
 	case JOB_DETACH:
-		if ((h = state_held_find(v, &j->mac)))
+		if ((h = state_held_find(v, &j->mac))) {
 			h->mech = j->result;
+			h->unplug_pending = j->result == HELD_LINK_DOWN &&
+					    (h->unplug_pending || j->unplug_asked);
+		}
 		log_info("VM %s interface %s: %s holds (%llu ms)", v->uuid, mac,
 			 state_held_mech_name(j->result), (unsigned long long)j->ms);
 		break;
 	case JOB_RESTORE:
-		state_held_del(v, &j->mac);
-		log_info("VM %s interface %s: restored (%llu ms)", v->uuid, mac,
-			 (unsigned long long)j->ms);
+		restored(v, j, mac);
+		virt_request_reload(virt); /* what is live now decides the next plan */
 		break;
 	case JOB_POWER_OFF:
 		v->power.held = true;
@@ -862,6 +940,8 @@ void mech_tick(struct mech *m, struct enforcer *e, const struct inventory *inv,
 	struct job *done;
 	uint64_t n, now = now_mono_ms();
 	bool due = m->dirty;
+
+	m->inv_read_ms = inv->read_ms;
 
 	if (read(m->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_debug("mechanisms: eventfd: %s", strerror(errno));

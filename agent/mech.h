@@ -24,9 +24,8 @@ void mech_free(struct mech *m);
 int mech_event_fd(const struct mech *m);
 
 /* Something changed (desired state, inventory, results): plan again on
- * the next mech_tick. inventory_read: a fresh read of the inventory
- * arrived (even an unchanged one). */
-void mech_kick(struct mech *m, bool inventory_read);
+ * the next mech_tick. */
+void mech_kick(struct mech *m);
 /* Applies finished jobs to the state (persisted) and queues what is due.
  * Returns the uuids whose reported mechanisms changed (to ack again) in
  * *changed (caller frees each and the array), their count in *n_changed. */

@@ -43,7 +43,7 @@ static void vm_clear(struct vm_enforced *vm)
 
 static const char *const held_names[] = {
 	[HELD_DETACHING] = "detaching", [HELD_DETACH] = "detach",
-	[HELD_LINK_DOWN] = "link-down",
+	[HELD_LINK_DOWN] = "link-down", [HELD_UNPLUG_PENDING] = "unplug-pending",
 };
 
 const char *state_held_mech_name(enum held_mech m)
@@ -79,6 +79,7 @@ struct held_iface *state_held_add(struct vm_enforced *vm, const struct mac *mac,
 	h->mac = *mac;
 	h->scope = scope;
 	h->mech = HELD_DETACHING;
+	h->domain_id = -1;
 	h->xml = copy;
 	return h;
 }
@@ -283,6 +284,8 @@ static int load_held_one(json_t *h, struct vm_enforced *vm, const char *where,
 	const char *scope_s = json_string_value(json_object_get(h, "scope"));
 	const char *mech_s = json_string_value(json_object_get(h, "mechanism"));
 	const char *xml = json_string_value(json_object_get(h, "xml"));
+	json_t *pending = json_object_get(h, "unplug_pending");
+	json_t *domid = json_object_get(h, "domain_id");
 	struct held_iface *hi;
 	struct mac mac;
 	int scope, m = -1;
@@ -293,7 +296,7 @@ static int load_held_one(json_t *h, struct vm_enforced *vm, const char *where,
 	scope = scope_s ? scope_index(scope_s) : -1;
 	if (scope < 0)
 		return state_err(err, errlen, "%s.held[%zu].scope: not a scope", where, i);
-	for (int k = 0; mech_s && k <= HELD_LINK_DOWN; k++)
+	for (int k = 0; mech_s && k <= HELD_UNPLUG_PENDING; k++)
 		if (strcmp(mech_s, held_names[k]) == 0)
 			m = k;
 	if (m < 0)
@@ -302,10 +305,15 @@ static int load_held_one(json_t *h, struct vm_enforced *vm, const char *where,
 		return state_err(err, errlen, "%s.held[%zu].xml: missing", where, i);
 	if (state_held_find(vm, &mac))
 		return state_err(err, errlen, "%s.held[%zu]: duplicate MAC", where, i);
+	if ((pending && !json_is_boolean(pending)) || (domid && !json_is_integer(domid)))
+		return state_err(err, errlen, "%s.held[%zu]: unplug_pending or domain_id: wrong type",
+				 where, i);
 	hi = state_held_add(vm, &mac, scope, xml);
 	if (!hi)
 		return state_err(err, errlen, "%s: out of memory", where);
 	hi->mech = (enum held_mech)m;
+	hi->unplug_pending = json_is_true(pending);
+	hi->domain_id = domid ? (int)json_integer_value(domid) : -1;
 	return 0;
 }
 
@@ -529,9 +537,10 @@ static json_t *dump_vm(const struct vm_enforced *vm)
 		for (size_t i = 0; held && i < vm->n_held; i++) {
 			const struct held_iface *h = &vm->held[i];
 			mac_format(&h->mac, buf);
-			bad |= json_array_append_new(held, json_pack("{s:s, s:s, s:s, s:s}",
+			bad |= json_array_append_new(held, json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}",
 				"mac", buf, "scope", scope_name(h->scope),
-				"mechanism", state_held_mech_name(h->mech), "xml", h->xml));
+				"mechanism", state_held_mech_name(h->mech), "xml", h->xml,
+				"unplug_pending", h->unplug_pending, "domain_id", h->domain_id));
 		}
 	}
 	if (vm->power.saved)

@@ -21,6 +21,11 @@ enum held_mech {
 	HELD_DETACHING = 0,        /* XML saved, detach asked or about to be */
 	HELD_DETACH,               /* gone from the live and persistent domain */
 	HELD_LINK_DOWN,            /* guest did not release it: link down */
+	/* Restored by link up, but the guest never answered the unplug
+	 * request: QEMU completes it at the guest's next reset. Not a cut;
+	 * watched to re-attach the NIC if it vanishes before the domain
+	 * restarts (then the request is gone). */
+	HELD_UNPLUG_PENDING,
 };
 
 struct held_iface {
@@ -28,6 +33,8 @@ struct held_iface {
 	int scope;                 /* scope index it was cut for */
 	enum held_mech mech;
 	char *xml;                 /* its live <interface> XML, saved before */
+	bool unplug_pending;       /* detach asked, never answered by the guest */
+	int domain_id;             /* UNPLUG_PENDING: libvirt id when restored */
 };
 
 /* Power held by cordon (desired power_off with libvirt). */

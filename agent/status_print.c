@@ -104,6 +104,11 @@ static void print_vms(const json_t *vms)
 		       json_is_true(json_object_get(v, "in_inventory")) ? "" : "  (not in inventory)");
 		if (json_string_value(json_object_get(v, "pending")))
 			printf("%-36s pending: %s\n", "", str(v, "pending"));
+		json_array_foreach(json_object_get(v, "held"), j, s)
+			if (strcmp(str(s, "mechanism"), "unplug-pending") == 0)
+				printf("%-36s %s: restored, but QEMU still holds the unplug asked "
+				       "during the cut; re-attached if a reset completes it\n", "",
+				       str(s, "mac"));
 		if (num(v, "restarted_by_someone"))
 			printf("%-36s started by someone %lld time(s) while it had to be off\n", "",
 			       (long long)num(v, "restarted_by_someone"));

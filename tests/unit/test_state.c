@@ -720,8 +720,15 @@ static void build_libvirt_sample(struct agent_state *st)
 	h = state_held_add(vm, &m, 1, "<interface type=\"bridge\"/>");
 	assert_non_null(h);
 	h->mech = HELD_LINK_DOWN;
+	h->unplug_pending = true;
 	assert_int_equal(mac_parse("52:54:00:0a:00:03", &m), 0);
 	assert_non_null(state_held_add(vm, &m, 0, "<interface/>")); /* detaching */
+	assert_int_equal(mac_parse("52:54:00:0a:00:04", &m), 0);
+	h = state_held_add(vm, &m, 0, "<interface type=\"network\"/>");
+	assert_non_null(h);
+	h->mech = HELD_UNPLUG_PENDING;
+	h->unplug_pending = true;
+	h->domain_id = 17;
 	vm->power = (struct power_hold){ .saved = true, .held = true, .was_running = true,
 					 .autostart = false };
 	vm->restarted = 2;
@@ -744,6 +751,7 @@ static void test_libvirt_roundtrip(void **state)
 	text = read_file(t->path);
 	assert_non_null(strstr(text, "\"mechanism\": \"link-down\""));
 	assert_non_null(strstr(text, "\"mechanism\": \"detaching\""));
+	assert_non_null(strstr(text, "\"mechanism\": \"unplug-pending\""));
 	assert_non_null(strstr(text, "\"restarted_by_someone\": 2"));
 	/* Only the first VM has the new keys. */
 	assert_null(strstr(strstr(text, "\"plain\""), "\"held\""));
@@ -754,13 +762,16 @@ static void test_libvirt_roundtrip(void **state)
 	assert_state_eq(&st, &back);
 	x = &st.vms[0];
 	y = &back.vms[0];
-	assert_int_equal(y->n_held, 3);
+	assert_int_equal(y->n_held, 4);
 	for (size_t i = 0; i < x->n_held; i++) {
 		assert_int_equal(mac_cmp(&x->held[i].mac, &y->held[i].mac), 0);
 		assert_int_equal(x->held[i].scope, y->held[i].scope);
 		assert_int_equal(x->held[i].mech, y->held[i].mech);
 		assert_string_equal(x->held[i].xml, y->held[i].xml);
+		assert_int_equal(x->held[i].unplug_pending, y->held[i].unplug_pending);
+		assert_int_equal(x->held[i].domain_id, y->held[i].domain_id);
 	}
+	assert_int_equal(y->held[2].domain_id, -1); /* never set: none */
 	assert_true(y->power.saved && y->power.held && y->power.was_running);
 	assert_false(y->power.autostart);
 	assert_int_equal(y->restarted, 2);
@@ -806,6 +817,9 @@ static void test_libvirt_bad(void **state)
 		{ "\"held\": [{\"mac\": \"52:54:00:00:00:01\", \"scope\": \"public\","
 		  " \"mechanism\": \"detach\", \"xml\": \"<i/>\"}, {\"mac\": \"52:54:00:00:00:01\","
 		  " \"scope\": \"public\", \"mechanism\": \"detach\", \"xml\": \"<i/>\"}]", "duplicate" },
+		{ "\"held\": [{\"mac\": \"52:54:00:00:00:01\", \"scope\": \"public\","
+		  " \"mechanism\": \"link-down\", \"xml\": \"<i/>\", \"unplug_pending\": 1}]",
+		  "unplug_pending" },
 		{ "\"power\": true", "power: not an object" },
 		{ "\"power\": {\"held\": true, \"was_running\": 1, \"autostart\": false}",
 		  "power.was_running" },
