@@ -75,7 +75,6 @@ struct job {
 	int rc;
 	enum held_mech result;   /* DETACH: what holds */
 	bool forced;             /* POWER_OFF: destroyed after the timeout */
-	bool in_config;          /* DETACH: fallback left it in the config */
 	bool unplug_asked;       /* DETACH: accepted, never answered by the guest */
 	bool by_link;            /* RESTORE: the NIC was there: link set up */
 	int domain_id;           /* RESTORE: the running domain's id, or -1 */
@@ -293,13 +292,12 @@ static void do_detach(struct mech *m, virDomainPtr d, struct job *j)
 	}
 	j->result = HELD_LINK_DOWN;
 	/* A refused detach left the persistent config alone: a guest reboot
-	 * must not bring the NIC back either. */
+	 * must not bring the NIC back either (nft still holds if it does). */
+	free(conf);
 	if (find_iface(d, VIR_DOMAIN_XML_INACTIVE, &j->mac, &conf) == 1 &&
-	    virDomainDetachDeviceFlags(d, conf, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
-		log_warnx("libvirt: %s: cannot remove %s from the persistent config: %s", j->uuid,
-			  "the NIC", virGetLastErrorMessage());
-		j->in_config = true;
-	}
+	    virDomainDetachDeviceFlags(d, conf, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+		log_warnx("libvirt: %s: cannot remove the NIC from the persistent config: %s",
+			  j->uuid, virGetLastErrorMessage());
 out:
 	j->ms = now_mono_ms() - t0;
 	free(live);
