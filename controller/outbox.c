@@ -21,14 +21,37 @@ int outbox_start(struct cordond *d)
 		"UPDATE calls SET hook_state = 'pending' WHERE hook_state = 'running';");
 }
 
-static void notification_done(struct cordond *d, int64_t id, int ok, const char *detail)
+/* Both kinds of outbox work share one retry shape: done, or one more
+ * attempt with backoff (1 min doubling up to 1 h) until MAX_ATTEMPTS, then
+ * "failed" (a call task itself stays listed until someone calls).
+ * Parameters: ?1 now, ?2 detail, ?3 id, ?4 MAX_ATTEMPTS. */
+struct outbox_kind {
+	const char *what, *done;
+	const char *sql_ok, *sql_failed;
+};
+
+static const struct outbox_kind notification_kind = {
+	"notification", "sent",
+	"UPDATE notifications SET state = 'sent', sent_at = ?1, attempts = attempts + 1,"
+	" last_error = NULL WHERE id = ?3",
+	"UPDATE notifications SET attempts = attempts + 1, last_error = ?2,"
+	" state = CASE WHEN attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END,"
+	" next_try = ?1 + min(3600, 60 << min(attempts, 6)) WHERE id = ?3",
+};
+
+static const struct outbox_kind call_hook_kind = {
+	"call hook for call task", "done",
+	"UPDATE calls SET hook_state = 'done', hook_detail = ?2,"
+	" hook_attempts = hook_attempts + 1 WHERE id = ?3",
+	"UPDATE calls SET hook_detail = ?2, hook_attempts = hook_attempts + 1,"
+	" hook_state = CASE WHEN hook_attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END,"
+	" hook_next_try = ?1 + min(3600, 60 << min(hook_attempts, 6)) WHERE id = ?3",
+};
+
+static void record_result(struct cordond *d, const struct outbox_kind *k, int64_t id, int ok,
+			  const char *detail)
 {
-	sqlite3_stmt *st = store_prepare(d->store, ok ?
-		"UPDATE notifications SET state = 'sent', sent_at = ?1, attempts = attempts + 1,"
-		" last_error = NULL WHERE id = ?3" :
-		"UPDATE notifications SET attempts = attempts + 1, last_error = ?2,"
-		" state = CASE WHEN attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END,"
-		" next_try = ?1 + min(3600, 60 << min(attempts, 6)) WHERE id = ?3");
+	sqlite3_stmt *st = store_prepare(d->store, ok ? k->sql_ok : k->sql_failed);
 
 	if (!st)
 		return;
@@ -38,39 +61,17 @@ static void notification_done(struct cordond *d, int64_t id, int ok, const char 
 	sqlite3_bind_int(st, 4, MAX_ATTEMPTS);
 	store_exec_stmt(d->store, st);
 	if (ok)
-		log_info("notification %lld sent", (long long)id);
+		log_info("%s %lld %s", k->what, (long long)id, k->done);
 	else
-		log_warnx("notification %lld failed (%s); will retry", (long long)id, detail);
-}
-
-/* Like notifications: a failed hook is retried with backoff, then left
- * "failed" (the call task itself stays listed until someone calls). */
-static void call_hook_done(struct cordond *d, int64_t id, int ok, const char *detail)
-{
-	sqlite3_stmt *st = store_prepare(d->store, ok ?
-		"UPDATE calls SET hook_state = 'done', hook_detail = ?2,"
-		" hook_attempts = hook_attempts + 1 WHERE id = ?3" :
-		"UPDATE calls SET hook_detail = ?2, hook_attempts = hook_attempts + 1,"
-		" hook_state = CASE WHEN hook_attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END,"
-		" hook_next_try = ?1 + min(3600, 60 << min(hook_attempts, 6)) WHERE id = ?3");
-
-	if (!st)
-		return;
-	sqlite3_bind_int64(st, 1, store_now());
-	sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, id);
-	sqlite3_bind_int(st, 4, MAX_ATTEMPTS);
-	store_exec_stmt(d->store, st);
-	if (!ok)
-		log_warnx("call hook for call task %lld failed (%s); will retry", (long long)id, detail);
+		log_warnx("%s %lld failed (%s); will retry", k->what, (long long)id, detail);
 }
 
 static void job_done(uint64_t job, int ok, const char *detail, void *arg)
 {
 	if (job & CALL_JOB_BIT)
-		call_hook_done(arg, (int64_t)(job & ~CALL_JOB_BIT), ok, detail);
+		record_result(arg, &call_hook_kind, (int64_t)(job & ~CALL_JOB_BIT), ok, detail);
 	else
-		notification_done(arg, (int64_t)job, ok, detail);
+		record_result(arg, &notification_kind, (int64_t)job, ok, detail);
 }
 
 /* What the customer is told comes next: the case's next pending step. */
@@ -176,7 +177,7 @@ static void start_notification(struct cordond *d, int64_t id, int64_t case_id, c
 		if (!vars)
 			snprintf(err, sizeof(err), "case %lld not found", (long long)case_id);
 		json_decref(vars);
-		notification_done(d, id, 0, err);
+		record_result(d, &notification_kind, id, 0, err);
 		return;
 	}
 	job_env(vars, env_buf, envp);
@@ -184,7 +185,7 @@ static void start_notification(struct cordond *d, int64_t id, int64_t case_id, c
 			   JOB_TIMEOUT_MS, err, sizeof(err)) == 0)
 		mark(d, "UPDATE notifications SET state = 'sending' WHERE id = ?", id);
 	else
-		notification_done(d, id, 0, err);
+		record_result(d, &notification_kind, id, 0, err);
 	free(text);
 	json_decref(vars);
 }
@@ -201,7 +202,7 @@ static void start_call_hook(struct cordond *d, int64_t id, int64_t case_id)
 			   JOB_TIMEOUT_MS, err, sizeof(err)) == 0)
 		mark(d, "UPDATE calls SET hook_state = 'running' WHERE id = ?", id);
 	else
-		call_hook_done(d, id, 0, err);
+		record_result(d, &call_hook_kind, id, 0, err);
 	json_decref(vars);
 }
 
@@ -232,7 +233,7 @@ static void start_due(struct cordond *d, int slots)
 		else if (d->cfg.call_hook[0])
 			start_call_hook(d, jobs[i].id, jobs[i].case_id);
 		else
-			call_hook_done(d, jobs[i].id, 1, "no call hook configured");
+			record_result(d, &call_hook_kind, jobs[i].id, 1, "no call hook configured");
 	}
 }
 
