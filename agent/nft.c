@@ -1,5 +1,33 @@
 /* nft.c: the agent's own nftables table, through libnftnl + libmnl.
  *
+ * The table (`nft list table bridge cordon`, docs/bench-nft.md):
+ *
+ *   map cut { type ether_addr : verdict; }   one element per cut MAC
+ *   chain smtp_chk {                         regular chain
+ *       oif != 0 return
+ *       tcp dport 25 drop                    (and 465, 587)
+ *   }
+ *   chain pre { type filter hook prerouting priority -300; policy accept;
+ *       ether saddr vmap @cut }
+ *   chain post { type filter hook postrouting priority -300; policy accept;
+ *       ether daddr vmap @cut }
+ *
+ * A frame from and to MACs that are not cut costs one hash lookup per hook:
+ * per-rule cost on every frame is what limits a bridge's throughput. An
+ * element's verdict is `drop` if its MAC is cut in public or private scope
+ * (drop wins), `jump smtp_chk` if only in smtp scope. The kernel thus holds
+ * no per-scope sets: `cur[]` mirrors, per scope, what our last batch
+ * committed, and each change computes the verdicts from it. One map for
+ * both hooks rather than one per direction: 100k cut MACs stay 100k
+ * elements, and a bulk assert's time is per element. An assert replaces
+ * the whole table (see build_table()).
+ *
+ * smtp_chk is also reached from postrouting, where the cut MAC is the
+ * destination: mail *to* the VM must pass, so it returns when the frame has
+ * an output port (postrouting; prerouting has none yet). Only unicast
+ * frames to a cut MAC are dropped: the map only ever holds VM MACs, which
+ * are unicast, so broadcast and multicast still reach the VM.
+ *
  * Two netlink sockets: `nl` carries batches and queries, `mon` listens to
  * NFNLGRP_NFTABLES for changes made by anyone else.
  *
@@ -9,8 +37,8 @@
  * without blocking. Message i of a batch has sequence number seq0 + i and
  * NLM_F_ACK; its ack is mapped back to `struct change` i for the log.
  *
- * Our own batches would flood `mon` with one event per set element (100k
- * MACs flushed and re-added = 200k events, ENOBUFS). So `mon` leaves the
+ * Our own batches would flood `mon` with one event per map element (a
+ * table of 100k MACs replaced = 200k events, ENOBUFS). So `mon` leaves the
  * group while our batch runs, and the batch is fenced by the ruleset
  * generation id: BEGIN carries the id read just before (the kernel refuses
  * the batch with ERESTART if anyone committed in between), and the id read
@@ -47,10 +75,12 @@
 #define FAMILY NFPROTO_BRIDGE
 #define CHAIN_PRIO (-300)
 #define TYPE_ETHERADDR 9 /* nft's datatype id: "type ether_addr" */
+#define MAP_NAME "cut"
+#define SMTP_CHAIN "smtp_chk"
 #define RECV_BUF (64 * 1024)
-/* An element is 20 bytes of attributes; 3000 keep the element list nest
- * (16-bit length) and so the message under 64 KiB. */
-#define ELEMS_PER_MSG 3000
+/* Element attributes per message: the element list nest has a 16-bit
+ * length, so the message stays under 64 KiB (1666 `drop` elements). */
+#define ELEM_BYTES 60000
 #define MSG_ROOM (64 * 1024 + 1024) /* largest message we build */
 #define GET_ELEMS_PER_MSG 16 /* see elems_present() */
 #define BEGIN_LEN 28 /* nlmsghdr + nfgenmsg + NFNL_BATCH_GENID */
@@ -59,23 +89,31 @@
 #define MAX_LOGGED_ERRORS 5
 #define RESTART_TRIES 3
 
-static const char *const set_names[SCOPE_COUNT] = { "cut_public",
-						    "cut_private", "cut_smtp" };
-static const uint16_t smtp_ports[] = { 25, 465, 587 };
-#define NPORTS (sizeof(smtp_ports) / sizeof(smtp_ports[0]))
-#define SMTP_SCOPE 2 /* scope index of "smtp": only its TCP ports are cut */
+/* The header of an element message (table and map names) fits in what
+ * MSG_ROOM leaves beyond the elements. */
+_Static_assert(ELEM_BYTES + 1024 < MSG_ROOM && ELEM_BYTES < 65535 - 64,
+	       "element messages too large");
+
+#define SCOPE_SMTP_IDX 2 /* scope index of "smtp": only its TCP ports are cut */
+
+/* What the map says for a MAC. K_DROP and K_SMTP index per-verdict MAC
+ * lists; K_NONE: not in the map; K_OTHER: a verdict we never set. */
+enum kind { K_DROP, K_SMTP, NKINDS, K_NONE = NKINDS, K_OTHER };
+
+static const char *const kind_names[NKINDS] = { "drop", "jump " SMTP_CHAIN };
 
 struct chain_def {
 	const char *name;
+	bool base;              /* hooked; else only reached by jump */
 	uint32_t hook;
-	uint32_t nrules;
 };
 
-/* pre: a saddr rule per full scope + one smtp rule per port; post: a
- * daddr rule per full scope (smtp only cuts mail the VM sends). */
+/* smtp_chk first: the map's elements jump to it, so it must exist before
+ * them in a batch. */
 static const struct chain_def chains[] = {
-	{ "pre", NF_BR_PRE_ROUTING, SMTP_SCOPE + NPORTS },
-	{ "post", NF_BR_POST_ROUTING, 2 },
+	{ SMTP_CHAIN, false, 0 },
+	{ "pre", true, NF_BR_PRE_ROUTING },
+	{ "post", true, NF_BR_POST_ROUTING },
 };
 #define NCHAINS (sizeof(chains) / sizeof(chains[0]))
 
@@ -87,6 +125,7 @@ struct nft {
 	int sndbuf, rcvbuf;     /* what we last asked for on nl */
 	bool subscribed;        /* mon is in the group */
 	bool missed;            /* events may have been lost: report once */
+	bool synced;            /* the kernel got cur[] from our last batch */
 	char *table;
 	char *buf;              /* RECV_BUF bytes */
 	struct mac_list cur[SCOPE_COUNT]; /* sorted, as last committed */
@@ -97,6 +136,7 @@ struct change {
 	char desc[80];
 	const struct mac *macs; /* elements carried, or NULL */
 	size_t n;
+	int kind;               /* their verdict; K_NONE: keys only */
 	uint32_t elems_off;     /* offset of the first element attribute */
 	uint32_t elem_len;      /* and the length of each */
 };
@@ -238,13 +278,15 @@ static int mon_subscribe(struct nft *nft, bool on)
 }
 
 /* Non-blocking, and a 1 MiB buffer so that someone else's large change
- * (a flush of a big ruleset) rarely overruns it. */
+ * (a flush of a big ruleset) rarely overruns it. Without it (logged) the
+ * default buffer still works: an overrun is reported as tampering. */
 static int mon_setup(struct nft *nft)
 {
 	nft->mon = nl_open(SOCK_NONBLOCK);
 	if (!nft->mon)
 		return -1;
-	sock_buf(nft->mon, SO_RCVBUFFORCE, SO_RCVBUF, 1 << 20);
+	if (sock_buf(nft->mon, SO_RCVBUFFORCE, SO_RCVBUF, 1 << 20) < 0)
+		log_warnx("nft: monitor keeps the default receive buffer");
 	return mon_subscribe(nft, true);
 }
 
@@ -324,6 +366,7 @@ static int nl_query(struct nft *nft, struct nlmsghdr *req, mnl_cb_t cb,
 				continue;
 			return -errno;
 		}
+		errno = 0; /* a callback may fail without setting it */
 		int ret = mnl_cb_run(nft->buf, (size_t)n, seq, nft->portid,
 				     cb, data);
 		if (ret == MNL_CB_STOP)
@@ -485,20 +528,21 @@ fail:
 	return -1;
 }
 
-/* nft add set bridge cordon cut_public { type ether_addr; } */
-static int add_set(struct batch *b, const struct nft *nft, int scope)
+/* nft add map bridge cordon cut { type ether_addr : verdict; } */
+static int add_map(struct batch *b, const struct nft *nft)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 
 	if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, nft->table) < 0 ||
-	    nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[scope]) < 0)
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, MAP_NAME) < 0)
 		goto fail;
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_ETHERADDR);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 6);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)scope + 1); /* required */
-	nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, "add set %s",
-			set_names[scope]);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, 1); /* required by the kernel */
+	nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, "add map %s", MAP_NAME);
 	if (!nlh)
 		goto fail;
 	nftnl_set_nlmsg_build_payload(nlh, s);
@@ -511,7 +555,8 @@ fail:
 }
 
 /* nft add chain bridge cordon pre { type filter hook prerouting
- *     priority -300; policy accept; }  (and post / postrouting) */
+ *     priority -300; policy accept; }  (post: postrouting; smtp_chk: no
+ *     hook, a regular chain) */
 static int add_chain(struct batch *b, const struct nft *nft,
 		     const struct chain_def *def)
 {
@@ -520,11 +565,13 @@ static int add_chain(struct batch *b, const struct nft *nft,
 
 	if (!c || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, nft->table) < 0 ||
 	    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, def->name) < 0 ||
-	    nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter") < 0)
+	    (def->base && nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter") < 0))
 		goto fail;
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, def->hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, CHAIN_PRIO);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if (def->base) {
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, def->hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, CHAIN_PRIO);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
 	nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, "add chain %s",
 			def->name);
 	if (!nlh)
@@ -538,48 +585,39 @@ fail:
 	return -1;
 }
 
-/* nft flush chain bridge cordon pre */
-static int flush_chain(struct batch *b, const struct nft *nft,
-		       const char *chain)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!r || nftnl_rule_set_str(r, NFTNL_RULE_TABLE, nft->table) < 0 ||
-	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) < 0)
-		goto fail;
-	nlh = batch_msg(b, NFT_MSG_DELRULE, 0, "flush chain %s", chain);
-	if (!nlh)
-		goto fail;
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	batch_push(b, nlh);
-	nftnl_rule_free(r);
-	return 0;
-fail:
-	nftnl_rule_free(r);
-	return -1;
-}
-
-/* Set element messages are written with libmnl directly: one libnftnl
- * object per element would cost a malloc each (100k MACs). */
-static void put_elem_hdr(struct nlmsghdr *nlh, const struct nft *nft,
-			 int scope)
+/* Element messages are written with libmnl directly: one libnftnl object
+ * per element would cost a malloc each (100k MACs). */
+static void put_elem_hdr(struct nlmsghdr *nlh, const struct nft *nft)
 {
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, nft->table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set_names[scope]);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, MAP_NAME);
 }
 
-/* nft flush set bridge cordon cut_public */
-static int flush_set(struct batch *b, const struct nft *nft, int scope)
+/* Bytes of one element: NFTA_LIST_ELEM { KEY { VALUE: 6 bytes } } and,
+ * with a verdict, DATA { VERDICT { CODE: u32 [, CHAIN: name] } }. */
+static size_t elem_size(int kind)
 {
-	struct nlmsghdr *nlh = batch_msg(b, NFT_MSG_DELSETELEM, 0,
-					 "flush set %s", set_names[scope]);
+	size_t len = 2 * MNL_ATTR_HDRLEN + MNL_ALIGN(MNL_ATTR_HDRLEN + 6);
 
-	if (!nlh)
-		return -1;
-	put_elem_hdr(nlh, nft, scope);
-	batch_push(b, nlh);
-	return 0;
+	if (kind == K_NONE)
+		return len;
+	len += 2 * MNL_ATTR_HDRLEN + MNL_ALIGN(MNL_ATTR_HDRLEN + 4);
+	if (kind == K_SMTP)
+		len += MNL_ALIGN(MNL_ATTR_HDRLEN + sizeof(SMTP_CHAIN));
+	return len;
+}
+
+static void put_verdict(struct nlmsghdr *nlh, int kind)
+{
+	struct nlattr *data = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
+	struct nlattr *v = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
+
+	mnl_attr_put_u32(nlh, NFTA_VERDICT_CODE,
+			 htonl(kind == K_DROP ? NF_DROP : (uint32_t)NFT_JUMP));
+	if (kind == K_SMTP)
+		mnl_attr_put_strz(nlh, NFTA_VERDICT_CHAIN, SMTP_CHAIN);
+	mnl_attr_nest_end(nlh, v);
+	mnl_attr_nest_end(nlh, data);
 }
 
 /* The element list of one message; records where the elements start so
@@ -596,6 +634,8 @@ static void put_elems(struct nlmsghdr *nlh, struct change *c)
 		mnl_attr_put(nlh, NFTA_DATA_VALUE, sizeof(c->macs[i].b),
 			     c->macs[i].b);
 		mnl_attr_nest_end(nlh, key);
+		if (c->kind != K_NONE)
+			put_verdict(nlh, c->kind);
 		mnl_attr_nest_end(nlh, elem);
 		if (i == 0)
 			c->elem_len = elem->nla_len;
@@ -603,25 +643,29 @@ static void put_elems(struct nlmsghdr *nlh, struct change *c)
 	mnl_attr_nest_end(nlh, list);
 }
 
-/* nft add element bridge cordon cut_public { 52:54:00:00:00:01, ... }
- * (or delete element), ELEMS_PER_MSG per message. */
-static int add_elems(struct batch *b, const struct nft *nft, uint16_t type,
-		     int scope, const struct mac *macs, size_t n)
+/* nft add element bridge cordon cut { 52:54:00:00:00:01 : drop, ... }
+ * (kind: the verdict), or delete element (keys only, kind K_NONE), as
+ * many per message as ELEM_BYTES allows. */
+static int add_elems(struct batch *b, const struct nft *nft, int kind,
+		     const struct mac_list *l)
 {
-	const char *verb = type == NFT_MSG_NEWSETELEM ? "add" : "delete";
+	bool add = kind != K_NONE;
+	size_t per_msg = ELEM_BYTES / elem_size(kind);
 
-	for (size_t i = 0; i < n; i += ELEMS_PER_MSG) {
-		size_t k = n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG;
+	for (size_t i = 0; i < l->n; i += per_msg) {
+		size_t k = l->n - i < per_msg ? l->n - i : per_msg;
 		struct nlmsghdr *nlh = batch_msg(
-			b, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
-			"%s %zu elements (#%zu..) of set %s", verb, k, i,
-			set_names[scope]);
+			b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+			add ? NLM_F_CREATE : 0, "%s %zu elements (#%zu..)%s%s",
+			add ? "add" : "delete", k, i, add ? " : " : "",
+			add ? kind_names[kind] : "");
 		if (!nlh)
 			return -1;
 		struct change *c = &b->chg[b->n];
-		c->macs = macs + i;
+		c->macs = l->v + i;
 		c->n = k;
-		put_elem_hdr(nlh, nft, scope);
+		c->kind = kind;
+		put_elem_hdr(nlh, nft);
 		put_elems(nlh, c);
 		batch_push(b, nlh);
 	}
@@ -652,7 +696,8 @@ static int expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t off,
 	return rule_expr(r, e);
 }
 
-static int expr_cmp_eq(struct nftnl_rule *r, const void *data, uint32_t len)
+static int expr_cmp(struct nftnl_rule *r, uint32_t op, const void *data,
+		    uint32_t len)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
 
@@ -661,75 +706,114 @@ static int expr_cmp_eq(struct nftnl_rule *r, const void *data, uint32_t len)
 		return -1;
 	}
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
 	return rule_expr(r, e);
 }
 
-static int expr_l4proto(struct nftnl_rule *r)
+static int expr_meta(struct nftnl_rule *r, uint32_t key)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("meta");
 
 	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
 	}
 	return rule_expr(r, e);
 }
 
-static int expr_lookup_drop(struct nftnl_rule *r, const char *set)
+static int expr_verdict(struct nftnl_rule *r, int verdict)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
 
-	if (!e || nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set) < 0) {
-		nftnl_expr_free(e);
-		return -1;
-	}
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	if (rule_expr(r, e) < 0)
-		return -1;
-	e = nftnl_expr_alloc("immediate");
 	if (e) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
 	}
 	return rule_expr(r, e);
 }
 
-/* Expressions of one rule. The port test comes first: it is cheaper than
- * the set lookup and fails for almost every frame. */
-static int rule_exprs(struct nftnl_rule *r, int scope, bool daddr,
-		      uint16_t port)
+/* ether saddr vmap @cut (arg 6: source MAC offset) / ether daddr (0) */
+static int fill_vmap(struct nftnl_rule *r, uint16_t mac_off)
+{
+	struct nftnl_expr *e;
+
+	if (expr_payload(r, NFT_PAYLOAD_LL_HEADER, mac_off, 6) < 0)
+		return -1;
+	e = nftnl_expr_alloc("lookup");
+	if (!e || nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, MAP_NAME) < 0) {
+		nftnl_expr_free(e);
+		return -1;
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	return rule_expr(r, e);
+}
+
+/* oif != 0 return: postrouting (see the top of the file) */
+static int fill_return_if_out(struct nftnl_rule *r, uint16_t unused)
+{
+	uint32_t none = 0;
+
+	(void)unused;
+	if (expr_meta(r, NFT_META_OIF) < 0 ||
+	    expr_cmp(r, NFT_CMP_NEQ, &none, sizeof(none)) < 0)
+		return -1;
+	return expr_verdict(r, NFT_RETURN);
+}
+
+/* meta l4proto tcp th dport PORT drop */
+static int fill_port_drop(struct nftnl_rule *r, uint16_t port)
 {
 	uint8_t tcp = IPPROTO_TCP;
 	uint16_t be_port = htons(port);
 
-	if (port && (expr_l4proto(r) < 0 || expr_cmp_eq(r, &tcp, 1) < 0 ||
-		     expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2) < 0 ||
-		     expr_cmp_eq(r, &be_port, 2) < 0))
+	if (expr_meta(r, NFT_META_L4PROTO) < 0 ||
+	    expr_cmp(r, NFT_CMP_EQ, &tcp, 1) < 0 ||
+	    expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2) < 0 ||
+	    expr_cmp(r, NFT_CMP_EQ, &be_port, 2) < 0)
 		return -1;
-	if (expr_payload(r, NFT_PAYLOAD_LL_HEADER, daddr ? 0 : 6, 6) < 0)
-		return -1;
-	return expr_lookup_drop(r, set_names[scope]);
+	return expr_verdict(r, NF_DROP);
 }
 
-/* nft add rule bridge cordon pre ether saddr @cut_public drop
- * nft add rule bridge cordon post ether daddr @cut_public drop
- * nft add rule bridge cordon pre meta l4proto tcp th dport 25
- *     ether saddr @cut_smtp drop */
-static int add_rule(struct batch *b, const struct nft *nft, const char *chain,
-		    int scope, bool daddr, uint16_t port)
+struct rule_def {
+	const char *chain;
+	const char *text;       /* in nft syntax, for the log */
+	int (*fill)(struct nftnl_rule *r, uint16_t arg);
+	uint16_t arg;
+};
+
+/* Every rule of the table, in chain order (verify counts them per chain). */
+static const struct rule_def rules[] = {
+	{ SMTP_CHAIN, "oif != 0 return", fill_return_if_out, 0 },
+	{ SMTP_CHAIN, "tcp dport 25 drop", fill_port_drop, 25 },
+	{ SMTP_CHAIN, "tcp dport 465 drop", fill_port_drop, 465 },
+	{ SMTP_CHAIN, "tcp dport 587 drop", fill_port_drop, 587 },
+	{ "pre", "ether saddr vmap @" MAP_NAME, fill_vmap, 6 },
+	{ "post", "ether daddr vmap @" MAP_NAME, fill_vmap, 0 },
+};
+#define NRULES (sizeof(rules) / sizeof(rules[0]))
+
+static uint32_t chain_nrules(const char *chain)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < NRULES; i++)
+		n += strcmp(rules[i].chain, chain) == 0;
+	return n;
+}
+
+static int add_rule(struct batch *b, const struct nft *nft,
+		    const struct rule_def *def)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nlmsghdr *nlh;
 
 	if (!r || nftnl_rule_set_str(r, NFTNL_RULE_TABLE, nft->table) < 0 ||
-	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) < 0 ||
-	    rule_exprs(r, scope, daddr, port) < 0)
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, def->chain) < 0 ||
+	    def->fill(r, def->arg) < 0)
 		goto fail;
 	nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-			"add rule to chain %s: ether %s @%s%s", chain,
-			daddr ? "daddr" : "saddr", set_names[scope],
-			port ? " (tcp port)" : "");
+			"add rule to chain %s: %s", def->chain, def->text);
 	if (!nlh)
 		goto fail;
 	nftnl_rule_nlmsg_build_payload(nlh, r);
@@ -739,20 +823,6 @@ static int add_rule(struct batch *b, const struct nft *nft, const char *chain,
 fail:
 	nftnl_rule_free(r);
 	return -1;
-}
-
-static int add_rules(struct batch *b, const struct nft *nft)
-{
-	for (int scope = 0; scope < SMTP_SCOPE; scope++)
-		if (add_rule(b, nft, "pre", scope, false, 0) < 0)
-			return -1;
-	for (size_t i = 0; i < NPORTS; i++)
-		if (add_rule(b, nft, "pre", SMTP_SCOPE, false, smtp_ports[i]) < 0)
-			return -1;
-	for (int scope = 0; scope < SMTP_SCOPE; scope++)
-		if (add_rule(b, nft, "post", scope, true, 0) < 0)
-			return -1;
-	return 0;
 }
 
 /* ---- sending a batch and reading its acks ---- */
@@ -909,8 +979,10 @@ static int batch_result(const struct batch *b, const struct ack_state *st)
 	if (st->nerr > MAX_LOGGED_ERRORS)
 		log_warnx("nft %s: ... and %zu more errors", b->what,
 			  st->nerr - MAX_LOGGED_ERRORS);
+	/* ENOENT only if it is the sole reason: the caller may take it for
+	 * "element or table gone" and nothing else. */
 	if (st->nerr)
-		return st->nenoent ? BATCH_ENOENT : BATCH_REJECTED;
+		return st->nenoent == st->nerr ? BATCH_ENOENT : BATCH_REJECTED;
 	if (st->lost || st->nseen != b->n) {
 		log_warnx("nft %s: %zu of %zu acks missing%s: outcome unknown",
 			  b->what, b->n - st->nseen, b->n,
@@ -976,7 +1048,7 @@ static int batch_commit(struct nft *nft, struct batch *b)
 	return ret == BATCH_RESTART ? BATCH_FAILED : ret;
 }
 
-/* ---- the mirror of what we committed (for nft_set_size) ---- */
+/* ---- MAC lists: the mirror of what we committed, and verdicts ---- */
 
 static bool sorted_unique(const struct mac_list *l)
 {
@@ -1023,69 +1095,121 @@ static int mac_merge(const struct mac_list *a, const struct mac_list *b,
 	return 0;
 }
 
-/* After a committed add (del = false) or delete of macs in scope. A failure
- * here only leaves the count stale, which is logged. */
-static void mirror_update(struct nft *nft, int scope, const struct mac *macs,
-			  size_t n, bool del)
+static int mac_cmp_void(const void *a, const void *b)
 {
-	struct mac_list chg, out = { 0 };
-	int ret;
+	return mac_cmp(a, b);
+}
 
-	if (mac_copy_sorted(&chg, macs, n) < 0) {
-		log_warn("nft: element count not updated");
-		return;
+static bool sorted_has(const struct mac_list *l, const struct mac *m)
+{
+	return l->n && bsearch(m, l->v, l->n, sizeof(*m), mac_cmp_void);
+}
+
+static void lists_clear(struct mac_list *lists, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mac_list_clear(&lists[i]);
+}
+
+/* The map's content for per-scope lists (sorted unique): drop for public
+ * or private, jump smtp_chk for the MACs only cut in smtp. */
+static int split_kinds(const struct mac_list scopes[SCOPE_COUNT],
+		       struct mac_list kinds[NKINDS])
+{
+	memset(&kinds[K_SMTP], 0, sizeof(kinds[K_SMTP]));
+	if (mac_merge(&scopes[0], &scopes[1], &kinds[K_DROP]) < 0)
+		return -1;
+	if (mac_list_diff(&scopes[SCOPE_SMTP_IDX], &kinds[K_DROP],
+			  &kinds[K_SMTP]) < 0) {
+		lists_clear(kinds, NKINDS);
+		return -1;
 	}
-	ret = del ? mac_list_diff(&nft->cur[scope], &chg, &out)
-		  : mac_merge(&nft->cur[scope], &chg, &out);
-	mac_list_clear(&chg);
-	if (ret < 0) {
-		mac_list_clear(&out);
-		log_warn("nft: element count not updated");
-		return;
+	return 0;
+}
+
+/* The verdict of m if the scopes held these lists. */
+static int kind_of(const struct mac_list *const scopes[SCOPE_COUNT],
+		   const struct mac *m)
+{
+	if (sorted_has(scopes[0], m) || sorted_has(scopes[1], m))
+		return K_DROP;
+	return sorted_has(scopes[SCOPE_SMTP_IDX], m) ? K_SMTP : K_NONE;
+}
+
+/* The map elements a change of one scope's list touches: those to delete
+ * (no verdict any more, or another one), those to add per verdict. A MAC
+ * whose verdict changes is in both: deletes go first in the batch. */
+struct delta {
+	struct mac_list del, add[NKINDS];
+};
+
+static void delta_clear(struct delta *d)
+{
+	mac_list_clear(&d->del);
+	lists_clear(d->add, NKINDS);
+}
+
+/* chg: the MACs added to or removed from cur[scope], which becomes next. */
+static int delta_of(const struct nft *nft, int scope,
+		    const struct mac_list *chg, const struct mac_list *next,
+		    struct delta *d)
+{
+	const struct mac_list *before[SCOPE_COUNT], *after[SCOPE_COUNT];
+
+	memset(d, 0, sizeof(*d));
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		before[s] = after[s] = &nft->cur[s];
+	after[scope] = next;
+	for (size_t i = 0; i < chg->n; i++) {
+		int k0 = kind_of(before, &chg->v[i]);
+		int k1 = kind_of(after, &chg->v[i]);
+		if (k0 == k1)
+			continue;
+		if ((k0 != K_NONE && mac_list_add(&d->del, &chg->v[i]) < 0) ||
+		    (k1 != K_NONE && mac_list_add(&d->add[k1], &chg->v[i]) < 0)) {
+			delta_clear(d);
+			return -1;
+		}
 	}
-	mac_list_clear(&nft->cur[scope]);
-	nft->cur[scope] = out;
+	return 0;
 }
 
 /* ---- public changes ---- */
 
-/* The whole table in one batch. In place (replace = false): create what is
- * missing, empty the sets and chains, refill them. Replace: create the
- * table (so that the delete cannot fail), delete it, build it anew; this
- * also repairs what an in-place update cannot (a set re-created with
- * another type, a chain hooked elsewhere). */
+/* The whole table in one batch: create it (so that the delete cannot
+ * fail), delete it, build it anew. Atomic like any batch: frames meet the
+ * old table or the new one. It repairs whatever was changed (a map
+ * re-created with another type, a chain hooked elsewhere, objects of an
+ * older layout) and is faster than flushing and refilling a 100k map in
+ * place: the kernel walks the whole map to flush it, and once more per
+ * rule that looks it up to validate the ruleset, old and new elements
+ * alike (docs/bench-nft.md). */
 static int build_table(struct batch *b, const struct nft *nft,
-		       const struct mac_list *lists, bool replace)
+		       const struct mac_list kinds[NKINDS])
 {
-	if (replace && (add_table(b, nft, NFT_MSG_NEWTABLE) < 0 ||
-			add_table(b, nft, NFT_MSG_DELTABLE) < 0))
+	if (add_table(b, nft, NFT_MSG_NEWTABLE) < 0 ||
+	    add_table(b, nft, NFT_MSG_DELTABLE) < 0 ||
+	    add_table(b, nft, NFT_MSG_NEWTABLE) < 0 || add_map(b, nft) < 0)
 		return -1;
-	if (add_table(b, nft, NFT_MSG_NEWTABLE) < 0)
-		return -1;
-	for (int i = 0; i < SCOPE_COUNT; i++)
-		if (add_set(b, nft, i) < 0 || (!replace && flush_set(b, nft, i) < 0))
-			return -1;
 	for (size_t i = 0; i < NCHAINS; i++)
-		if (add_chain(b, nft, &chains[i]) < 0 ||
-		    (!replace && flush_chain(b, nft, chains[i].name) < 0))
+		if (add_chain(b, nft, &chains[i]) < 0)
 			return -1;
-	if (add_rules(b, nft) < 0)
-		return -1;
-	for (int i = 0; i < SCOPE_COUNT; i++)
-		if (add_elems(b, nft, NFT_MSG_NEWSETELEM, i, lists[i].v,
-			      lists[i].n) < 0)
+	for (size_t i = 0; i < NRULES; i++)
+		if (add_rule(b, nft, &rules[i]) < 0)
+			return -1;
+	for (int k = 0; k < NKINDS; k++)
+		if (add_elems(b, nft, k, &kinds[k]) < 0)
 			return -1;
 	return 0;
 }
 
-static int assert_once(struct nft *nft, const struct mac_list *lists,
-		       bool replace)
+static int assert_once(struct nft *nft, const struct mac_list kinds[NKINDS])
 {
 	struct batch b;
 	int ret = BATCH_FAILED;
 
-	batch_init(&b, nft, replace ? "assert (replace table)" : "assert");
-	if (build_table(&b, nft, lists, replace) == 0)
+	batch_init(&b, nft, "assert");
+	if (build_table(&b, nft, kinds) == 0)
 		ret = batch_commit(nft, &b);
 	else
 		log_warn("nft assert: building batch");
@@ -1093,76 +1217,146 @@ static int assert_once(struct nft *nft, const struct mac_list *lists,
 	return ret;
 }
 
-static void lists_clear(struct mac_list *lists)
+/* Sorted unique copies of the caller's per-scope lists. */
+static int copy_scopes(const struct mac_list sets[SCOPE_COUNT],
+		       struct mac_list lists[SCOPE_COUNT])
 {
 	for (int i = 0; i < SCOPE_COUNT; i++)
-		mac_list_clear(&lists[i]);
+		if (mac_copy_sorted(&lists[i], sets[i].v, sets[i].n) < 0) {
+			lists_clear(lists, (size_t)i);
+			return -1;
+		}
+	return 0;
 }
 
 int nft_assert_table(struct nft *nft, const struct mac_list sets[SCOPE_COUNT])
 {
-	struct mac_list lists[SCOPE_COUNT] = { 0 };
+	struct mac_list lists[SCOPE_COUNT], kinds[NKINDS];
 	int ret;
 
-	for (int i = 0; i < SCOPE_COUNT; i++)
-		if (mac_copy_sorted(&lists[i], sets[i].v, sets[i].n) < 0) {
-			log_warn("nft assert: copying MAC lists");
-			lists_clear(lists);
-			return -1;
-		}
-	ret = assert_once(nft, lists, false);
-	if (ret == BATCH_REJECTED || ret == BATCH_ENOENT) {
-		log_warnx("nft: table bridge %s not repairable in place, "
-			  "replacing it", nft->table);
-		ret = assert_once(nft, lists, true);
-	}
-	if (ret != BATCH_OK) {
-		lists_clear(lists);
+	if (copy_scopes(sets, lists) < 0) {
+		log_warn("nft assert: copying MAC lists");
 		return -1;
 	}
-	for (int i = 0; i < SCOPE_COUNT; i++) {
-		mac_list_clear(&nft->cur[i]);
-		nft->cur[i] = lists[i];
+	if (split_kinds(lists, kinds) < 0) {
+		log_warn("nft assert: computing verdicts");
+		lists_clear(lists, SCOPE_COUNT);
+		return -1;
 	}
+	ret = assert_once(nft, kinds);
+	lists_clear(kinds, NKINDS);
+	nft->synced = ret == BATCH_OK;
+	if (ret != BATCH_OK) {
+		lists_clear(lists, SCOPE_COUNT);
+		return -1;
+	}
+	lists_clear(nft->cur, SCOPE_COUNT);
+	memcpy(nft->cur, lists, sizeof(lists));
 	log_debug("nft: table bridge %s asserted (%zu/%zu/%zu MACs)", nft->table,
 		  lists[0].n, lists[1].n, lists[2].n);
 	return 0;
 }
 
-static int change_elems(struct nft *nft, uint16_t type, int scope,
+/* A delete names MACs the scope must hold: else the caller's idea of the
+ * table is not ours, and -ENOENT makes it assert the whole table. */
+static int check_held(const struct nft *nft, int scope,
+		      const struct mac_list *chg)
+{
+	char mac[MAC_STRLEN];
+
+	for (size_t i = 0; i < chg->n; i++)
+		if (!sorted_has(&nft->cur[scope], &chg->v[i])) {
+			mac_format(&chg->v[i], mac);
+			log_info("nft delete: %s is not cut in scope %s",
+				 mac, scope_name(scope));
+			return -ENOENT;
+		}
+	return 0;
+}
+
+/* The delta as one batch: deletes, then adds per verdict. */
+static int commit_delta(struct nft *nft, const struct delta *d, bool del)
+{
+	struct batch b;
+	int ret = BATCH_FAILED;
+
+	batch_init(&b, nft, del ? "delete" : "add");
+	/* ENOENT: an element we committed is gone; the caller re-asserts. */
+	b.quiet_enoent = true;
+	if (add_elems(&b, nft, K_NONE, &d->del) == 0 &&
+	    add_elems(&b, nft, K_DROP, &d->add[K_DROP]) == 0 &&
+	    add_elems(&b, nft, K_SMTP, &d->add[K_SMTP]) == 0)
+		ret = batch_commit(nft, &b);
+	else
+		log_warn("nft %s: building batch", b.what);
+	batch_free(&b);
+	return ret;
+}
+
+/* chg (sorted unique) joins or leaves cur[scope] in the kernel, then in
+ * the mirror. */
+static int apply_change(struct nft *nft, int scope, const struct mac_list *chg,
+			bool del)
+{
+	struct mac_list next = { 0 };
+	struct delta d;
+	int ret;
+
+	ret = del ? mac_list_diff(&nft->cur[scope], chg, &next)
+		  : mac_merge(&nft->cur[scope], chg, &next);
+	if (ret < 0 || delta_of(nft, scope, chg, &next, &d) < 0) {
+		mac_list_clear(&next);
+		log_warn("nft: computing the change");
+		return -1;
+	}
+	ret = commit_delta(nft, &d, del);
+	delta_clear(&d);
+	if (ret != BATCH_OK) {
+		mac_list_clear(&next);
+		nft->synced = false; /* the kernel may differ: assert first */
+		return ret == BATCH_ENOENT ? -ENOENT : -1;
+	}
+	mac_list_clear(&nft->cur[scope]);
+	nft->cur[scope] = next;
+	return 0;
+}
+
+static int change_elems(struct nft *nft, bool del, int scope,
 			const struct mac *macs, size_t n)
 {
-	bool del = type == NFT_MSG_DELSETELEM;
-	struct batch b;
+	struct mac_list chg;
 	int ret;
 
 	if (scope < 0 || scope >= SCOPE_COUNT || (n && !macs)) {
 		log_warnx("nft: bad element change (scope %d)", scope);
 		return -1;
 	}
-	batch_init(&b, nft, del ? "delete" : "add");
-	b.quiet_enoent = del;
-	ret = add_elems(&b, nft, type, scope, macs, n);
-	if (ret == 0)
-		ret = batch_commit(nft, &b);
-	batch_free(&b);
-	if (ret == BATCH_OK) {
-		mirror_update(nft, scope, macs, n, del);
-		return 0;
+	if (!nft->synced) {
+		log_info("nft: no table of ours to change (not asserted since "
+			 "start or since a failed batch)");
+		return -ENOENT;
 	}
-	return ret == BATCH_ENOENT ? -ENOENT : -1;
+	if (mac_copy_sorted(&chg, macs, n) < 0) {
+		log_warn("nft: copying MACs");
+		return -1;
+	}
+	ret = del ? check_held(nft, scope, &chg) : 0;
+	if (ret == 0)
+		ret = apply_change(nft, scope, &chg, del);
+	mac_list_clear(&chg);
+	return ret;
 }
 
 int nft_set_add_macs(struct nft *nft, int scope, const struct mac *macs,
 		     size_t n)
 {
-	return change_elems(nft, NFT_MSG_NEWSETELEM, scope, macs, n);
+	return change_elems(nft, false, scope, macs, n);
 }
 
 int nft_set_del_macs(struct nft *nft, int scope, const struct mac *macs,
 		     size_t n)
 {
-	return change_elems(nft, NFT_MSG_DELSETELEM, scope, macs, n);
+	return change_elems(nft, true, scope, macs, n);
 }
 
 /* ---- verify ---- */
@@ -1262,11 +1456,14 @@ static int count_rules(struct nft *nft, const char *chain, uint32_t *count)
 	return query_verdict(ret, chain);
 }
 
+/* A base chain as add_chain() makes it; a regular one must have no hook. */
 static bool chain_as_built(const struct nftnl_chain *c,
 			   const struct chain_def *def)
 {
 	const char *type = nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE);
 
+	if (!def->base)
+		return !nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM);
 	return nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) &&
 	       nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) == def->hook &&
 	       nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) == CHAIN_PRIO &&
@@ -1300,34 +1497,36 @@ static int verify_chain(struct nft *nft, const struct chain_def *def)
 	nftnl_chain_free(c);
 	if (ret == 0)
 		ret = count_rules(nft, def->name, &nrules);
-	if (ret == 0 && nrules != def->nrules) {
+	if (ret == 0 && nrules != chain_nrules(def->name)) {
 		log_info("nft verify: chain %s has %u rules, expected %u",
-			 def->name, nrules, def->nrules);
+			 def->name, nrules, chain_nrules(def->name));
 		ret = 1;
 	}
 	return ret;
 }
 
-/* nft list set bridge cordon cut_public: present, type ether_addr */
-static int verify_set_obj(struct nft *nft, int scope)
+/* nft list map bridge cordon cut: present, ether_addr : verdict */
+static int verify_map_obj(struct nft *nft)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_set *s = nftnl_set_alloc();
 	int ret;
 
 	if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, nft->table) < 0 ||
-	    nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[scope]) < 0) {
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, MAP_NAME) < 0) {
 		nftnl_set_free(s);
-		log_warn("nft verify: set");
+		log_warn("nft verify: map");
 		return -1;
 	}
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, FAMILY,
 						     NLM_F_ACK, ++nft->seq);
 	nftnl_set_nlmsg_build_payload(nlh, s);
-	ret = query_verdict(nl_query(nft, nlh, set_cb, s), set_names[scope]);
+	ret = query_verdict(nl_query(nft, nlh, set_cb, s), "map " MAP_NAME);
 	if (ret == 0 && (nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) != TYPE_ETHERADDR ||
-			 nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != 6)) {
-		log_info("nft verify: set %s has another type", set_names[scope]);
+			 nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != 6 ||
+			 !(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_MAP) ||
+			 nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE) != NFT_DATA_VERDICT)) {
+		log_info("nft verify: map %s has another type", MAP_NAME);
 		ret = 1;
 	}
 	nftnl_set_free(s);
@@ -1375,8 +1574,36 @@ static int pick_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-/* NFTA_LIST_ELEM { NFTA_SET_ELEM_KEY { NFTA_DATA_VALUE: 6 bytes } } */
-static int parse_elem(const struct nlattr *attr, struct mac *mac)
+/* The verdict of NFTA_LIST_ELEM { ..., DATA { VERDICT { CODE, CHAIN } } }:
+ * anything but what put_verdict() writes is K_OTHER. */
+static int elem_kind(const struct nlattr *elem)
+{
+	struct attr_pick data = { NFTA_SET_ELEM_DATA, MNL_TYPE_NESTED, NULL };
+	struct attr_pick verdict = { NFTA_DATA_VERDICT, MNL_TYPE_NESTED, NULL };
+	struct attr_pick code = { NFTA_VERDICT_CODE, MNL_TYPE_U32, NULL };
+	struct attr_pick chain = { NFTA_VERDICT_CHAIN, MNL_TYPE_NUL_STRING, NULL };
+
+	if (mnl_attr_parse_nested(elem, pick_cb, &data) < 0 || !data.found ||
+	    mnl_attr_parse_nested(data.found, pick_cb, &verdict) < 0 ||
+	    !verdict.found ||
+	    mnl_attr_parse_nested(verdict.found, pick_cb, &code) < 0 ||
+	    !code.found ||
+	    mnl_attr_parse_nested(verdict.found, pick_cb, &chain) < 0)
+		return K_OTHER;
+	switch ((int32_t)ntohl(mnl_attr_get_u32(code.found))) {
+	case NF_DROP:
+		return chain.found ? K_OTHER : K_DROP;
+	case NFT_JUMP:
+		return chain.found &&
+		       strcmp(mnl_attr_get_str(chain.found), SMTP_CHAIN) == 0
+			       ? K_SMTP : K_OTHER;
+	default:
+		return K_OTHER;
+	}
+}
+
+/* NFTA_LIST_ELEM { NFTA_SET_ELEM_KEY { NFTA_DATA_VALUE: 6 bytes }, ... } */
+static int parse_elem(const struct nlattr *attr, struct mac *mac, int *kind)
 {
 	struct attr_pick key = { NFTA_SET_ELEM_KEY, MNL_TYPE_NESTED, NULL };
 	struct attr_pick val = { NFTA_DATA_VALUE, MNL_TYPE_BINARY, NULL };
@@ -1387,7 +1614,26 @@ static int parse_elem(const struct nlattr *attr, struct mac *mac)
 	    mnl_attr_get_payload_len(val.found) != sizeof(mac->b))
 		return -1;
 	memcpy(mac->b, mnl_attr_get_payload(val.found), sizeof(mac->b));
+	*kind = elem_kind(attr);
 	return 0;
+}
+
+/* What the kernel's map holds: MACs per verdict we set, and how many have
+ * another verdict (the first of them, for the log). */
+struct map_view {
+	struct mac_list k[NKINDS];
+	size_t nother;
+	struct mac other;
+};
+
+static int view_add(struct map_view *v, const struct mac *mac, int kind)
+{
+	if (kind == K_OTHER) {
+		if (v->nother++ == 0)
+			v->other = *mac;
+		return 0;
+	}
+	return mac_list_add(&v->k[kind], mac);
 }
 
 static int elems_cb(const struct nlmsghdr *nlh, void *data)
@@ -1395,15 +1641,16 @@ static int elems_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *tb[NFTA_SET_ELEM_LIST_MAX + 1] = { 0 };
 	const struct nlattr *attr;
 	struct mac mac;
+	int kind;
 
 	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), elems_attr_cb, tb) < 0)
 		goto proto;
 	if (!tb[NFTA_SET_ELEM_LIST_ELEMENTS])
 		return MNL_CB_OK;
 	mnl_attr_for_each_nested(attr, tb[NFTA_SET_ELEM_LIST_ELEMENTS]) {
-		if (parse_elem(attr, &mac) < 0)
+		if (parse_elem(attr, &mac, &kind) < 0)
 			goto proto;
-		if (mac_list_add(data, &mac) < 0) {
+		if (view_add(data, &mac, kind) < 0) {
 			errno = ENOMEM;
 			return MNL_CB_ERROR;
 		}
@@ -1415,7 +1662,7 @@ proto:
 }
 
 /* Logs the first difference of two sorted unique lists. */
-static void compare_macs(const char *set, const struct mac_list *got,
+static void compare_macs(int kind, const struct mac_list *got,
 			 const struct mac_list *want)
 {
 	char a[MAC_STRLEN], b[MAC_STRLEN];
@@ -1429,48 +1676,47 @@ static void compare_macs(const char *set, const struct mac_list *got,
 		mac_format(&got->v[i], a);
 	if (i < want->n)
 		mac_format(&want->v[i], b);
-	log_info("nft verify: set %s holds %zu MACs, expected %zu "
-		 "(first difference: %s instead of %s)", set, got->n, want->n, a, b);
+	log_info("nft verify: map %s holds %zu MACs with verdict %s, expected "
+		 "%zu (first difference: %s instead of %s)", MAP_NAME, got->n,
+		 kind_names[kind], want->n, a, b);
 }
 
-static int ignore_cb(const struct nlmsghdr *nlh, void *data)
-{
-	(void)nlh;
-	(void)data;
-	return MNL_CB_OK;
-}
-
-/* nft get element bridge cordon cut_public { ... }, a few per request: the
+/* nft get element bridge cordon cut { ... }, a few per request: the
  * kernel answers each element with its own NLMSG_GOODSIZE message, all
  * queued before we read, and they must fit in the receive buffer.
- * 0 all present, 1 one is not, -1 error. */
-static int elems_present(struct nft *nft, int scope, const struct mac_list *l)
+ * 0 all present with verdict `kind`, 1 one is not, -1 error. */
+static int elems_present(struct nft *nft, int kind, const struct mac_list *l)
 {
 	char buf[2048];
+	int ret = 0;
 
-	for (size_t i = 0; i < l->n; i += GET_ELEMS_PER_MSG) {
-		struct change c = { .macs = l->v + i, .n = l->n - i };
+	for (size_t i = 0; ret == 0 && i < l->n; i += GET_ELEMS_PER_MSG) {
+		struct change c = { .macs = l->v + i, .n = l->n - i,
+				    .kind = K_NONE };
+		struct map_view got = { 0 };
 		if (c.n > GET_ELEMS_PER_MSG)
 			c.n = GET_ELEMS_PER_MSG;
 		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(
 			buf, NFT_MSG_GETSETELEM, FAMILY, NLM_F_ACK, ++nft->seq);
-		put_elem_hdr(nlh, nft, scope);
+		put_elem_hdr(nlh, nft);
 		put_elems(nlh, &c);
-		int ret = query_verdict(nl_query(nft, nlh, ignore_cb, NULL),
-					"an element");
-		if (ret != 0)
-			return ret;
+		ret = query_verdict(nl_query(nft, nlh, elems_cb, &got),
+				    "an element");
+		if (ret == 0 && got.k[kind].n != c.n)
+			ret = 1; /* there, with another verdict */
+		lists_clear(got.k, NKINDS);
 	}
-	return 0;
+	return ret;
 }
 
-/* Dumped vs expected (both sorted unique). A dump of an rhash set that is
- * still resizing after a big commit can skip elements (the kernel resumes
- * each dump part by skipping the count already sent, and a resize reorders
- * the buckets), so elements the dump did not show are asked for by name
- * before they are called missing. Extra elements are never an artefact. */
-static int compare_set(struct nft *nft, int scope, const struct mac_list *got,
-		       const struct mac_list *exp)
+/* Dumped vs expected MACs of one verdict (both sorted unique). A dump of
+ * an rhash set that is still resizing after a big commit can skip elements
+ * (the kernel resumes each dump part by skipping the count already sent,
+ * and a resize reorders the buckets), so elements the dump did not show
+ * are asked for by name before they are called missing. Extra elements
+ * are never an artefact. */
+static int compare_kind(struct nft *nft, int kind, const struct mac_list *got,
+			const struct mac_list *exp)
 {
 	struct mac_list missing = { 0 };
 	int ret;
@@ -1485,51 +1731,81 @@ static int compare_set(struct nft *nft, int scope, const struct mac_list *got,
 	}
 	ret = 1;
 	if (got->n + missing.n == exp->n) { /* nothing extra */
-		ret = elems_present(nft, scope, &missing);
+		ret = elems_present(nft, kind, &missing);
 		if (ret == 0)
-			log_debug("nft verify: set %s: the dump skipped %zu "
-				  "present elements", set_names[scope], missing.n);
+			log_debug("nft verify: map %s: the dump skipped %zu "
+				  "present elements", MAP_NAME, missing.n);
 	}
 	if (ret == 1)
-		compare_macs(set_names[scope], got, exp);
+		compare_macs(kind, got, exp);
 	mac_list_clear(&missing);
 	return ret;
 }
 
-/* nft list set bridge cordon cut_public: its elements, compared sorted */
-static int verify_elems(struct nft *nft, int scope, const struct mac_list *want)
+static int compare_view(struct nft *nft, struct map_view *got,
+			const struct mac_list exp[NKINDS])
+{
+	char mac[MAC_STRLEN];
+	int ret = 0;
+
+	if (got->nother) {
+		mac_format(&got->other, mac);
+		log_info("nft verify: map %s: %zu elements with a verdict we did "
+			 "not set (first: %s)", MAP_NAME, got->nother, mac);
+		return 1;
+	}
+	for (int k = 0; ret == 0 && k < NKINDS; k++) {
+		mac_list_sort_unique(&got->k[k]);
+		ret = compare_kind(nft, k, &got->k[k], &exp[k]);
+	}
+	return ret;
+}
+
+/* nft list map bridge cordon cut: its elements, compared sorted */
+static int verify_elems(struct nft *nft, const struct mac_list exp[NKINDS])
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mac_list got = { 0 }, exp;
+	struct map_view got = { 0 };
 	int ret;
 
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM,
 						     FAMILY, NLM_F_DUMP, ++nft->seq);
-	put_elem_hdr(nlh, nft, scope);
-	ret = query_verdict(nl_query(nft, nlh, elems_cb, &got), set_names[scope]);
-	if (ret == 0 && mac_copy_sorted(&exp, want->v, want->n) < 0) {
-		log_warn("nft verify: copying MACs");
-		ret = -1;
-	} else if (ret == 0) {
-		mac_list_sort_unique(&got);
-		ret = compare_set(nft, scope, &got, &exp);
-		mac_list_clear(&exp);
-	}
-	mac_list_clear(&got);
+	put_elem_hdr(nlh, nft);
+	ret = query_verdict(nl_query(nft, nlh, elems_cb, &got), "map " MAP_NAME);
+	if (ret == 0)
+		ret = compare_view(nft, &got, exp);
+	lists_clear(got.k, NKINDS);
 	return ret;
 }
 
-int nft_verify_table(struct nft *nft, const struct mac_list sets[SCOPE_COUNT])
+static int verify_objects(struct nft *nft)
 {
 	int ret = verify_table_obj(nft);
 
 	for (size_t i = 0; ret == 0 && i < NCHAINS; i++)
 		ret = verify_chain(nft, &chains[i]);
-	for (int i = 0; ret == 0 && i < SCOPE_COUNT; i++) {
-		ret = verify_set_obj(nft, i);
-		if (ret == 0)
-			ret = verify_elems(nft, i, &sets[i]);
+	return ret == 0 ? verify_map_obj(nft) : ret;
+}
+
+int nft_verify_table(struct nft *nft, const struct mac_list sets[SCOPE_COUNT])
+{
+	struct mac_list lists[SCOPE_COUNT], kinds[NKINDS];
+	int ret = verify_objects(nft);
+
+	if (ret != 0)
+		return ret;
+	if (copy_scopes(sets, lists) < 0) {
+		log_warn("nft verify: copying MACs");
+		return -1;
 	}
+	ret = split_kinds(lists, kinds);
+	lists_clear(lists, SCOPE_COUNT);
+	if (ret < 0) {
+		log_warn("nft verify: computing verdicts");
+		return -1;
+	}
+	ret = verify_elems(nft, kinds);
+	lists_clear(kinds, NKINDS);
 	return ret;
 }
 

@@ -5,9 +5,9 @@
 #   bench/nft_bulk.sh [N] [RUNS]     (defaults 100000, 5; needs root)
 #
 # 1. cold: RUNS times, a fresh network namespace, `nfttool bulk N` (table,
-#    sets, chains, rules and N elements created in one batch); median.
-# 2. warm: RUNS re-asserts of the same N MACs in one namespace (flush the
-#    N elements and add them again, one batch); median.
+#    map, chains, rules and N elements created in one batch); median.
+# 2. warm: RUNS re-asserts of the same N MACs in one namespace (the table
+#    replaced with its N elements, one batch); median.
 # 3. pps: if iperf3 is installed, UDP with 18-byte payloads (64-byte
 #    frames) between two veth "VMs" on a bridge, without the table and with
 #    N cut MACs (not the VMs' own), 3 x 5 s each, received packets/s.

@@ -98,8 +98,8 @@ wait_until 10 not vm_ping vm1 public || fail "public ping to vm1 fails after sus
 echo "  Public ping now fails; the private network still works:"
 show @public-probe ping -q -c 1 -W 1 198.18.11.11 || true
 show @private-probe ping -q -c 1 -W 1 198.18.12.11
-echo "  The agent puts vm1's public MAC in a set of its nftables table 'bridge cordon'."
-show @hv1 nft list set bridge cordon cut_public
+echo "  The agent puts vm1's public MAC in the map of its nftables table 'bridge cordon'."
+show @hv1 nft list map bridge cordon cut
 echo "  vm2 on the same bridge is untouched:"
 show @public-probe ping -q -c 1 -W 1 198.18.11.12
 

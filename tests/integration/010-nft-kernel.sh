@@ -4,8 +4,12 @@
 # Three network namespaces, never the root one: a "host" with bridge br0
 # (where the cordon table lives) and two "VMs" on veth ports of br0,
 # 198.18.0.1 and 198.18.0.2. Checks that cutting a MAC stops its traffic,
-# that smtp cuts only TCP 25/465/587, that a flushed ruleset is seen by the
+# that smtp cuts only TCP 25/465/587 the VM sends, that a MAC cut in several
+# scopes keeps the strongest cut, that a flushed ruleset is seen by the
 # monitor and re-asserted, and that deleting an absent element is -ENOENT.
+#
+# nfttool runs STEPs separated by "--" with one handle: add/del change what
+# the same process asserted (nft.c computes each MAC's verdict from it).
 #
 # Exit: 0 pass, 1 fail, 77 skip (not root). NFTTOOL overrides the binary
 # (e.g. a sanitizer build).
@@ -129,45 +133,83 @@ check "nft list: prerouting chain at -300" \
 	grep -q "type filter hook prerouting priority dstnat; policy accept;" "$TMP/list"
 check "nft list: postrouting chain" \
 	grep -q "type filter hook postrouting priority -300; policy accept;" "$TMP/list"
-check "nft list: saddr and daddr rules" \
-	bash -c "grep -q 'ether saddr @cut_public drop' $TMP/list &&
-		 grep -q 'ether daddr @cut_private drop' $TMP/list"
-check "nft list: smtp rules" \
-	bash -c "[ \$(grep -c 'ether saddr @cut_smtp drop' $TMP/list) -eq 3 ] &&
+check "nft list: one saddr and one daddr lookup" \
+	bash -c "[ \$(grep -c 'vmap @cut' $TMP/list) -eq 2 ] &&
+		 grep -q 'ether saddr vmap @cut' $TMP/list &&
+		 grep -q 'ether daddr vmap @cut' $TMP/list"
+check "nft list: smtp_chk rules" \
+	bash -c "grep -q 'oif != 0 return' $TMP/list &&
+		 [ \$(grep -c 'tcp dport [0-9]* drop' $TMP/list) -eq 3 ] &&
 		 grep -q 'dport 587' $TMP/list"
-check "nft list: element present" grep -q "$MAC_A" "$TMP/list"
+check "nft list: element with verdict drop" grep -q "$MAC_A : drop" "$TMP/list"
 
-check "del public A" tool del public $MAC_A
+check "del public A" tool assert public=$MAC_A -- del public $MAC_A
 check "uncut: A pings B" ping_ab
-check "add private B" tool add private $MAC_B
+check "add private B" tool assert -- add private $MAC_B
 check "private cut of B: A cannot ping B" no_ping_ab
-check "add present element is not an error" tool add private $MAC_B
-check "del private B" tool del private $MAC_B
+check "add present element is not an error" \
+	tool assert private=$MAC_B -- add private $MAC_B -- verify private=$MAC_B
+check "del private B" tool assert private=$MAC_B -- del private $MAC_B
 check "uncut: A pings B again" ping_ab
 
-check "add smtp A" tool add smtp $MAC_A
+check "add smtp A" tool assert -- add smtp $MAC_A
+check "nft list: smtp-only MAC jumps" \
+	bash -c "ip netns exec $H nft list map bridge cordon cut | grep -q '$MAC_A : jump smtp_chk'"
 check "smtp cut: A still pings B" ping_ab
 check "smtp cut: A cannot reach B tcp/25" no_tcp_ab 25
 check "smtp cut: A reaches B tcp/2525" tcp_ab 2525
-check "del smtp A" tool del smtp $MAC_A
+check "del smtp A" tool assert smtp=$MAC_A -- del smtp $MAC_A
 check "smtp uncut: A reaches B tcp/25" tcp_ab 25
+# The map serves postrouting too, where an smtp-only MAC is the destination.
+check "smtp cut of B: A still reaches B tcp/25 (mail to B passes)" \
+	bash -c "ip netns exec $H '$TOOL' assert smtp=$MAC_B >/dev/null && $(declare -f tcp_ab); IP_B=$IP_B A=$A tcp_ab 25"
 
-out=$(tool del public 02:cd:00:00:00:99 2>"$TMP/err" || true)
-check "delete of absent element reports ENOENT" [ "$out" = "ENOENT" ]
+# A MAC in several scopes: drop wins, and leaving one scope keeps the rest.
+check "public+smtp A, then public lifted: smtp cut stays" \
+	tool assert public=$MAC_A smtp=$MAC_A -- del public $MAC_A -- verify smtp=$MAC_A
+check "... A pings B" ping_ab
+check "... A cannot reach B tcp/25" no_tcp_ab 25
+check "smtp A, then public added: drop" \
+	tool assert smtp=$MAC_A -- add public $MAC_A -- verify public=$MAC_A smtp=$MAC_A
+check "... A cannot ping B" no_ping_ab
+check "public+private A, private lifted: still drop" \
+	tool assert public=$MAC_A private=$MAC_A -- del private $MAC_A -- verify public=$MAC_A
+check "... A cannot ping B" no_ping_ab
+tool assert >/dev/null
+
+out=$(tool assert public=$MAC_A -- del public 02:cd:00:00:00:99 2>"$TMP/err" || true)
+check "delete of an element not in the scope reports ENOENT" [ "$out" = "ENOENT" ]
 check "... and names the element" grep -q "02:cd:00:00:00:99" "$TMP/err"
+out=$(tool del public $MAC_A 2>/dev/null || true)
+check "delete without an assert by this handle reports ENOENT" [ "$out" = "ENOENT" ]
+out=$(tool assert public=$MAC_A -- \
+	sh "nft delete element bridge cordon cut '{ $MAC_A }'" -- \
+	del public $MAC_A 2>"$TMP/err" || true)
+check "delete of an element gone from the kernel reports ENOENT" [ "$out" = "ENOENT" ]
+check "... and names the element" grep -q "$MAC_A" "$TMP/err"
 
 # Tamper by hand, verify notices, assert repairs.
 tool assert public=$MAC_A >/dev/null
-inh nft delete element bridge cordon cut_public "{ $MAC_A }"
+inh nft delete element bridge cordon cut "{ $MAC_A }"
 check "element deleted by hand: verify says different" \
 	bash -c "ip netns exec $H '$TOOL' verify public=$MAC_A >/dev/null 2>&1; [ \$? -eq 1 ]"
+inh nft add element bridge cordon cut "{ $MAC_A : accept }"
+check "element with another verdict: verify says different" \
+	bash -c "ip netns exec $H '$TOOL' verify public=$MAC_A >/dev/null 2>&1; [ \$? -eq 1 ]"
 inh nft delete rule bridge cordon post handle \
-	"$(inh nft -a list chain bridge cordon post | awk '/daddr @cut_public/ {print $NF}')"
+	"$(inh nft -a list chain bridge cordon post | awk '/daddr vmap @cut/ {print $NF}')"
+check "rule deleted by hand: verify says different" \
+	bash -c "ip netns exec $H '$TOOL' verify public=$MAC_A >/dev/null 2>&1; [ \$? -eq 1 ]"
 check "assert repairs element and rule" tool assert public=$MAC_A
 check "verify after repair" tool verify public=$MAC_A
+inh nft delete rule bridge cordon smtp_chk handle \
+	"$(inh nft -a list chain bridge cordon smtp_chk | awk '/dport 465/ {print $NF}')"
+check "smtp_chk rule deleted by hand: verify says different" \
+	bash -c "ip netns exec $H '$TOOL' verify public=$MAC_A >/dev/null 2>&1; [ \$? -eq 1 ]"
+check "assert repairs it" tool assert public=$MAC_A -- verify public=$MAC_A
 inh nft delete table bridge cordon
-inh nft 'add table bridge cordon; add chain bridge cordon pre { type filter hook prerouting priority 0; policy drop; }; add set bridge cordon cut_public { type ipv4_addr; }'
-check "assert replaces a table it cannot repair in place" \
+inh nft 'add table bridge cordon; add chain bridge cordon pre { type filter hook prerouting priority 0; policy drop; }; add map bridge cordon cut { type ipv4_addr : verdict; }'
+check "assert replaces a table of another shape (pre policy drop, ipv4 map)" \
 	tool assert public=$MAC_A
 check "verify after replace" tool verify public=$MAC_A
 check "public cut again: A cannot ping B" no_ping_ab
@@ -183,7 +225,7 @@ inh nft flush ruleset
 check "flush ruleset: monitor reports tamper" wait_lines "$TMP/mon" tamper 1
 check "flush ruleset: monitor re-asserts" wait_lines "$TMP/mon" reasserted 1
 check "table back: A cannot ping B" no_ping_ab
-inh nft add element bridge cordon cut_private "{ $MAC_B }"
+inh nft add element bridge cordon cut "{ $MAC_B : drop }"
 check "foreign element add: tamper again" wait_lines "$TMP/mon" tamper 2
 sleep 1
 check "own re-asserts do not report tamper" \

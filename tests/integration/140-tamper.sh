@@ -1,6 +1,6 @@
 #!/bin/bash
 # Someone on the host undoes the cut (nft flush ruleset, nft delete table
-# bridge cordon, deleting the VM's MAC from the set): the agent notices and
+# bridge cordon, deleting the VM's MAC from the map): the agent notices and
 # the VM is cut again within a second. The agent leaves other tables alone,
 # does not over-cut, and counts the tampering in `cordon-agent status`.
 set -euo pipefail
@@ -74,11 +74,14 @@ recut_time "nft delete table bridge cordon" nft delete table bridge cordon
 check "the agent left the host's other table (inet cdtother) alone" \
 	q host_nft hv1 list table inet cdtother
 
-# --- the VM's MAC deleted from whichever set holds it
+# --- the VM's MAC deleted from whichever set or map holds it (a map's
+# elements are [MAC, verdict] in JSON)
 mac=52:54:00:01:01:01
 sets=$(host_nft hv1 -j list table bridge cordon | jq -r --arg m "$mac" '
-	.nftables[] | select(.set) | .set | select((.elem // []) | map(tostring) | index($m)) | .name')
-[ -n "$sets" ] || fail "hv1's table bridge cordon has a set holding $mac"
+	.nftables[] | (.set // .map // empty) |
+	select((.elem // []) | map(if type == "array" then .[0] else . end | tostring) | index($m)) |
+	.name')
+[ -n "$sets" ] || fail "hv1's table bridge cordon has a set or map holding $mac"
 delete_elems() {
 	local s
 	for s in $sets; do nft delete element bridge cordon "$s" "{ $mac }"; done

@@ -100,7 +100,7 @@ check "(a) the agent's state keeps the saved interface XML" \
 	q jq -e --arg m "$MAC1" '.vms[].held[]? | select(.mac == $m and .mechanism == "detach") | .xml | test("<source bridge=")' \
 	"$CDT_TMP/hv1/state/state.json"
 check "(a) nft still holds $MAC1 (detached, not in the inventory)" \
-	q eval "host_nft hv1 list set bridge cordon cut_public | grep -i '$MAC1'"
+	q eval "host_nft hv1 list map bridge cordon cut | grep -i '$MAC1'"
 check "(a) cordonctl vm show $G1 still lists the detached $MAC1 (from the saved XML)" \
 	q eval "ctl --json vm show '$G1' | jq -e --arg m '$MAC1' 'any(.interfaces[]; .mac == \$m and .scope == \"public\")'"
 check "(a) $G1 stays cut" never_within 3 lv_ping "$IP1"

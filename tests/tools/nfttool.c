@@ -1,15 +1,22 @@
 /* nfttool: drives agent/nft.c from tests and benchmarks, in whatever
  * network namespace it is started in.
  *
- *   nfttool [-t TABLE] [-d] assert SCOPE=MAC,MAC,... ...
- *   nfttool [-t TABLE] [-d] add|del SCOPE MAC...
- *   nfttool [-t TABLE] [-d] verify SCOPE=MAC,... ...
- *   nfttool [-t TABLE] [-d] bulk N [verify]
- *   nfttool [-t TABLE] [-d] monitor SECONDS [SCOPE=MAC,... ...]
+ *   nfttool [-t TABLE] [-d] STEP [-- STEP ...]
  *
- * Scopes not named in assert/verify are empty. Exit: 0 ok (verify: table
- * as expected), 1 failure (verify: different; add/del: prints "ENOENT"
- * when the kernel refused a missing element/set), 2 usage. */
+ * Steps, run in order with one nft handle until one fails:
+ *
+ *   assert SCOPE=MAC,MAC,... ...
+ *   verify SCOPE=MAC,... ...
+ *   add|del SCOPE MAC...
+ *   bulk N [verify]
+ *   monitor SECONDS [SCOPE=MAC,... ...]
+ *   sh COMMAND           (system(3): e.g. tamper between two steps)
+ *
+ * add/del change what this process asserted (nft.c keeps the scopes of
+ * each MAC in the handle), so they follow an assert step: alone they print
+ * "ENOENT". Scopes not named in assert/verify are empty. Exit: 0 ok
+ * (verify: table as expected), 1 failure (verify: different; add/del:
+ * prints "ENOENT" on -ENOENT), 2 usage. */
 #include "log.h"
 #include "mac.h"
 #include "nft.h"
@@ -19,16 +26,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: nfttool [-t TABLE] [-d] assert|verify SCOPE=MAC,... ...\n"
-		"       nfttool [-t TABLE] [-d] add|del SCOPE MAC...\n"
-		"       nfttool [-t TABLE] [-d] bulk N [verify]\n"
-		"       nfttool [-t TABLE] [-d] monitor SECONDS [SCOPE=MAC,... ...]\n");
+		"usage: nfttool [-t TABLE] [-d] STEP [-- STEP ...]\n"
+		"steps: assert|verify SCOPE=MAC,... ...\n"
+		"       add|del SCOPE MAC...\n"
+		"       bulk N [verify]\n"
+		"       monitor SECONDS [SCOPE=MAC,... ...]\n"
+		"       sh COMMAND\n");
 	exit(2);
 }
 
@@ -123,7 +133,7 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* N locally administered MACs 02:00:xx:xx:xx:xx for cut_public. */
+/* N locally administered MACs 02:00:xx:xx:xx:xx, cut in scope public. */
 static int bulk_lists(long n, struct mac_list *lists)
 {
 	for (long i = 0; i < n; i++) {
@@ -213,9 +223,25 @@ static int cmd_monitor(struct nft *nft, int argc, char **argv)
 	return ret;
 }
 
-static int run(struct nft *nft, int argc, char **argv)
+/* sh COMMAND: 0 if it exited 0, else 1 */
+static int cmd_sh(int argc, char **argv)
 {
-	const char *cmd = argv[0];
+	int status;
+
+	if (argc != 1)
+		return 2;
+	fflush(stdout);
+	status = system(argv[0]);
+	if (status == -1) {
+		perror("nfttool: system");
+		return 1;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+static int run_step(struct nft *nft, int argc, char **argv)
+{
+	const char *cmd = argc > 0 ? argv[0] : "";
 
 	if (strcmp(cmd, "assert") == 0 || strcmp(cmd, "verify") == 0)
 		return cmd_assert_verify(nft, cmd[0] == 'v', argc - 1, argv + 1);
@@ -225,7 +251,23 @@ static int run(struct nft *nft, int argc, char **argv)
 		return cmd_bulk(nft, argc - 1, argv + 1);
 	if (strcmp(cmd, "monitor") == 0)
 		return cmd_monitor(nft, argc - 1, argv + 1);
+	if (strcmp(cmd, "sh") == 0)
+		return cmd_sh(argc - 1, argv + 1);
 	return 2;
+}
+
+/* The steps between "--" separators, until one does not return 0. */
+static int run(struct nft *nft, int argc, char **argv)
+{
+	int start = 0, ret = 0;
+
+	for (int i = 0; ret == 0 && i <= argc; i++) {
+		if (i < argc && strcmp(argv[i], "--") != 0)
+			continue;
+		ret = run_step(nft, i - start, argv + start);
+		start = i + 1;
+	}
+	return ret;
 }
 
 int main(int argc, char **argv)
