@@ -55,6 +55,7 @@
 #define RETRY_MAX_MS 30000
 #define KEEPALIVE_S 5
 #define KEEPALIVE_COUNT 3
+#define STOP_WAIT_MS 6000 /* mech_free: its current call (libvirt waits 5 s for a detach) */
 #define XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
 enum job_kind { JOB_DETACH, JOB_RESTORE, JOB_POWER_OFF, JOB_STOP_AGAIN, JOB_POWER_ON };
@@ -557,7 +558,13 @@ void mech_free(struct mech *m)
 		atomic_store(&m->quit, true);
 		pthread_cond_signal(&m->cond);
 		pthread_mutex_unlock(&m->lock);
-		pthread_join(m->thread, NULL);
+		/* Its job's waits end on quit; a call stuck on a hung libvirtd
+		 * does not: then the worker is left with what it uses (the
+		 * state file says what the next start finishes or undoes). */
+		if (!thread_join_within(m->thread, STOP_WAIT_MS)) {
+			log_warnx("libvirt worker stuck in a call to libvirtd; leaving it");
+			return;
+		}
 	}
 	jobs_free(m->queue);
 	jobs_free(m->done);

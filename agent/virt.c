@@ -43,6 +43,7 @@
 #define RESYNC_MS 60000        /* re-read anyway: lease/ARP addresses change */
 #define KEEPALIVE_S 5          /* a hung libvirtd is dropped after ~20 s */
 #define KEEPALIVE_COUNT 3
+#define STOP_WAIT_MS 2000      /* virt_free: for the reader's current read */
 
 enum { EV_LIFECYCLE, EV_DEVICE_ADDED, EV_DEVICE_REMOVED, EV_METADATA, EV_COUNT };
 
@@ -503,19 +504,19 @@ struct virt *virt_new(const char *uri, const struct agent_config *cfg, char *err
 
 void virt_free(struct virt *v)
 {
-	int rc;
-
 	if (!v)
 		return;
 	if (v->rd_running) {
-		/* After its current call: a hung libvirtd delays this until
-		 * keepalive gives up. */
 		pthread_mutex_lock(&v->lock);
 		v->quit = true;
 		pthread_cond_broadcast(&v->cond);
 		pthread_mutex_unlock(&v->lock);
-		if ((rc = pthread_join(v->rd_thread, NULL)) != 0)
-			log_warnx("joining the libvirt reader: %s", strerror(rc));
+		/* It stops after its current call. One stuck on a hung libvirtd
+		 * is left with what it uses: only the exiting process frees. */
+		if (!thread_join_within(v->rd_thread, STOP_WAIT_MS)) {
+			log_warnx("libvirt reader stuck in a call to libvirtd; leaving it");
+			return;
+		}
 	}
 	stop_event_thread(v);
 	if (v->fresh_ready)

@@ -2,6 +2,7 @@
 #ifndef CORDON_UTIL_H
 #define CORDON_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,9 @@
 
 uint64_t now_mono_ms(void);      /* CLOCK_MONOTONIC */
 uint64_t now_wall_ms(void);      /* CLOCK_REALTIME */
+/* Joins t if it ends within ms; false if it is still running (stuck in a
+ * call that never returns, e.g. to a hung daemon): then it is left. */
+bool thread_join_within(pthread_t t, long ms);
 /* "2026-11-23T13:45:00Z" into buf; "-" for 0. */
 const char *format_time_utc(int64_t unix_seconds, char *buf, size_t len);
 /* Creates dir and parents (mode for the last one). 0 or -1. */

@@ -26,7 +26,9 @@
 #       cordon-agent status answers and a new nft cut takes effect; the
 #       agent is killed (kill -9) in the middle of that re-attach, libvirtd
 #       resumes, the agent restarts: the NIC is back exactly once (live and
-#       persistent) and the guest answers ping.
+#       persistent) and the guest answers ping;
+#   (f) the agent stopped (SIGTERM) while libvirtd hangs: it exits cleanly
+#       within 10 s (leaving its stuck libvirt reader) and the cuts hold.
 # Layout as in 400-libvirt-inventory.sh (agent in the harness's libvirt
 # namespace, cabled to lib.sh's controller).
 set -euo pipefail
@@ -232,6 +234,21 @@ check "(e) cordonctl vm show $G1: mechanisms none" wait_until 10 ctl_mech_is "$G
 check "(e) $G3's cut holds, libvirt's part done: nft,link-down" \
 	wait_until 15 ctl_mech_is "$G3" nft,link-down
 check "(e) $G3 stays cut" never_within 2 lv_ping "$IP3"
+
+# --- (f) stopping the agent while libvirtd hangs
+kill -STOP "$LVPID"
+kill -HUP "${AGENT_PID[hv1]}" # the reader is now stuck in libvirt
+sleep 0.5
+now_ms; t0=$NOW_MS
+stop_agent hv1 # fails the test unless it exits cleanly within 10 s
+ok "(f) agent stopped (SIGTERM) in $(elapsed_ms "$t0") ms with its libvirt reader stuck"
+check "(f) agent log: it left the stuck reader" \
+	q grep "libvirt reader stuck in a call to libvirtd; leaving it" "$CDT_TMP/hv1/agent.log"
+kill -CONT "$LVPID"
+check "(f) $G3 stays cut with no agent running" never_within 2 lv_ping "$IP3"
+start_agent hv1
+wait_agent_connected hv1
+check "(f) after the restart: $G3 nft,link-down" wait_until 15 ctl_mech_is "$G3" nft,link-down
 agent_status hv1 | sed 's/^/# /'
 
 cdt_done
