@@ -30,10 +30,7 @@ UUID1=$(lv_virsh domuuid "$G1")
 ok "libvirtd up; $G1 started"
 
 # --- controller, management link, agent in the libvirt namespace
-topo_controller
-ctl_keygen
-write_controller_conf
-lv_host_agent "detach_timeout_ms = 3000"
+lv_controller_and_host "detach_timeout_ms = 3000"
 start_controller
 start_agent hv1
 wait_agent_connected hv1

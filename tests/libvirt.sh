@@ -13,7 +13,10 @@
 #                     an agent.conf with inventory = libvirt (+ CONF LINES);
 #                     the harness's bridge is the public scope. Needs
 #                     topo_controller first.
-#   lv_boot_guest NAME MAC IP [noacpi]
+#   lv_controller_and_host [CONF LINES...]
+#                     lib.sh's controller (netns, keys, cordond.conf) and
+#                     lv_host_agent: everything before starting the daemons
+#   lv_boot_guest NAME MAC IP [noacpi|nohotplug]
 #                     define and start a guest on the harness's bridge, its
 #                     serial console shown with the logs on failure
 # and probes of what the agent and libvirt say: ctl_mech, agent_mech,
@@ -49,6 +52,13 @@ lv_host_agent() {
 	enroll_agent hv1
 	write_agent_conf hv1 hv1 "inventory = libvirt" "libvirt_uri = $LV_URI" "$@"
 	echo "$LV_BRIDGE = public" >>"$CDT_TMP/hv1/agent.conf" # [scopes] is last
+}
+
+lv_controller_and_host() {
+	topo_controller
+	ctl_keygen
+	write_controller_conf
+	lv_host_agent "$@"
 }
 
 lv_boot_guest() {

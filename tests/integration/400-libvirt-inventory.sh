@@ -68,10 +68,7 @@ UUID1=$(lv_virsh domuuid "$G1")
 ok "libvirtd up in ${LV_START_SECS}s; $G1 ($UUID1) defined with cordon metadata and started"
 
 # --- controller, management link, agent in the libvirt namespace
-topo_controller
-ctl_keygen
-write_controller_conf
-lv_host_agent
+lv_controller_and_host
 check "cordon-agent --check-config reads the inventory from libvirt" \
 	q ip netns exec "$LV_NS" "$CORDON_AGENT" -c "$CDT_TMP/hv1/agent.conf" --check-config
 start_controller

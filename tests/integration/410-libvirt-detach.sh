@@ -68,10 +68,7 @@ UUID3=$(lv_virsh domuuid "$G3")
 ok "libvirtd up in ${LV_START_SECS}s; $G1 (ACPI), $G2 (acpi=off), $G3 (no hotplug) started"
 
 # --- controller, management link, agent in the libvirt namespace
-topo_controller
-ctl_keygen
-write_controller_conf
-lv_host_agent "detach_timeout_ms = 3000"
+lv_controller_and_host "detach_timeout_ms = 3000"
 start_controller
 start_agent hv1
 wait_agent_connected hv1

@@ -43,10 +43,7 @@ UUID1=$(lv_virsh domuuid "$G1")
 ok "libvirtd up in ${LV_START_SECS}s; $G1 (ACPI, autostart) and $G2 (acpi=off) started, $G3 shut off"
 
 # --- controller, management link, agent in the libvirt namespace
-topo_controller
-ctl_keygen
-write_controller_conf
-lv_host_agent "shutdown_timeout_ms = 3000"
+lv_controller_and_host "shutdown_timeout_ms = 3000"
 start_controller
 start_agent hv1
 wait_agent_connected hv1

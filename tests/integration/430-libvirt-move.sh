@@ -22,10 +22,7 @@ UUID1=$(lv_virsh domuuid "$G1")
 ok "libvirtd up in ${LV_START_SECS}s; $G1 started"
 
 # --- controller, management link, agent in the libvirt namespace
-topo_controller
-ctl_keygen
-write_controller_conf
-lv_host_agent "detach_timeout_ms = 3000"
+lv_controller_and_host "detach_timeout_ms = 3000"
 topo_host hv2 2
 setup_agent hv2
 start_controller
