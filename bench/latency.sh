@@ -20,16 +20,7 @@ cdt_init
 PROBE=$PWD/build/tools/udpprobe
 [ -x "$PROBE" ] || fail "build/tools/udpprobe is built (make)"
 
-topo_controller
-ctl_keygen
-write_controller_conf
-topo_host hv1 1
-topo_vm hv1 1 1
-setup_agent hv1
-start_controller
-start_agent hv1
-wait_until 20 agent_connected hv1 || fail "agent connects"
-wait_vm_known vm11
+topo_one_host 1
 ip netns exec "${VM_NS[vm11]}" "$PROBE" echo 7000 &
 on_exit kill $!
 sleep 0.2

@@ -658,6 +658,22 @@ topo_two_hosts() {
 	fi
 }
 
+# topo_one_host N: controller + hv1 with vm11 .. vm1N, keys, configs, both
+# daemons running and every VM known to the controller.
+topo_one_host() {
+	local v
+	topo_controller
+	ctl_keygen
+	write_controller_conf
+	topo_host hv1 1
+	for ((v = 1; v <= $1; v++)); do topo_vm hv1 1 "$v"; done
+	setup_agent hv1
+	start_controller
+	start_agent hv1
+	wait_agent_connected hv1
+	wait_vm_known "vm1$1"
+}
+
 # vm_suspend VM-REF SCOPE: cordonctl suspend, which must succeed.
 vm_suspend() {
 	local out

@@ -8,17 +8,7 @@ set -euo pipefail
 cdt_init
 command -v nc >/dev/null || fail "nc (netcat-openbsd) is installed"
 
-topo_controller
-ctl_keygen
-write_controller_conf
-topo_host hv1 1
-topo_vm hv1 1 1
-topo_vm hv1 1 2
-setup_agent hv1
-start_controller
-start_agent hv1
-wait_agent_connected hv1
-wait_vm_known vm11
+topo_one_host 2
 
 probe_ip=198.18.11.254
 pns=${H_NS[hv1]}-public

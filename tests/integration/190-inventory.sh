@@ -6,16 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
 
-topo_controller
-ctl_keygen
-write_controller_conf
-topo_host hv1 1
-topo_vm hv1 1 1
-setup_agent hv1
-start_controller
-start_agent hv1
-wait_agent_connected hv1
-wait_vm_known vm11
+topo_one_host 1
 check "cordonctl vms does not list vm12 yet" not vm_known vm12
 
 # --- a VM appears: added to the file, SIGHUP

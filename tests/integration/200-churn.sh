@@ -6,18 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
 
-topo_controller
-ctl_keygen
-write_controller_conf
-topo_host hv1 1
-topo_vm hv1 1 1
-topo_vm hv1 1 2
-topo_vm hv1 1 3
-setup_agent hv1
-start_controller
-start_agent hv1
-wait_agent_connected hv1
-wait_vm_known vm13
+topo_one_host 3
 all_open vm11 vm12 vm13
 
 # converged VM SCOPES-JSON: desired scopes as given, acked = generation.
