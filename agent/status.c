@@ -12,15 +12,6 @@
 #include "log.h"
 #include "util.h"
 
-static json_t *scopes_json(uint32_t scopes)
-{
-	json_t *arr = json_array();
-	for (int i = 0; i < SCOPE_COUNT; i++)
-		if (scopes & (1u << i))
-			json_array_append_new(arr, json_string(scope_name(i)));
-	return arr;
-}
-
 static json_t *vm_json(const struct agent *a, const struct vm_enforced *v)
 {
 	const struct inv_vm *vm = inventory_find(&a->inv, v->uuid);
@@ -44,7 +35,7 @@ static json_t *vm_json(const struct agent *a, const struct vm_enforced *v)
 	}
 	return json_pack("{s:s, s:s, s:o, s:b, s:I, s:s, s:o, s:b, s:o, s:s?, s:I, s:o?}",
 		"uuid", v->uuid,
-		"name", vm ? vm->name : "", "scopes", scopes_json(v->scopes),
+		"name", vm ? vm->name : "", "scopes", scope_mask_json(v->scopes),
 		"power_off", v->power_off, "generation", (json_int_t)v->generation,
 		"mechanisms", enforcer_mechanisms(&a->enf, v), "macs", macs,
 		"in_inventory", vm != NULL, "held", held, "pending", pending,

@@ -14,6 +14,16 @@ const char *scope_name(int index)
 	return scope_names[index];
 }
 
+json_t *scope_mask_json(uint32_t mask)
+{
+	json_t *arr = json_array();
+
+	for (int i = 0; arr && i < SCOPE_COUNT; i++)
+		if (mask & (1u << i))
+			json_array_append_new(arr, json_string(scope_names[i]));
+	return arr;
+}
+
 int scope_index(const char *name)
 {
 	for (int i = 0; i < SCOPE_COUNT; i++)

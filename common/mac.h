@@ -2,6 +2,7 @@
 #ifndef CORDON_MAC_H
 #define CORDON_MAC_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,8 @@ int scope_index(const char *name);          /* -1 if unknown */
 int scope_mask_parse(const char *text, uint32_t *out);
 /* bits -> "public,private" or "none" into buf. */
 const char *scope_mask_format(uint32_t mask, char *buf, size_t len);
+/* bits -> ["public", "private"] (what --json prints); new reference. */
+json_t *scope_mask_json(uint32_t mask);
 
 struct mac {
 	uint8_t b[6];

@@ -199,15 +199,6 @@ const char *desired_state_name(const struct desired_row *row)
 	return (row->scopes || row->power_off) ? "enforced" : "none";
 }
 
-static json_t *scopes_json(uint32_t scopes)
-{
-	json_t *arr = json_array();
-	for (int i = 0; i < SCOPE_COUNT; i++)
-		if (scopes & (1u << i))
-			json_array_append_new(arr, json_string(scope_name(i)));
-	return arr;
-}
-
 void desired_add_json(struct store *store, const char *uuid, json_t *obj)
 {
 	sqlite3_stmt *st = store_prepare(store,
@@ -226,7 +217,7 @@ void desired_add_json(struct store *store, const char *uuid, json_t *obj)
 		}
 	}
 	sqlite3_finalize(st);
-	json_object_set_new(obj, "scopes", scopes_json(row.scopes));
+	json_object_set_new(obj, "scopes", scope_mask_json(row.scopes));
 	json_object_set_new(obj, "power_off", json_boolean(row.power_off));
 	json_object_set_new(obj, "generation", json_integer((json_int_t)row.generation));
 	json_object_set_new(obj, "acked_generation", json_integer((json_int_t)row.acked_generation));
