@@ -1075,36 +1075,6 @@ static int mac_copy_sorted(struct mac_list *out, const struct mac *macs,
 	return 0;
 }
 
-/* Union of two sorted unique lists. */
-static int mac_merge(const struct mac_list *a, const struct mac_list *b,
-		     struct mac_list *out)
-{
-	size_t i = 0, j = 0;
-
-	memset(out, 0, sizeof(*out));
-	while (i < a->n || j < b->n) {
-		int c = i == a->n ? 1 : j == b->n ? -1 : mac_cmp(&a->v[i], &b->v[j]);
-		const struct mac *m = c <= 0 ? &a->v[i] : &b->v[j];
-		if (mac_list_add(out, m) < 0) {
-			mac_list_clear(out);
-			return -1;
-		}
-		i += c <= 0;
-		j += c >= 0;
-	}
-	return 0;
-}
-
-static int mac_cmp_void(const void *a, const void *b)
-{
-	return mac_cmp(a, b);
-}
-
-static bool sorted_has(const struct mac_list *l, const struct mac *m)
-{
-	return l->n && bsearch(m, l->v, l->n, sizeof(*m), mac_cmp_void);
-}
-
 static void lists_clear(struct mac_list *lists, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -1117,7 +1087,7 @@ static int split_kinds(const struct mac_list scopes[SCOPE_COUNT],
 		       struct mac_list kinds[NKINDS])
 {
 	memset(&kinds[K_SMTP], 0, sizeof(kinds[K_SMTP]));
-	if (mac_merge(&scopes[0], &scopes[1], &kinds[K_DROP]) < 0)
+	if (mac_list_union(&scopes[0], &scopes[1], &kinds[K_DROP]) < 0)
 		return -1;
 	if (mac_list_diff(&scopes[SCOPE_SMTP_IDX], &kinds[K_DROP],
 			  &kinds[K_SMTP]) < 0) {
@@ -1131,9 +1101,9 @@ static int split_kinds(const struct mac_list scopes[SCOPE_COUNT],
 static int kind_of(const struct mac_list *const scopes[SCOPE_COUNT],
 		   const struct mac *m)
 {
-	if (sorted_has(scopes[0], m) || sorted_has(scopes[1], m))
+	if (mac_list_has_sorted(scopes[0], m) || mac_list_has_sorted(scopes[1], m))
 		return K_DROP;
-	return sorted_has(scopes[SCOPE_SMTP_IDX], m) ? K_SMTP : K_NONE;
+	return mac_list_has_sorted(scopes[SCOPE_SMTP_IDX], m) ? K_SMTP : K_NONE;
 }
 
 /* The map elements a change of one scope's list touches: those to delete
@@ -1265,7 +1235,7 @@ static int check_held(const struct nft *nft, int scope,
 	char mac[MAC_STRLEN];
 
 	for (size_t i = 0; i < chg->n; i++)
-		if (!sorted_has(&nft->cur[scope], &chg->v[i])) {
+		if (!mac_list_has_sorted(&nft->cur[scope], &chg->v[i])) {
 			mac_format(&chg->v[i], mac);
 			log_info("nft delete: %s is not cut in scope %s",
 				 mac, scope_name(scope));
@@ -1303,7 +1273,7 @@ static int apply_change(struct nft *nft, int scope, const struct mac_list *chg,
 	int ret;
 
 	ret = del ? mac_list_diff(&nft->cur[scope], chg, &next)
-		  : mac_merge(&nft->cur[scope], chg, &next);
+		  : mac_list_union(&nft->cur[scope], chg, &next);
 	if (ret < 0 || delta_of(nft, scope, chg, &next, &d) < 0) {
 		mac_list_clear(&next);
 		log_warn("nft: computing the change");

@@ -534,17 +534,6 @@ int virt_event_fd(const struct virt *v)
 	return v->efd;
 }
 
-bool virt_connected(const struct virt *v)
-{
-	struct virt *m = (struct virt *)v;
-	bool c;
-
-	pthread_mutex_lock(&m->lock);
-	c = m->connected;
-	pthread_mutex_unlock(&m->lock);
-	return c;
-}
-
 bool virt_wait_first(struct virt *v, long timeout_ms, char *err, size_t errlen)
 {
 	struct timespec ts;

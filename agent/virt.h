@@ -37,7 +37,6 @@ int virt_take_inventory(struct virt *v, struct agent_state *held, struct invento
 /* Asks for a read now (SIGHUP, after a mechanism acted); also retries a
  * lost connection now. */
 void virt_request_reload(struct virt *v);
-bool virt_connected(const struct virt *v);
 /* The <interface> element with this MAC in the domain's XML as of the
  * last read taken (live XML when running), malloc'ed; NULL if unknown. */
 char *virt_iface_xml(const struct virt *v, const char *uuid, const struct mac *mac);

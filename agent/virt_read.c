@@ -516,12 +516,10 @@ static const struct dom_xml *dom_xml_find(const struct dom_xml *x, size_t n, con
 /* Interfaces cordon detached (their saved XML in the agent state) are
  * listed as if still in the domain, so the VM keeps its interface, scope
  * and metadata addresses in the inventory while it is cut. */
-static void add_held(const struct agent_config *cfg, struct agent_state *held,
+static void add_held(const struct agent_config *cfg, const struct vm_enforced *e,
 		     struct inv_vm *vm)
 {
-	struct vm_enforced *e = held ? state_find(held, vm->uuid) : NULL;
-
-	for (size_t i = 0; e && i < e->n_held; i++) {
+	for (size_t i = 0; i < e->n_held; i++) {
 		struct inv_iface *ifs;
 		xmlDoc *doc;
 		char why[256];
@@ -554,7 +552,7 @@ void virt_add_held(const struct agent_config *cfg, struct agent_state *held,
 
 		if (!held->vms[i].n_held || !(vm = inventory_find_mut(inv, held->vms[i].uuid)))
 			continue;
-		add_held(cfg, held, vm);
+		add_held(cfg, &held->vms[i], vm);
 		/* Their addresses too (adding is idempotent). */
 		x = dom_xml_find(xmls, n_xmls, vm->uuid);
 		if (x && x->md && parse_metadata(x->md, vm, true, why, sizeof(why)) < 0)

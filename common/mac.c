@@ -193,3 +193,27 @@ int mac_list_diff(const struct mac_list *a, const struct mac_list *b,
 	}
 	return 0;
 }
+
+int mac_list_union(const struct mac_list *a, const struct mac_list *b,
+		   struct mac_list *out)
+{
+	size_t i = 0, j = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (i < a->n || j < b->n) {
+		int c = i == a->n ? 1 : j == b->n ? -1 : mac_cmp(&a->v[i], &b->v[j]);
+		const struct mac *m = c <= 0 ? &a->v[i] : &b->v[j];
+		if (mac_list_add(out, m) < 0) {
+			mac_list_clear(out);
+			return -1;
+		}
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return 0;
+}
+
+bool mac_list_has_sorted(const struct mac_list *list, const struct mac *mac)
+{
+	return list->n && bsearch(mac, list->v, list->n, sizeof(*mac), mac_qsort_cmp);
+}

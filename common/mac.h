@@ -45,5 +45,11 @@ void mac_list_clear(struct mac_list *list);
 /* Elements of a not in b, appended to out (both sorted and unique). */
 int mac_list_diff(const struct mac_list *a, const struct mac_list *b,
 		  struct mac_list *out);
+/* Union of a and b (both sorted and unique) into *out, replaced; on -1
+ * *out is empty. */
+int mac_list_union(const struct mac_list *a, const struct mac_list *b,
+		   struct mac_list *out);
+/* mac in a sorted list (binary search). */
+bool mac_list_has_sorted(const struct mac_list *list, const struct mac *mac);
 
 #endif

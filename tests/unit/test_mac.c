@@ -294,6 +294,36 @@ static void test_list_diff(void **state)
 	mac_list_clear(&out);
 }
 
+static void test_list_union_has(void **state)
+{
+	static const char *const a[] = { "02:00:00:00:00:01", "02:00:00:00:00:04" };
+	static const char *const b[] = { "02:00:00:00:00:00", "02:00:00:00:00:04",
+					 "02:00:00:00:00:09" };
+	static const char *const both[] = { "02:00:00:00:00:00", "02:00:00:00:00:01",
+					    "02:00:00:00:00:04", "02:00:00:00:00:09" };
+	struct mac_list la = { 0 }, lb = { 0 }, empty = { 0 }, out;
+	struct mac m;
+	(void)state;
+
+	list_from(&la, a, ARRAY_LEN(a));
+	list_from(&lb, b, ARRAY_LEN(b));
+	assert_int_equal(mac_list_union(&la, &lb, &out), 0);
+	assert_list(&out, both, ARRAY_LEN(both));
+	for (size_t i = 0; i < ARRAY_LEN(both); i++) {
+		assert_int_equal(mac_parse(both[i], &m), 0);
+		assert_true(mac_list_has_sorted(&out, &m));
+	}
+	assert_int_equal(mac_parse("02:00:00:00:00:02", &m), 0);
+	assert_false(mac_list_has_sorted(&out, &m));
+	assert_false(mac_list_has_sorted(&empty, &m));
+	mac_list_clear(&out);
+	assert_int_equal(mac_list_union(&empty, &la, &out), 0);
+	assert_list(&out, a, ARRAY_LEN(a));
+	mac_list_clear(&out);
+	mac_list_clear(&la);
+	mac_list_clear(&lb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_list_sort_unique),
 		cmocka_unit_test(test_list_grow),
 		cmocka_unit_test(test_list_diff),
+		cmocka_unit_test(test_list_union_has),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
