@@ -394,6 +394,14 @@ static int api_failed(const char *what, char *why, size_t len)
 	return -1;
 }
 
+/* A port is a device that exists while the domain runs; a stopped
+ * domain's interfaces are cut by MAC until it runs again. */
+static void clear_ports(struct inv_vm *vm)
+{
+	for (size_t i = 0; i < vm->n_ifaces; i++)
+		vm->ifaces[i].target[0] = '\0';
+}
+
 /* 0 read, 1 skip (odd or gone; why says which), -1 libvirt failed. */
 static int read_domain(virDomainPtr dom, const struct agent_config *cfg, struct inv_vm *vm,
 		       struct dom_xml *out, char *why, size_t len)
@@ -421,6 +429,8 @@ static int read_domain(virDomainPtr dom, const struct agent_config *cfg, struct 
 		free(xml);
 		return 1;
 	}
+	if (state == VIR_DOMAIN_SHUTOFF)
+		clear_ports(vm); /* a configured <target dev> names no device yet */
 	out->xml = xml;
 	out->md = read_metadata(dom, vm, state != VIR_DOMAIN_SHUTOFF);
 	if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED) {

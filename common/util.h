@@ -22,6 +22,9 @@ int mkdir_parents(const char *path, unsigned mode);
 int path_dirname(const char *path, char *buf, size_t len);
 /* Copies src into dst (size len); -1 if truncated. */
 int strlcpy_checked(char *dst, const char *src, size_t len);
+/* A name the kernel accepts for a network device (dev_valid_name): 1..15
+ * bytes, not "." or "..", no '/', ':' or white space. */
+bool ifname_valid(const char *name);
 /* "2026-11-23T05:00:00Z", "2026-11-23T05:00Z", "2026-11-23 05:00:00"
  * (UTC), with an optional "+05:30"/"-0800" offset instead of Z, or
  * "@1764000000". 0 or -1. */

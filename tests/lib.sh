@@ -312,9 +312,10 @@ topo_vm() {
 	inv=$CDT_TMP/$host/inventory.json
 	jq --arg uuid "$uuid" --arg name "$name" \
 		--arg mac0 "$mac0" --arg mac1 "$mac1" --arg pub "$pub" --arg priv "$priv" \
+		--arg port0 "vm$vmidx-pub" --arg port1 "vm$vmidx-priv" \
 		'.vms += [{ uuid: $uuid, name: $name, interfaces: [
-		   { mac: $mac0, bridge: "br-pub", ips: [$pub] },
-		   { mac: $mac1, bridge: "br-priv", ips: [$priv] } ] }]' \
+		   { mac: $mac0, bridge: "br-pub", port: $port0, ips: [$pub] },
+		   { mac: $mac1, bridge: "br-priv", port: $port1, ips: [$priv] } ] }]' \
 		"$inv" >"$inv.new"
 	mv "$inv.new" "$inv"
 }
