@@ -9,7 +9,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 B       := build
 PKGS_COMMON := libzmq libprotobuf-c jansson inih
-PKGS_AGENT  := $(PKGS_COMMON) libnftnl libmnl libczmq libsystemd libvirt libxml-2.0
+PKGS_AGENT  := $(PKGS_COMMON) libnftnl libmnl libczmq libsystemd libvirt libxml-2.0 libnl-3.0 libnl-route-3.0
 PKGS_CTL    := $(PKGS_COMMON) sqlite3 libczmq libsystemd
 PKGS_TEST   := cmocka
 
@@ -50,7 +50,9 @@ UNIT_DEPS_test_notify   := $(B)/controller/notify.o
 # TOOL_DEPS_NAME.
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
-TOOL_DEPS_nfttool := $(B)/agent/nft.o
+TOOL_DEPS_nfttool := $(B)/agent/nft.o $(B)/agent/nft_batch.o $(B)/agent/nft_obj.o \
+                     $(B)/agent/nft_bridge.o $(B)/agent/nft_port.o
+TOOL_DEPS_linkwatch := $(B)/agent/link.o
 
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "enforce.h"
 #include "inventory.h"
+#include "link.h"
 #include "mech.h"
 #include "transport.h"
 #include "virt.h"
@@ -17,6 +18,7 @@ struct agent {
 	struct enforcer enf;
 	struct agent_link *link;
 	struct virt *virt;        /* NULL with the static inventory */
+	struct link_watch *links; /* the host's links: ports come and go */
 	struct mech *mech;        /* libvirt mechanisms; NULL with the static inventory */
 	bool inv_ready;           /* read once from its source */
 	bool hello_without_inv;   /* gave up waiting for libvirt (logged once) */

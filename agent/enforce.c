@@ -8,25 +8,30 @@
 #include "log.h"
 #include "util.h"
 
-static void sets_clear(struct mac_list sets[SCOPE_COUNT])
-{
-	for (int s = 0; s < SCOPE_COUNT; s++)
-		mac_list_clear(&sets[s]);
-}
+#define SMTP_IDX 2 /* scope index of "smtp" */
 
-/* The union of every VM's MACs, per scope, sorted and unique. */
-static int sets_from_state(const struct agent_state *st, struct mac_list sets[SCOPE_COUNT])
+/* What the kernel must hold for the state: each cut MAC by its recorded
+ * port, or by MAC when it has none. */
+static int view_from_state(const struct agent_state *st, struct nft_view *v)
 {
-	memset(sets, 0, sizeof(struct mac_list) * SCOPE_COUNT);
-	for (size_t i = 0; i < st->n; i++)
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < st->n; i++) {
+		const struct vm_enforced *vm = &st->vms[i];
 		for (int s = 0; s < SCOPE_COUNT; s++)
-			for (size_t k = 0; k < st->vms[i].macs[s].n; k++)
-				if (mac_list_add(&sets[s], &st->vms[i].macs[s].v[k]) < 0) {
-					sets_clear(sets);
+			for (size_t k = 0; k < vm->macs[s].n; k++) {
+				const struct mac *m = &vm->macs[s].v[k];
+				const char *port = state_port_of(vm, m);
+				int kind = s == SMTP_IDX ? PORT_SMTP : PORT_DROP;
+				if (port ? port_list_add(&v->ports, port, kind) < 0
+					 : mac_list_add(&v->macs[s], m) < 0) {
+					nft_view_clear(v);
 					return -1;
 				}
+			}
+	}
 	for (int s = 0; s < SCOPE_COUNT; s++)
-		mac_list_sort_unique(&sets[s]);
+		mac_list_sort_unique(&v->macs[s]);
+	port_list_finish(&v->ports);
 	return 0;
 }
 
@@ -39,19 +44,19 @@ static void set_error(struct enforcer *e, const char *what)
  * delta batch failed. */
 static int assert_all(struct enforcer *e)
 {
-	struct mac_list sets[SCOPE_COUNT];
+	struct nft_view want;
 
-	if (sets_from_state(&e->state, sets) < 0)
+	if (view_from_state(&e->state, &want) < 0)
 		return -1;
-	if (nft_assert_table(e->nft, sets) < 0) {
-		sets_clear(sets);
+	if (nft_assert(e->nft, &want) < 0) {
+		nft_view_clear(&want);
 		e->kernel_dirty = true;
 		e->table_ok = false;
 		set_error(e, "nftables batch failed (see log)");
 		return -1;
 	}
-	sets_clear(e->applied);
-	memcpy(e->applied, sets, sizeof(sets));
+	nft_view_clear(&e->applied);
+	e->applied = want;
 	e->kernel_dirty = false;
 	e->table_ok = true;
 	return 0;
@@ -70,12 +75,14 @@ static int save_state(struct enforcer *e)
 }
 
 int enforcer_start(struct enforcer *e, const char *table, const char *state_dir,
-		   const struct inventory *inv, char *err, size_t errlen)
+		   const struct inventory *inv, bool inv_ready, nft_port_probe_fn *probe,
+		   void *probe_arg, char *err, size_t errlen)
 {
 	char reason[256];
 
 	memset(e, 0, sizeof(*e));
 	e->inv = inv;
+	e->inv_ready = inv_ready;
 	snprintf(e->state_path, sizeof(e->state_path), "%s/state.json", state_dir);
 	if (mkdir_parents(state_dir, 0700) < 0) {
 		snprintf(err, errlen, "cannot create state directory %s: %s", state_dir,
@@ -94,12 +101,16 @@ int enforcer_start(struct enforcer *e, const char *table, const char *state_dir,
 		snprintf(err, errlen, "cannot open nftables netlink");
 		return -1;
 	}
-	if (assert_all(e) < 0) {
-		snprintf(err, errlen, "cannot assert nftables table %s", table);
+	enforcer_set_port_probe(e, probe, probe_arg);
+	/* The state's ports first (no moment open), then the inventory's. */
+	if (assert_all(e) < 0 ||
+	    (inv_ready && e->state.n && enforcer_inventory_changed(e) < 0)) {
+		snprintf(err, errlen, "cannot assert nftables tables %s", table);
 		return -1;
 	}
-	log_info("state %s: %zu VM(s) enforced, table bridge %s asserted", e->state_path,
-		 e->state.n, table);
+	log_info("state %s: %zu VM(s) enforced, table netdev %s asserted (%zu port(s)), "
+		 "bridge table %s", e->state_path, e->state.n, table, e->applied.ports.n,
+		 nft_bridge_table_present(e->nft) ? "present (MACs with no port)" : "absent");
 	return 0;
 }
 
@@ -109,7 +120,67 @@ void enforcer_stop(struct enforcer *e)
 	nft_free(e->nft);
 	e->nft = NULL;
 	state_clear(&e->state);
-	sets_clear(e->applied);
+	nft_view_clear(&e->applied);
+}
+
+static bool mac_cut(const struct vm_enforced *v, const struct mac *m)
+{
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		if (mac_list_contains(&v->macs[s], m))
+			return true;
+	return false;
+}
+
+static const struct inv_iface *vm_iface(const struct inv_vm *vm, const struct mac *m)
+{
+	for (size_t i = 0; i < vm->n_ifaces; i++)
+		if (mac_cmp(&vm->ifaces[i].mac, m) == 0)
+			return &vm->ifaces[i];
+	return NULL;
+}
+
+/* Another interface of the inventory is plugged into port now. */
+static bool port_taken(const struct inventory *inv, const char *port,
+		       const struct mac *mine)
+{
+	for (size_t i = 0; i < inv->n; i++)
+		for (size_t k = 0; k < inv->vms[i].n_ifaces; k++) {
+			const struct inv_iface *f = &inv->vms[i].ifaces[k];
+			if (strcmp(f->target, port) == 0 && mac_cmp(&f->mac, mine) != 0)
+				return true;
+		}
+	return false;
+}
+
+/* The port of each cut MAC, from the inventory once it has been read: the
+ * interface's port while it has one; none (cut by MAC) when the inventory
+ * says it has none (a stopped domain); the recorded one for an interface
+ * the inventory no longer lists (a NIC cordon detached: its tap is gone,
+ * shown as port missing), unless another interface is plugged into that
+ * port now (libvirt reuses tap names: never cut the wrong VM). */
+static int entry_ports_refresh(struct enforcer *e, struct vm_enforced *v,
+			       const struct inv_vm *vm)
+{
+	size_t i = 0;
+
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		for (size_t k = 0; k < v->macs[s].n; k++) {
+			const struct mac *m = &v->macs[s].v[k];
+			const struct inv_iface *f = vm ? vm_iface(vm, m) : NULL;
+			const char *rec = state_port_of(v, m);
+			const char *port = f ? f->target : vm && rec &&
+				!port_taken(e->inv, rec, m) ? rec : NULL;
+			if (port && !ifname_valid(port))
+				port = NULL;
+			if (port != rec && state_port_set(v, m, port) < 0)
+				return -1;
+		}
+	while (i < v->n_ports) /* MACs no longer cut forget their port */
+		if (!mac_cut(v, &v->ports[i].mac))
+			state_port_set(v, &v->ports[i].mac, NULL);
+		else
+			i++;
+	return 0;
 }
 
 /* Recomputes the MACs of one entry from the inventory. A VM this host does
@@ -119,7 +190,7 @@ static int entry_macs_refresh(struct enforcer *e, struct vm_enforced *v)
 	const struct inv_vm *vm = inventory_find(e->inv, v->uuid);
 
 	if (!vm)
-		return 0;
+		return e->inv_ready ? entry_ports_refresh(e, v, NULL) : 0;
 	for (int s = 0; s < SCOPE_COUNT; s++) {
 		v->macs[s].n = 0;
 		if ((v->scopes & (1u << s)) && inventory_vm_macs(vm, s, &v->macs[s]) < 0)
@@ -140,7 +211,7 @@ static int entry_macs_refresh(struct enforcer *e, struct vm_enforced *v)
 	}
 	for (int s = 0; s < SCOPE_COUNT; s++)
 		mac_list_sort_unique(&v->macs[s]);
-	return 0;
+	return e->inv_ready ? entry_ports_refresh(e, v, vm) : 0;
 }
 
 static int entry_set(struct enforcer *e, const Cordon__VmState *d)
@@ -166,36 +237,25 @@ static bool listed(Cordon__VmState **desired, size_t n, const char *uuid)
 	return false;
 }
 
-/* Brings the kernel sets from e->applied to what the state says, with
- * add/delete batches; any failure falls back to a full assert. */
+/* Brings the kernel from e->applied to what the state says in one batch;
+ * any failure falls back to a full assert. */
 static int kernel_sync(struct enforcer *e)
 {
-	struct mac_list want[SCOPE_COUNT];
-	int rc = 0;
+	struct nft_view want;
+	int rc;
 
 	if (e->kernel_dirty)
 		return assert_all(e);
-	if (sets_from_state(&e->state, want) < 0)
+	if (view_from_state(&e->state, &want) < 0)
 		return -1;
-	for (int s = 0; s < SCOPE_COUNT && rc == 0; s++) {
-		struct mac_list add = { 0 }, del = { 0 };
-		if (mac_list_diff(&want[s], &e->applied[s], &add) < 0 ||
-		    mac_list_diff(&e->applied[s], &want[s], &del) < 0)
-			rc = -1;
-		if (rc == 0 && add.n)
-			rc = nft_set_add_macs(e->nft, s, add.v, add.n);
-		if (rc == 0 && del.n)
-			rc = nft_set_del_macs(e->nft, s, del.v, del.n);
-		mac_list_clear(&add);
-		mac_list_clear(&del);
-	}
+	rc = nft_update(e->nft, &want);
 	if (rc != 0) {
-		sets_clear(want);
-		log_warnx("incremental nftables update failed; re-asserting the whole table");
+		nft_view_clear(&want);
+		log_warnx("incremental nftables update failed; re-asserting the tables");
 		return assert_all(e);
 	}
-	sets_clear(e->applied);
-	memcpy(e->applied, want, sizeof(want));
+	nft_view_clear(&e->applied);
+	e->applied = want;
 	return 0;
 }
 
@@ -217,6 +277,7 @@ static void lift_unlisted(struct enforcer *e, Cordon__VmState **desired, size_t 
 			v->power_off = false;
 			for (int s = 0; s < SCOPE_COUNT; s++)
 				v->macs[s].n = 0;
+			v->n_ports = 0;
 			continue;
 		}
 		state_remove(&e->state, e->state.vms[i].uuid);
@@ -339,14 +400,14 @@ void enforcer_reassert(struct enforcer *e, const char *why)
 {
 	e->tamper_count++;
 	e->last_tamper = (int64_t)(now_wall_ms() / 1000);
-	log_warnx("nftables table tampered with (%s): re-asserting", why);
+	log_warnx("nftables tables tampered with (%s): re-asserting", why);
 	if (assert_all(e) == 0)
-		log_info("table re-asserted");
+		log_info("tables re-asserted");
 }
 
 void enforcer_verify(struct enforcer *e)
 {
-	int rc = nft_verify_table(e->nft, e->applied);
+	int rc = nft_verify(e->nft, &e->applied);
 
 	if (rc == 1)
 		enforcer_reassert(e, "periodic check found it changed");
@@ -369,6 +430,17 @@ int enforcer_save(struct enforcer *e)
 	return save_state(e);
 }
 
+/* Some cut interface of v has no port: cut by MAC, which its tenant can
+ * change. */
+static bool mac_only(const struct vm_enforced *v)
+{
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		for (size_t k = 0; k < v->macs[s].n; k++)
+			if (!state_port_of(v, &v->macs[s].v[k]))
+				return true;
+	return false;
+}
+
 static void mech_append(char *buf, size_t len, const char *name)
 {
 	size_t n = strlen(buf);
@@ -384,6 +456,8 @@ const char *enforcer_mechanisms(const struct enforcer *e, const struct vm_enforc
 	buf[0] = '\0';
 	if (v->scopes)
 		mech_append(buf, sizeof(buf), "nft");
+	if (v->scopes && mac_only(v))
+		mech_append(buf, sizeof(buf), "mac-only");
 	for (size_t i = 0; i < v->n_held; i++) {
 		detach |= v->held[i].mech == HELD_DETACH;
 		link_down |= v->held[i].mech == HELD_LINK_DOWN;
@@ -418,4 +492,47 @@ void enforcer_states_free(Cordon__VmState **v, size_t n)
 {
 	Cordon__Ack tmp = { .vms = v, .n_vms = n };
 	enforcer_ack_free(&tmp);
+}
+
+void enforcer_set_port_probe(struct enforcer *e, nft_port_probe_fn *fn, void *arg)
+{
+	e->probe = fn;
+	e->probe_arg = arg;
+	nft_set_port_probe(e->nft, fn, arg);
+}
+
+bool enforcer_port_present(const struct enforcer *e, const char *port)
+{
+	return !e->probe || e->probe(e->probe_arg, port);
+}
+
+/* A kernel that keeps a netdev chain whose device is gone (6.16+) binds it
+ * again by itself when a device of that name appears; an older one dropped
+ * it with the device, so the tables are asserted again (the mirror still
+ * lists the chains it lost). */
+void enforcer_link_event(struct enforcer *e, const char *name, bool present)
+{
+	uint64_t t0 = now_mono_us();
+
+	if (!name) {
+		log_info("link events were lost: checking every port");
+		enforcer_verify(e);
+		return;
+	}
+	if (!port_list_find(&e->applied.ports, name))
+		return;
+	if (!present) {
+		log_info("port %s of a cut interface is gone: port missing, nothing "
+			 "lifted", name);
+		if (nft_needs_devices(e->nft))
+			assert_all(e);
+		return;
+	}
+	e->ports_recut++;
+	if (nft_needs_devices(e->nft) && assert_all(e) < 0) {
+		log_warnx("port %s is back, but its chains could not be asserted", name);
+		return;
+	}
+	log_info("port %s of a cut interface is back: cut again %llu us after the "
+		 "link event", name, (unsigned long long)(now_mono_us() - t0));
 }

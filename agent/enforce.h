@@ -16,7 +16,11 @@ struct enforcer {
 	struct agent_state state;
 	const struct inventory *inv;          /* borrowed */
 	char state_path[4200];
-	struct mac_list applied[SCOPE_COUNT]; /* in the kernel, sorted */
+	struct nft_view applied;              /* in the kernel */
+	bool inv_ready;                       /* inventory read: ports from it */
+	nft_port_probe_fn *probe;             /* does a port's device exist? */
+	void *probe_arg;
+	unsigned ports_recut;                 /* port devices re-created while cut */
 	bool kernel_dirty;                    /* last batch failed: retry */
 	bool state_dirty;                     /* last save failed: retry */
 	bool staged;                          /* staged, not committed yet */
@@ -30,7 +34,8 @@ struct enforcer {
 /* Loads the state file and asserts the table from it, before anything
  * else: cuts hold from the first moment. -1 with reason in err. */
 int enforcer_start(struct enforcer *e, const char *table, const char *state_dir,
-		   const struct inventory *inv, char *err, size_t errlen);
+		   const struct inventory *inv, bool inv_ready, nft_port_probe_fn *probe,
+		   void *probe_arg, char *err, size_t errlen);
 void enforcer_stop(struct enforcer *e);
 
 /* Takes desired states into memory only (no I/O), so that everything
@@ -53,6 +58,12 @@ void enforcer_reassert(struct enforcer *e, const char *why);
 void enforcer_verify(struct enforcer *e);
 /* Retries failed saves / batches. */
 void enforcer_tick(struct enforcer *e);
+
+/* The link cache that says whether a port's device exists (link.c). */
+void enforcer_set_port_probe(struct enforcer *e, nft_port_probe_fn *fn, void *arg);
+bool enforcer_port_present(const struct enforcer *e, const char *port);
+/* A link appeared (present) or vanished; name NULL: events were lost. */
+void enforcer_link_event(struct enforcer *e, const char *name, bool present);
 
 /* What holds for a VM now: "nft", "nft,detach", "nft,link-down",
  * "nft,power-off", "none"... (a static buffer, valid until the next call) */

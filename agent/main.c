@@ -263,10 +263,13 @@ static void log_unmapped(const struct inventory *inv, const struct agent_config 
  * something changed. */
 static void apply_inventory(struct agent *a, struct inventory *fresh, const char *why)
 {
+	bool first = !a->enf.inv_ready;
+
 	a->inv_ready = true;
+	a->enf.inv_ready = true;
 	if (a->mech)
 		mech_kick(a->mech);
-	if (inventory_equal(&a->inv, fresh)) {
+	if (inventory_equal(&a->inv, fresh) && !first) {
 		/* Still a newer read: "running" in it is current. */
 		a->inv.read_ms = fresh->read_ms;
 		log_debug("%s: inventory unchanged (%zu VM(s))", why, a->inv.n);
@@ -338,6 +341,19 @@ static void drain_link(struct agent *a)
 	commit_and_ack(a);
 }
 
+static void on_link(void *arg, const char *name, int ifindex, bool present)
+{
+	struct agent *a = arg;
+
+	(void)ifindex;
+	enforcer_link_event(&a->enf, name, present);
+}
+
+static bool link_exists(void *arg, const char *port)
+{
+	return link_watch_ifindex(arg, port) > 0;
+}
+
 static void handle_nft_events(struct agent *a)
 {
 	if (nft_monitor_read(a->enf.nft) == 1)
@@ -387,10 +403,11 @@ static int run_loop(struct agent *a, int sfd)
 		{ NULL, nft_monitor_fd(a->enf.nft), ZMQ_POLLIN, 0 },
 		{ NULL, a->status_fd, ZMQ_POLLIN, 0 },
 		{ NULL, sfd, ZMQ_POLLIN, 0 },
+		{ NULL, link_watch_fd(a->links), ZMQ_POLLIN, 0 },
 		{ NULL, a->virt ? virt_event_fd(a->virt) : -1, ZMQ_POLLIN, 0 },
 		{ NULL, a->mech ? mech_event_fd(a->mech) : -1, ZMQ_POLLIN, 0 },
 	};
-	int n_items = a->mech ? 7 : a->virt ? 6 : 5;
+	int n_items = a->mech ? 8 : a->virt ? 7 : 6;
 	struct timers t = { 0 };
 
 	t.next_verify = now_mono_ms() + (uint64_t)a->cfg.verify_ms;
@@ -399,6 +416,9 @@ static int run_loop(struct agent *a, int sfd)
 			log_warn("zmq_poll");
 			return -1;
 		}
+		if ((items[5].revents & ZMQ_POLLIN) &&
+		    link_watch_read(a->links, on_link, a) < 0)
+			log_warnx("link events: read failed; periodic verify still runs");
 		if (items[2].revents & ZMQ_POLLIN)
 			handle_nft_events(a);
 		if (items[1].revents & ZMQ_POLLIN)
@@ -410,7 +430,7 @@ static int run_loop(struct agent *a, int sfd)
 		if ((items[4].revents & ZMQ_POLLIN) && !handle_signals(a, sfd))
 			return 0;
 		uint64_t now = now_mono_ms();
-		if (a->virt && (items[5].revents & ZMQ_POLLIN))
+		if (a->virt && (items[6].revents & ZMQ_POLLIN))
 			virt_events(a);
 		if (a->mech)
 			mech_events(a);
@@ -498,7 +518,13 @@ static int start(struct agent *a, const struct options *o, char *err, size_t err
 		return keys_load(a->cfg.key, &kp, err, errlen) < 0 ||
 		       keys_load(a->cfg.controller_key, &kp, err, errlen) < 0 ? -1 : 0;
 	}
-	if (enforcer_start(&a->enf, a->cfg.nft_table, a->cfg.state_dir, &a->inv, err, errlen) < 0)
+	a->links = link_watch_new();
+	if (!a->links) {
+		snprintf(err, errlen, "cannot read the host's network links (netlink)");
+		return -1;
+	}
+	if (enforcer_start(&a->enf, a->cfg.nft_table, a->cfg.state_dir, &a->inv, a->inv_ready,
+			   link_exists, a->links, err, errlen) < 0)
 		return -1;
 	if (a->virt) {
 		/* After the state is loaded: its saved XML and power records are
@@ -567,6 +593,7 @@ static int run_agent(int argc, char **argv)
 		free(a.ack_uuids[i]);
 	free(a.ack_uuids);
 	enforcer_stop(&a.enf);
+	link_watch_free(a.links);
 	inventory_clear(&a.inv);
 	close(sfd);
 	return rc;

@@ -1,61 +1,69 @@
-/* nft.c: the agent's own nftables table, through libnftnl + libmnl.
+/* nft.c: what the agent holds in the kernel's nftables, through libnftnl +
+ * libmnl, and the monitor that sees anyone else change it.
  *
- * The table (family bridge, name from config, default "cordon") holds one
- * map `cut` from MAC to verdict, looked up by source MAC in a prerouting
- * chain and by destination MAC in a postrouting chain: a frame of MACs that
- * are not cut costs one lookup per hook. A MAC cut in public or private
- * scope maps to drop; one cut only in smtp scope jumps to a chain that
- * drops the TCP to 25/465/587 it sends. The scopes are this interface's;
- * nft.c keeps each MAC's scopes and computes its verdict (top of nft.c).
- * Every change is one netlink batch; every message in it is acked and
- * errors are mapped back to the change. The agent never touches any other
- * table. */
+ * Two tables of the same name (default "cordon"), never any other:
+ * - netdev: a cut port (the host-side device of a VM interface) gets base
+ *   chains on its own ingress and egress hooks (nft_port.h). The tenant's
+ *   MAC, tags and protocols do not matter there.
+ * - bridge: only while some cut interface has no known port, a map from MAC
+ *   to verdict on the bridge hooks (nft_bridge.h): spoofable, so shown as
+ *   mac-only.
+ * Every change is one netlink batch over both, every message acked and
+ * errors mapped back to the change. */
 #ifndef CORDON_NFT_H
 #define CORDON_NFT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "mac.h"
+#include "nft_port.h"
+
+/* What the kernel must hold. */
+struct nft_view {
+	struct mac_list macs[SCOPE_COUNT]; /* cut by MAC, per scope: sorted unique */
+	struct port_list ports;            /* cut by port: port_list_finish()ed */
+};
+void nft_view_clear(struct nft_view *v);
 
 struct nft;
 
-/* Opens the netlink sockets in the caller's network namespace. NULL on error
- * (logged). */
+/* Opens the netlink sockets in the caller's network namespace. NULL on
+ * error (logged). */
 struct nft *nft_new(const char *table_name);
 void nft_free(struct nft *nft);
 
-/* Replaces the table (deletes it if present, builds it anew) with one
- * whose map holds exactly the verdicts of sets[i] (scope i's MACs), in one
- * atomic batch. Idempotent. 0, or -1 (logged). */
-int nft_assert_table(struct nft *nft, const struct mac_list sets[SCOPE_COUNT]);
+/* Whether a port's device exists now (link.c's cache); without a probe
+ * every port is taken to exist. */
+typedef bool nft_port_probe_fn(void *arg, const char *port);
+void nft_set_port_probe(struct nft *nft, nft_port_probe_fn *fn, void *arg);
 
-/* Adds / removes MACs to / from scope index `scope`, changing the verdicts
- * that change, in one batch. Adding a MAC the scope holds is not an error.
- * -ENOENT, so the caller can fall back to nft_assert_table(): removing a
- * MAC the scope does not hold, an element we committed is gone from the
- * kernel (the batch aborts there), or no nft_assert_table() succeeded on
- * this handle since it was made or since a batch failed (the scopes it
- * tracks may not be the kernel's). Other errors: -1 (logged). */
-int nft_set_add_macs(struct nft *nft, int scope, const struct mac *macs,
-		     size_t n);
-int nft_set_del_macs(struct nft *nft, int scope, const struct mac *macs,
-		     size_t n);
-
-/* Compares the kernel's table with what it must be for these scopes:
- * 0 = as expected, 1 = missing or different (table, map, a chain, a
- * chain's rule count, an element or its verdict), -1 = could not tell
+/* Replaces both tables with exactly want, in one atomic batch (frames meet
+ * the old tables or the new ones). Idempotent; repairs anything. 0 or -1
  * (logged). */
-int nft_verify_table(struct nft *nft, const struct mac_list sets[SCOPE_COUNT]);
+int nft_assert(struct nft *nft, const struct nft_view *want);
+/* The changes from what our last batch committed to want, in one batch.
+ * -ENOENT when something we committed is gone from the kernel (an element,
+ * a chain), or no assert succeeded since start or since a failed batch:
+ * the caller then asserts. Other errors -1 (logged). */
+int nft_update(struct nft *nft, const struct nft_view *want);
+/* 0 the kernel holds want (chains with their hook, device, priority,
+ * policy and rule count; no chain of ours beyond them; the bridge table
+ * with exactly want's MACs, or none), 1 it does not, -1 could not tell. */
+int nft_verify(struct nft *nft, const struct nft_view *want);
 
 /* A netlink socket subscribed to NFNLGRP_NFTABLES, for the event loop. */
 int nft_monitor_fd(const struct nft *nft);
-
-/* Drains pending monitor events. 1 if any event came from another process
- * and concerns our table (deleted table/map/chain/rule/element, flushed
+/* Drains pending monitor events. 1 if any came from another process and
+ * concerns our tables (deleted table/chain/rule/map/element, flushed
  * ruleset), 0 if none did, -1 on error (logged; on ENOBUFS returns 1 since
  * events were lost). */
 int nft_monitor_read(struct nft *nft);
 
-/* Counts for status: MACs cut per scope after the last successful batch
- * (not a kernel read). */
-size_t nft_set_size(const struct nft *nft, int scope);
+/* For status. bound: our chains for port are in the kernel and its device
+ * exists. */
+bool nft_port_bound(const struct nft *nft, const char *port);
+bool nft_bridge_table_present(const struct nft *nft);
+bool nft_needs_devices(const struct nft *nft);
 
 #endif

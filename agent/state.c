@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #include "codec.h"
 
 #define STATE_VERSION 1
@@ -39,6 +41,50 @@ static void vm_clear(struct vm_enforced *vm)
 	free(vm->held);
 	vm->held = NULL;
 	vm->n_held = 0;
+	free(vm->ports);
+	vm->ports = NULL;
+	vm->n_ports = 0;
+}
+
+const char *state_port_of(const struct vm_enforced *vm, const struct mac *mac)
+{
+	for (size_t i = 0; i < vm->n_ports; i++)
+		if (mac_cmp(&vm->ports[i].mac, mac) == 0)
+			return vm->ports[i].port;
+	return NULL;
+}
+
+static void port_forget(struct vm_enforced *vm, const struct mac *mac)
+{
+	for (size_t i = 0; i < vm->n_ports; i++)
+		if (mac_cmp(&vm->ports[i].mac, mac) == 0) {
+			vm->ports[i] = vm->ports[--vm->n_ports];
+			return;
+		}
+}
+
+int state_port_set(struct vm_enforced *vm, const struct mac *mac, const char *port)
+{
+	struct vm_port *p;
+
+	if (!port || !*port) {
+		port_forget(vm, mac);
+		return 0;
+	}
+	if (!ifname_valid(port))
+		return -1;
+	for (size_t i = 0; i < vm->n_ports; i++)
+		if (mac_cmp(&vm->ports[i].mac, mac) == 0) {
+			strcpy(vm->ports[i].port, port);
+			return 0;
+		}
+	p = realloc(vm->ports, (vm->n_ports + 1) * sizeof(*p));
+	if (!p)
+		return -1;
+	vm->ports = p;
+	p[vm->n_ports].mac = *mac;
+	strcpy(p[vm->n_ports++].port, port);
+	return 0;
 }
 
 static const char *const held_names[] = {
@@ -260,7 +306,7 @@ static int check_vm_keys(json_t *obj, const char *where, char *err,
 {
 	static const char *const known[] = { "uuid", "generation", "scopes",
 					     "power_off", "macs", "held", "power",
-					     "restarted_by_someone" };
+					     "restarted_by_someone", "ports" };
 	const char *key;
 	json_t *val;
 
@@ -353,6 +399,30 @@ static int load_libvirt_parts(json_t *obj, struct vm_enforced *vm, const char *w
 	return 0;
 }
 
+/* "ports": { "52:54:00:00:00:01": "vnet3", ... }, optional. */
+static int load_ports(json_t *obj, struct vm_enforced *vm, const char *where,
+		      char *err, size_t errlen)
+{
+	const char *key;
+	json_t *val;
+	struct mac mac;
+
+	if (!obj)
+		return 0;
+	if (!json_is_object(obj))
+		return state_err(err, errlen, "%s.ports: not an object", where);
+	json_object_foreach(obj, key, val) {
+		if (mac_parse(key, &mac) < 0 || !mac_is_unicast(&mac))
+			return state_err(err, errlen, "%s.ports: \"%.32s\" is not "
+					 "a unicast MAC", where, key);
+		if (!json_is_string(val) ||
+		    state_port_set(vm, &mac, json_string_value(val)) < 0)
+			return state_err(err, errlen, "%s.ports.%s: not a device "
+					 "name", where, key);
+	}
+	return 0;
+}
+
 static int load_vm(json_t *obj, struct vm_enforced *vm, const char *where,
 		   char *err, size_t errlen)
 {
@@ -381,7 +451,8 @@ static int load_vm(json_t *obj, struct vm_enforced *vm, const char *where,
 	if (load_scopes(json_object_get(obj, "scopes"), &vm->scopes, where,
 			err, errlen) < 0)
 		return -1;
-	if (load_macs(json_object_get(obj, "macs"), vm, where, err, errlen) < 0)
+	if (load_macs(json_object_get(obj, "macs"), vm, where, err, errlen) < 0 ||
+	    load_ports(json_object_get(obj, "ports"), vm, where, err, errlen) < 0)
 		return -1;
 	return load_libvirt_parts(obj, vm, where, err, errlen);
 }
@@ -547,6 +618,15 @@ static json_t *dump_vm(const struct vm_enforced *vm)
 		bad |= json_object_set_new(obj, "power", json_pack("{s:b, s:b, s:b}",
 			"held", vm->power.held, "was_running", vm->power.was_running,
 			"autostart", vm->power.autostart));
+	if (vm->n_ports) {
+		json_t *ports = json_object();
+		bad |= json_object_set_new(obj, "ports", ports);
+		for (size_t i = 0; ports && i < vm->n_ports; i++) {
+			mac_format(&vm->ports[i].mac, buf);
+			bad |= json_object_set_new(ports, buf,
+						   json_string(vm->ports[i].port));
+		}
+	}
 	if (vm->restarted)
 		bad |= json_object_set_new(obj, "restarted_by_someone",
 					   json_integer(vm->restarted));

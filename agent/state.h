@@ -45,6 +45,14 @@ struct power_hold {
 	bool autostart;            /* put back at restore */
 };
 
+/* The port (host-side device) an interface of a cut VM was last known to
+ * be plugged into: its chains are asserted from the state at start,
+ * before any inventory is read. */
+struct vm_port {
+	struct mac mac;
+	char port[16];
+};
+
 struct vm_enforced {
 	char uuid[STATE_UUID_MAX + 1];
 	uint64_t generation;       /* last desired generation applied */
@@ -57,6 +65,11 @@ struct vm_enforced {
 	struct held_iface *held;
 	size_t n_held;
 	struct power_hold power;
+	/* Ports of the cut MACs (optional in the file: absent = none known,
+	 * as written by agents before ports: those MACs are cut by MAC until
+	 * the inventory names their ports). */
+	struct vm_port *ports;
+	size_t n_ports;
 	uint32_t restarted;        /* started by someone while it had to be off */
 };
 
@@ -87,5 +100,10 @@ struct held_iface *state_held_add(struct vm_enforced *vm, const struct mac *mac,
 				  int scope, const char *xml);
 void state_held_del(struct vm_enforced *vm, const struct mac *mac);
 const char *state_held_mech_name(enum held_mech m);
+
+/* The recorded port of mac, or NULL. set: port NULL or "" forgets it.
+ * 0, or -1 (allocation, or not a device name). */
+const char *state_port_of(const struct vm_enforced *vm, const struct mac *mac);
+int state_port_set(struct vm_enforced *vm, const struct mac *mac, const char *port);
 
 #endif

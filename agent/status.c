@@ -12,6 +12,40 @@
 #include "log.h"
 #include "util.h"
 
+/* How one cut interface is enforced: on its port, on a port whose device
+ * is gone (nothing lifted; back when it returns), or by MAC only. */
+static const char *iface_enforcement(const struct enforcer *e, const char *port)
+{
+	if (!port)
+		return "mac-only";
+	return enforcer_port_present(e, port) ? "port" : "port missing";
+}
+
+static json_t *ifaces_json(const struct agent *a, const struct vm_enforced *v)
+{
+	json_t *arr = json_array();
+	struct mac_list seen = { 0 };
+	char text[MAC_STRLEN];
+
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		for (size_t k = 0; k < v->macs[s].n; k++) {
+			const struct mac *m = &v->macs[s].v[k];
+			if (mac_list_contains(&seen, m) || mac_list_add(&seen, m) < 0)
+				continue;
+			uint32_t mask = 0;
+			for (int t = 0; t < SCOPE_COUNT; t++)
+				if (mac_list_contains(&v->macs[t], m))
+					mask |= 1u << t;
+			const char *port = state_port_of(v, m);
+			mac_format(m, text);
+			json_array_append_new(arr, json_pack("{s:s, s:o, s:s?, s:s}",
+				"mac", text, "scopes", scope_mask_json(mask), "port", port,
+				"enforcement", iface_enforcement(&a->enf, port)));
+		}
+	mac_list_clear(&seen);
+	return arr;
+}
+
 static json_t *vm_json(const struct agent *a, const struct vm_enforced *v)
 {
 	const struct inv_vm *vm = inventory_find(&a->inv, v->uuid);
@@ -33,11 +67,12 @@ static json_t *vm_json(const struct agent *a, const struct vm_enforced *v)
 			"scope", scope_name(v->held[i].scope),
 			"mechanism", state_held_mech_name(v->held[i].mech)));
 	}
-	return json_pack("{s:s, s:s, s:o, s:b, s:I, s:s, s:o, s:b, s:o, s:s?, s:I, s:o?}",
+	return json_pack("{s:s, s:s, s:o, s:b, s:I, s:s, s:o, s:o, s:b, s:o, s:s?, s:I, s:o?}",
 		"uuid", v->uuid,
 		"name", vm ? vm->name : "", "scopes", scope_mask_json(v->scopes),
 		"power_off", v->power_off, "generation", (json_int_t)v->generation,
 		"mechanisms", enforcer_mechanisms(&a->enf, v), "macs", macs,
+		"interfaces", ifaces_json(a, v),
 		"in_inventory", vm != NULL, "held", held, "pending", pending,
 		"restarted_by_someone", (json_int_t)v->restarted,
 		"power", v->power.saved ? json_pack("{s:b, s:b, s:b}", "held", v->power.held,
@@ -46,15 +81,27 @@ static json_t *vm_json(const struct agent *a, const struct vm_enforced *v)
 
 static json_t *nft_json(const struct agent *a)
 {
+	const struct enforcer *e = &a->enf;
 	json_t *elements = json_object();
+	size_t missing = 0, mac_only = 0;
 
-	for (int s = 0; s < SCOPE_COUNT; s++)
+	for (int s = 0; s < SCOPE_COUNT; s++) {
 		json_object_set_new(elements, scope_name(s),
-				    json_integer((json_int_t)a->enf.applied[s].n));
-	return json_pack("{s:s, s:s, s:b, s:o, s:I, s:I, s:s}", "family", "bridge",
-		"table", a->cfg.nft_table, "healthy", a->enf.table_ok && !a->enf.kernel_dirty,
-		"elements", elements, "tamper_count", (json_int_t)a->enf.tamper_count,
-		"last_tamper", (json_int_t)a->enf.last_tamper, "last_error", a->enf.last_error);
+				    json_integer((json_int_t)e->applied.macs[s].n));
+		mac_only += e->applied.macs[s].n;
+	}
+	for (size_t i = 0; i < e->applied.ports.n; i++)
+		missing += !enforcer_port_present(e, e->applied.ports.v[i].name);
+	return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:b, s:b, s:o, s:I, s:I, s:I, s:s}",
+		"family", "netdev", "table", a->cfg.nft_table,
+		"healthy", e->table_ok && !e->kernel_dirty,
+		"ports_cut", (json_int_t)e->applied.ports.n,
+		"ports_missing", (json_int_t)missing, "mac_only", (json_int_t)mac_only,
+		"bridge_table", nft_bridge_table_present(e->nft),
+		"kernel_needs_devices", nft_needs_devices(e->nft),
+		"elements", elements, "tamper_count", (json_int_t)e->tamper_count,
+		"last_tamper", (json_int_t)e->last_tamper,
+		"ports_recut", (json_int_t)e->ports_recut, "last_error", e->last_error);
 }
 
 json_t *status_build(const struct agent *a)

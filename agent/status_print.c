@@ -37,11 +37,15 @@ static void print_nft(const json_t *n)
 {
 	json_t *el = json_object_get(n, "elements");
 
-	printf("nft table    %s %s: %s; MACs cut public %lld, private %lld, smtp %lld\n",
+	printf("nft table    %s %s: %s; %lld port(s) cut, %lld missing\n",
 	       str(n, "family"), str(n, "table"),
 	       json_is_true(json_object_get(n, "healthy")) ? "healthy" : "NOT HEALTHY",
-	       (long long)num(el, "public"), (long long)num(el, "private"),
-	       (long long)num(el, "smtp"));
+	       (long long)num(n, "ports_cut"), (long long)num(n, "ports_missing"));
+	if (json_is_true(json_object_get(n, "bridge_table")))
+		printf("             bridge %s: MACs cut with no known port (spoofable) "
+		       "public %lld, private %lld, smtp %lld\n", str(n, "table"),
+		       (long long)num(el, "public"), (long long)num(el, "private"),
+		       (long long)num(el, "smtp"));
 	printf("tampering    %lld time(s)", (long long)num(n, "tamper_count"));
 	if (num(n, "tamper_count")) {
 		char when[32];
@@ -82,6 +86,30 @@ static void print_libvirt(const json_t *l)
 	printf("\n");
 }
 
+/* One line per cut interface: where its cut holds. */
+static void print_ifaces(const json_t *ifaces)
+{
+	size_t i, j;
+	json_t *f, *s;
+
+	json_array_foreach(ifaces, i, f) {
+		char cut[64] = "";
+		const char *how = str(f, "enforcement");
+		json_array_foreach(json_object_get(f, "scopes"), j, s) {
+			if (j)
+				strcat(cut, ",");
+			strncat(cut, json_string_value(s), sizeof(cut) - strlen(cut) - 2);
+		}
+		if (strcmp(how, "mac-only") == 0)
+			printf("%-36s %s %-16s mac-only (spoofable): no known port\n", "",
+			       str(f, "mac"), cut);
+		else
+			printf("%-36s %s %-16s %s %s\n", "", str(f, "mac"), cut,
+			       strcmp(how, "port") == 0 ? "port" : "port missing:",
+			       str(f, "port"));
+	}
+}
+
 static void print_vms(const json_t *vms)
 {
 	size_t i, j;
@@ -102,6 +130,7 @@ static void print_vms(const json_t *vms)
 		printf("%-36s %-16s %-16s %-12s %lld%s\n", str(v, "uuid"), str(v, "name"),
 		       cut[0] ? cut : "-", str(v, "mechanisms"), (long long)num(v, "generation"),
 		       json_is_true(json_object_get(v, "in_inventory")) ? "" : "  (not in inventory)");
+		print_ifaces(json_object_get(v, "interfaces"));
 		if (json_string_value(json_object_get(v, "pending")))
 			printf("%-36s pending: %s\n", "", str(v, "pending"));
 		json_array_foreach(json_object_get(v, "held"), j, s)

@@ -10,6 +10,7 @@
 #define CORDON_VERSION "0.1.0"
 
 uint64_t now_mono_ms(void);      /* CLOCK_MONOTONIC */
+uint64_t now_mono_us(void);
 uint64_t now_wall_ms(void);      /* CLOCK_REALTIME */
 /* Joins t if it ends within ms; false if it is still running (stuck in a
  * call that never returns, e.g. to a hung daemon): then it is left. */

@@ -182,7 +182,8 @@ check "delete of an element not in the scope reports ENOENT" [ "$out" = "ENOENT"
 check "... and names the element" grep -q "02:cd:00:00:00:99" "$TMP/err"
 out=$(tool del public $MAC_A 2>/dev/null || true)
 check "delete without an assert by this handle reports ENOENT" [ "$out" = "ENOENT" ]
-out=$(tool assert public=$MAC_A -- \
+# (a second MAC keeps the table: lifting the last one deletes it)
+out=$(tool assert public=$MAC_A,02:cd:00:00:00:77 -- \
 	sh "nft delete element bridge cordon cut '{ $MAC_A }'" -- \
 	del public $MAC_A 2>"$TMP/err" || true)
 check "delete of an element gone from the kernel reports ENOENT" [ "$out" = "ENOENT" ]

@@ -37,8 +37,8 @@ check "cordonctl agents: hv1 still disconnected (it cannot have reconnected)" ag
 
 # --- as after a reboot: the kernel table is gone, the agent starts offline
 kill9_agent hv1
-host_nft hv1 delete table bridge cordon
-ok "agent killed and table bridge cordon deleted on hv1 (simulated reboot)"
+host_nft hv1 delete table netdev cordon
+ok "agent killed and table netdev cordon deleted on hv1 (simulated reboot)"
 expect_reach vm11 public
 ok "vm11 answers with neither agent nor table: the cut was the agent's table"
 start_agent hv1
@@ -94,7 +94,7 @@ vm_suspend vm12 public
 expect_cut vm12 public
 check "cordonctl vms: vm12 enforced" wait_until 15 vm_enforced vm12
 kill9_agent hv1
-host_nft hv1 delete table bridge cordon
+host_nft hv1 delete table netdev cordon
 rm -rf "${CDT_TMP:?}/hv1/state"
 mkdir "$CDT_TMP/hv1/state"
 ok "agent killed, table deleted, agent state directory emptied"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Someone on the host undoes the cut (nft flush ruleset, nft delete table
-# bridge cordon, deleting the VM's MAC from the map): the agent notices and
+# netdev cordon, deleting one of the port's chains, hooking them on another
+# device, accept rules in the drop chains): the agent notices and
 # the VM is cut again within a second. The agent leaves other tables alone,
 # does not over-cut, and counts the tampering in `cordon-agent status`.
 set -euo pipefail
@@ -61,7 +62,7 @@ recut_time() {
 # --- nft flush ruleset
 recut_time "nft flush ruleset" nft flush ruleset
 
-# --- nft delete table bridge cordon, with someone else's table beside it
+# --- nft delete table netdev cordon, with someone else's table beside it
 host_nft hv1 -f - <<'EOF'
 table inet cdtother {
 	chain input {
@@ -70,32 +71,41 @@ table inet cdtother {
 	}
 }
 EOF
-recut_time "nft delete table bridge cordon" nft delete table bridge cordon
+recut_time "nft delete table netdev cordon" nft delete table netdev cordon
 check "the agent left the host's other table (inet cdtother) alone" \
 	q host_nft hv1 list table inet cdtother
 
-# --- the VM's MAC deleted from whichever set or map holds it (a map's
-# elements are [MAC, verdict] in JSON)
-mac=52:54:00:01:01:01
-sets=$(host_nft hv1 -j list table bridge cordon | jq -r --arg m "$mac" '
-	.nftables[] | (.set // .map // empty) |
-	select((.elem // []) | map(if type == "array" then .[0] else . end | tostring) | index($m)) |
-	.name')
-[ -n "$sets" ] || fail "hv1's table bridge cordon has a set or map holding $mac"
-delete_elems() {
-	local s
-	for s in $sets; do nft delete element bridge cordon "$s" "{ $mac }"; done
+# --- one of the port's chains deleted: frames to the VM pass again
+recut_time "nft delete chain netdev cordon out_vm1-pub" \
+	nft delete chain netdev cordon out_vm1-pub
+
+# --- the port's chains moved off its device: deleted and made again, same
+# names, hooked on another device (lo), policy accept
+rebind_chains() {
+	nft delete chain netdev cordon in_vm1-pub &&
+	nft delete chain netdev cordon out_vm1-pub &&
+	nft add chain netdev cordon in_vm1-pub \
+		'{ type filter hook ingress device "lo" priority -300; policy accept; }' &&
+	nft add chain netdev cordon out_vm1-pub \
+		'{ type filter hook egress device "lo" priority -300; policy accept; }'
 }
-export -f delete_elems
-export sets mac
-recut_time "nft delete element bridge cordon {$sets} { $mac }" bash -c delete_elems
+export -f rebind_chains
+recut_time "chains in_/out_vm1-pub re-made on device lo" bash -c rebind_chains
+
+# --- an accept rule slipped into the drop chains (their policy stays drop)
+add_accepts() {
+	nft insert rule netdev cordon in_vm1-pub accept &&
+	nft insert rule netdev cordon out_vm1-pub accept
+}
+export -f add_accepts
+recut_time "an accept rule in in_/out_vm1-pub" bash -c add_accepts
 
 # --- the measurement is real: with the agent frozen the deletion opens the
 # path; once the agent runs again it is closed within the second.
 c_frozen=$(tamper_count hv1)
 kill -STOP "${AGENT_PID[hv1]}"
 on_exit kill -CONT "${AGENT_PID[hv1]}"
-host_nft hv1 delete table bridge cordon
+host_nft hv1 delete table netdev cordon
 if wait_until 10 vm_ping vm11 public; then
 	ok "with the agent frozen (SIGSTOP), deleting the table really reopens vm11"
 else

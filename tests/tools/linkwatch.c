@@ -1,0 +1,113 @@
+/* linkwatch: prints agent/link.c's events in whatever network namespace it
+ * is started in, for tests.
+ *
+ *   linkwatch [-d] [-b RCVBUF] [-p MS] SECONDS [NAME ...]
+ *
+ * One line per event, MS being milliseconds since the start:
+ *
+ *   MS ready              the cache is filled, events are watched
+ *   MS add NAME IFINDEX
+ *   MS del NAME
+ *   MS resync             events were lost, the cache was refilled
+ *   MS ifindex NAME N     at the end, link_watch_ifindex() for each NAME
+ *
+ * -b sets the socket's receive buffer (small: provokes an overrun), -p
+ * pauses that long after "ready" before reading anything, -d logs libnl's
+ * raw cache events. Exit: 0 ok, 1 failure, 2 usage. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "link.h"
+#include "log.h"
+
+static struct timespec start;
+
+static long long elapsed_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)(ts.tv_sec - start.tv_sec) * 1000 +
+	       (ts.tv_nsec - start.tv_nsec) / 1000000;
+}
+
+static void print_event(void *arg, const char *name, int ifindex, bool present)
+{
+	(void)arg;
+	if (!name)
+		printf("%lld resync\n", elapsed_ms());
+	else if (present)
+		printf("%lld add %s %d\n", elapsed_ms(), name, ifindex);
+	else
+		printf("%lld del %s\n", elapsed_ms(), name);
+	fflush(stdout);
+}
+
+static int watch(struct link_watch *lw, long long until_ms)
+{
+	struct pollfd pfd = { .fd = link_watch_fd(lw), .events = POLLIN };
+
+	for (long long left; (left = until_ms - elapsed_ms()) > 0;) {
+		int ret = poll(&pfd, 1, (int)left);
+		if (ret < 0 && errno != EINTR) {
+			perror("linkwatch: poll");
+			return 1;
+		}
+		if (ret > 0 && link_watch_read(lw, print_event, NULL) < 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: linkwatch [-d] [-b RCVBUF] [-p MS] SECONDS [NAME ...]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	enum log_level level = LOG_LVL_INFO;
+	int opt, rcvbuf = 0, pause_ms = 0, ret;
+	struct link_watch *lw;
+	double secs;
+	char *end;
+
+	while ((opt = getopt(argc, argv, "db:p:")) != -1) {
+		if (opt == 'd')
+			level = LOG_LVL_DEBUG;
+		else if (opt == 'b')
+			rcvbuf = atoi(optarg);
+		else if (opt == 'p')
+			pause_ms = atoi(optarg);
+		else
+			usage();
+	}
+	if (optind >= argc || (secs = strtod(argv[optind], &end)) <= 0 || *end)
+		usage();
+	log_init("linkwatch", level);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (!(lw = link_watch_new()))
+		return 1;
+	if (rcvbuf > 0 && setsockopt(link_watch_fd(lw), SOL_SOCKET, SO_RCVBUF,
+				     &rcvbuf, sizeof(rcvbuf)) < 0) {
+		perror("linkwatch: SO_RCVBUF");
+		link_watch_free(lw);
+		return 1;
+	}
+	printf("%lld ready\n", elapsed_ms());
+	fflush(stdout);
+	if (pause_ms > 0)
+		usleep((useconds_t)pause_ms * 1000);
+	ret = watch(lw, (long long)(secs * 1000));
+	for (int i = optind + 1; i < argc; i++)
+		printf("%lld ifindex %s %d\n", elapsed_ms(), argv[i],
+		       link_watch_ifindex(lw, argv[i]));
+	link_watch_free(lw);
+	return ret;
+}
