@@ -98,8 +98,9 @@ wait_until 10 not vm_ping vm1 public || fail "public ping to vm1 fails after sus
 echo "  Public ping now fails; the private network still works:"
 show @public-probe ping -q -c 1 -W 1 198.18.11.11 || true
 show @private-probe ping -q -c 1 -W 1 198.18.12.11
-echo "  The agent puts vm1's public MAC in the map of its nftables table 'bridge cordon'."
-show @hv1 nft list map bridge cordon cut
+echo "  The agent hooks drop chains on vm1's public port (its host-side veth) in its"
+echo "  nftables table 'netdev cordon': whatever vm1 does inside, its frames pass there."
+show @hv1 nft list table netdev cordon
 echo "  vm2 on the same bridge is untouched:"
 show @public-probe ping -q -c 1 -W 1 198.18.11.12
 

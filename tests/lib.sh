@@ -742,6 +742,31 @@ host_nft() {
 	ip netns exec "${H_NS[$h]}" nft "$@"
 }
 
+# iface_field HOST MAC FIELD: FIELD (port, enforcement) of the cut interface
+# MAC in HOST's `cordon-agent status --json`; fails if it is not cut there.
+iface_field() {
+	agent_status "$1" --json | jq -er --arg m "$2" --arg f "$3" \
+		'[.vms[].interfaces[]? | select(.mac == ($m | ascii_downcase))][0] | .[$f] // "" | strings'
+}
+
+# host_holds HOST MAC: HOST's kernel holds a cut of interface MAC: chains
+# on the port the agent names for it, or MAC in the bridge map.
+host_holds() {
+	local port
+	port=$(iface_field "$1" "$2" port 2>/dev/null) || return 1
+	if [ -n "$port" ]; then
+		host_nft "$1" list chain netdev cordon "in_$port" >/dev/null 2>&1
+	else
+		host_nft "$1" list map bridge cordon cut 2>/dev/null | grep -qi "$2"
+	fi
+}
+
+# host_lifted HOST MAC PORT: no chain for PORT and MAC in no bridge map.
+host_lifted() {
+	! host_nft "$1" list table netdev cordon 2>/dev/null | grep -q "chain in_$3 " &&
+		! host_nft "$1" list ruleset 2>/dev/null | grep -qi "$2"
+}
+
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
 # never_within SECONDS CMD...: polls CMD every 0.25 s for SECONDS; fails

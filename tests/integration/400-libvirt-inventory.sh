@@ -98,8 +98,8 @@ if lv_wait_noping "$IP1" 10 && ! lv_ping "$IP1" && ! lv_ping "$IP1"; then
 else
 	fail "suspend $G1 --scope public: the probe's ping fails"
 fi
-check "nft: $MAC1 dropped by the agent's table in the libvirt namespace" \
-	q eval "host_nft hv1 list map bridge cordon cut | grep -i '$MAC1 : drop'"
+check "nft: $MAC1 cut on its tap by the agent's netdev table in the libvirt namespace" \
+	wait_until 5 eval '[ "$(iface_field hv1 "$MAC1" enforcement)" = port ] && host_holds hv1 "$MAC1"' 
 check "cordonctl vms: $G1 enforced" wait_until 10 vm_enforced "$G1"
 vm_restore "$G1"
 if lv_wait_ping "$IP1" 10; then ok "restore $G1: ping passes"; else fail "restore $G1: ping passes"; fi
