@@ -32,6 +32,16 @@
 # probes 198.18.11.254 / 198.18.12.254; hv1's agent talks to 198.18.0.1
 # from 198.18.0.11. Nothing is routed anywhere: no namespace has a default
 # route.
+#
+# IPv6 is off in every namespace unless the test sets CDT_IPV6=1 before
+# building its topology; then (only 2001:2::/48, the benchmarking range of
+# RFC 5180, only inside the test's namespaces, no DAD):
+#
+#   host IDX    public  2001:2:0:(10*IDX+1)::/64, private 2001:2:0:(10*IDX+2)::/64
+#               probes ::254, VM VMIDX ::(10+VMIDX) (VM_PUB6 / VM_PRIV6)
+#
+# e.g. vm11 = 2001:2:0:11::11, its public probe 2001:2:0:11::254. IPv6
+# addresses are not in the inventory file.
 
 export LC_ALL=C
 
@@ -46,6 +56,10 @@ CTL_ADDR=198.18.0.1
 CDT_LOG_LEVEL=${CDT_LOG_LEVEL:-debug}
 # Timeout (s) of one ping probe; the tamper timing test uses less.
 PING_W=${PING_W:-1}
+# 1: namespaces keep IPv6 and get the addresses of the plan above.
+CDT_IPV6=${CDT_IPV6:-0}
+# The raw frame sender / counter (tests/tools/rawsend.c).
+RAWSEND=${RAWSEND:-$CDT_BUILD/tools/rawsend}
 
 CDT_TMP=
 CDT_FAILED=0
@@ -56,7 +70,7 @@ CDT_NS=()
 CTL_NS=
 CTL_PID=
 declare -A H_NS=() H_IDX=() AGENT_PID=()
-declare -A VM_HOST=() VM_UUID=() VM_PUB=() VM_PRIV=() VM_NS=()
+declare -A VM_HOST=() VM_UUID=() VM_PUB=() VM_PRIV=() VM_NS=() VM_PUB6=() VM_PRIV6=()
 
 # ---------------------------------------------------------------- reporting
 
@@ -182,6 +196,8 @@ cdt_init() {
 		done
 	fi
 	make_tmpdir
+	# raw_count runs in $(...): its log is registered here, shown if written.
+	_log_register "$CDT_TMP/rawsend.log"
 }
 
 # make_tmpdir: CDT_TMP = a new directory, removed at exit (CDT_KEEP=1 keeps).
@@ -215,14 +231,22 @@ cdt_done() {
 
 # ---------------------------------------------------------------- topology
 
-# mkns NAME: a new network namespace with lo up and IPv6 off.
+# mkns NAME: a new network namespace with lo up and IPv6 off (CDT_IPV6=1:
+# IPv6 on, without duplicate address detection).
 mkns() {
 	ip netns add "$1"
 	on_exit ip netns del "$1"
 	CDT_NS+=("$1")
 	ip -n "$1" link set lo up
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 || true
+	if [ "$CDT_IPV6" = 1 ]; then
+		ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+			net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 >/dev/null 2>&1 ||
+			fail "IPv6 can be enabled in namespace $1"
+	else
+		ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 || true
+	fi
 }
 
 # topo_controller: netns CTL with bridge mgmt = 198.18.0.1/24.
@@ -237,13 +261,15 @@ topo_controller() {
 
 _pub_net() { echo "198.18.$((10 * $1 + 1))"; }
 _priv_net() { echo "198.18.$((10 * $1 + 2))"; }
+_pub_net6() { echo "2001:2:0:$((10 * $1 + 1))"; }
+_priv_net6() { echo "2001:2:0:$((10 * $1 + 2))"; }
 
 # topo_host NAME IDX: a simulated hypervisor (netns) with bridges br-pub and
 # br-priv, management veth mgmt0 = 198.18.0.(10+IDX) into CTL's mgmt
 # bridge, and one probe namespace per bridge (.254). NAME: at most 13
 # characters (it names the management veth's peer in CTL).
 topo_host() {
-	local name=$1 idx=$2 hns scope br pns addr
+	local name=$1 idx=$2 hns scope br pns addr addr6
 	[ -n "$CTL_NS" ] || fail "topo_controller before topo_host"
 	((idx >= 1 && idx <= 24)) || fail "host index $idx in 1..24"
 	hns=$CDT_PREFIX-$name
@@ -262,15 +288,18 @@ topo_host() {
 		if [ "$scope" = public ]; then
 			br="br-pub"
 			addr=$(_pub_net "$idx").254
+			addr6=$(_pub_net6 "$idx")::254
 		else
 			br="br-priv"
 			addr=$(_priv_net "$idx").254
+			addr6=$(_priv_net6 "$idx")::254
 		fi
 		pns=$hns-$scope
 		mkns "$pns"
 		ip -n "$hns" link add "probe-$scope" type veth peer name eth0 netns "$pns"
 		ip -n "$hns" link set "probe-$scope" master "$br" up
 		ip -n "$pns" addr add "$addr/24" dev eth0
+		[ "$CDT_IPV6" != 1 ] || ip -n "$pns" addr add "$addr6/64" dev eth0 nodad
 		ip -n "$pns" link set eth0 up
 	done
 	mkdir -p "$CDT_TMP/$name/state"
@@ -302,6 +331,12 @@ topo_vm() {
 	ip -n "$vns" link set eth1 address "$mac1"
 	ip -n "$vns" addr add "$pub/24" dev eth0
 	ip -n "$vns" addr add "$priv/24" dev eth1
+	if [ "$CDT_IPV6" = 1 ]; then
+		VM_PUB6[$name]=$(_pub_net6 "$idx")::$((10 + vmidx))
+		VM_PRIV6[$name]=$(_priv_net6 "$idx")::$((10 + vmidx))
+		ip -n "$vns" addr add "${VM_PUB6[$name]}/64" dev eth0 nodad
+		ip -n "$vns" addr add "${VM_PRIV6[$name]}/64" dev eth1 nodad
+	fi
 	ip -n "$vns" link set eth0 up
 	ip -n "$vns" link set eth1 up
 	VM_HOST[$name]=$host
@@ -803,4 +838,63 @@ start_agent_nowait() {
 # vm_converged NAME: the agent acked the VM's current generation.
 vm_converged() {
 	vms_jq "any(.[]; .name == \"$1\" and .acked_generation == .generation)"
+}
+
+# ------------------------------------------------- the tenant's own tools
+
+# vm_exec NAME CMD...: CMD inside VM NAME's namespace (as its root would).
+vm_exec() {
+	local ns=${VM_NS[$1]}
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# probe_exec HOST SCOPE CMD...: CMD inside HOST's SCOPE probe namespace.
+probe_exec() {
+	local ns=${H_NS[$1]}-$2
+	shift 2
+	ip netns exec "$ns" "$@"
+}
+
+# ns_mac NS IFACE: IFACE's MAC inside namespace NS.
+ns_mac() {
+	ip -n "$1" -j link show dev "$2" | jq -r '.[0].address'
+}
+
+# raw_count NS IFACE [-u] DPORT CMD...: starts `rawsend listen` on IFACE in
+# namespace NS, runs CMD (the sender) once it listens, and prints how many
+# TCP (-u: UDP) frames to DPORT arrived within RAW_LISTEN_S (default 1) s.
+# Fails (status 1, nothing printed) if the listener or CMD failed: a broken
+# sender must never look like a cut. The listener's per-frame lines go to
+# $CDT_TMP/rawsend.log (shown in the diagnostics of a failed test).
+raw_count() {
+	local ns=$1 ifc=$2 udp=() port out pid rc=0 log=$CDT_TMP/rawsend.log
+	shift 2
+	if [ "$1" = -u ]; then
+		udp=(-u)
+		shift
+	fi
+	port=$1
+	shift
+	[ -x "$RAWSEND" ] || { echo "# $RAWSEND is not built" >&2; return 1; }
+	out=$(mktemp "$CDT_TMP/rawlisten.XXXXXX")
+	echo "--- listen ${udp[*]} $ns $ifc $port; sender: $*" >>"$log"
+	ip netns exec "$ns" "$RAWSEND" listen "${udp[@]}" -v "$ifc" "$port" \
+		"${RAW_LISTEN_S:-1}" >"$out" 2>>"$log" &
+	pid=$!
+	if ! wait_until 5 grep -q '^ready' "$out"; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		echo "# rawsend listen on $ns/$ifc did not start" >&2
+		return 1
+	fi
+	"$@" >>"$log" 2>&1 || rc=$?
+	wait "$pid" || rc=$?
+	if [ "$rc" != 0 ]; then
+		echo "# rawsend failed (status $rc), see rawsend.log" >&2
+		return 1
+	fi
+	tail -n 1 "$out"
+	echo "    counted $(tail -n 1 "$out")" >>"$log"
+	rm -f -- "$out"
 }

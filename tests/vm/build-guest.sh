@@ -10,7 +10,9 @@
 #     and brings it up (polled every 0.5 s);
 #   - powers off at once on the ACPI power button (busybox acpid), so a
 #     graceful `virsh shutdown` works;
-#   - prints "CORDON-GUEST-READY" on the serial console once eth0 is up.
+#   - prints "CORDON-GUEST-READY" on the serial console once eth0 is up;
+#   - runs the tests' commands as root from its second serial port, ttyS1
+#     (lv_guest_exec in libvirt-env.sh, protocol in tests/tools/guestexec.c).
 #
 # Output (OUTDIR): vmlinuz, initramfs.cpio.gz, guest.env (kernel version and
 # file names).  Idempotent: when OUTDIR already holds artefacts built from the
@@ -181,6 +183,40 @@ if ls /dev/input/event* >/dev/null 2>&1; then
     acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid && say "acpid running"
 else
     say "no input device: ACPI power button unavailable"
+fi
+
+# Command channel for the tests (lv_guest_exec, tests/tools/guestexec.c): on
+# the second serial port, which libvirt exposes on the host as a unix socket,
+# lines "ID SECS COMMAND" are run one at a time as root with `timeout SECS sh
+# -c COMMAND` and answered "CORDON-EXEC-BEGIN ID" (at once), the output
+# (stdout + stderr), "CORDON-EXEC-END ID STATUS".  A repeated ID (the host
+# resends until BEGIN comes back) is answered from the stored output without
+# running it again.  Raw mode: no echo, no line editing, \n stays \n.
+exec_chan() {
+    exec </dev/ttyS1 >/dev/ttyS1 2>/dev/null || return 1
+    stty raw -echo clocal || return 1
+    echo "CORDON-EXEC-READY"
+    last=
+    while read -r id secs cmd; do
+        case "$id" in CX*) ;; *) continue;; esac
+        echo "CORDON-EXEC-BEGIN $id"
+        if [ "$id" != "$last" ]; then
+            : > /tmp/exec.out
+            timeout "$secs" sh -c "$cmd" </dev/null >/tmp/exec.out 2>&1
+            echo $? > /tmp/exec.rc
+            last=$id
+        fi
+        cat /tmp/exec.out
+        [ -z "$(tail -c 1 /tmp/exec.out)" ] || echo
+        echo "CORDON-EXEC-END $id $(cat /tmp/exec.rc)"
+    done
+}
+# (sysfs type 0: no UART there, i.e. the domain has no second serial port)
+if [ -c /dev/ttyS1 ] && [ "$(cat /sys/class/tty/ttyS1/type 2>/dev/null)" != 0 ]; then
+    (while :; do exec_chan; sleep 1; done) &
+    say "command channel on ttyS1"
+else
+    say "no ttyS1: no command channel"
 fi
 
 say "init done"

@@ -6,6 +6,7 @@
 #   lv_define_guest g1 52:54:00:c0:de:01 "$LV_BRIDGE" 198.18.50.10/24
 #   lv_start_guest g1 && lv_wait_ready g1 120 && lv_wait_ping 198.18.50.10 30
 #   lv_virsh detach-interface g1 bridge --mac 52:54:00:c0:de:01 --live --config
+#   lv_guest_exec g1 'ip -o link show eth0'   # as root inside the guest
 #   lv_stop                        # also run by the trap, idempotent
 #
 # Isolation (nothing here can clash with, or touch, a system libvirt):
@@ -35,6 +36,7 @@
 #   LV_CAPS_CACHE libvirt's QEMU capabilities cache, kept between runs
 #                 (default <LV_GUEST_DIR>/libvirt-cache; saves ~6 s a start)
 #   LV_MACHINE    QEMU machine type (default pc: ACPI PCI hotplug)
+#   LV_GUEST_EXEC lv_guest_exec's client (default <repo>/build/tools/guestexec)
 #   LV_KEEP=1     keep $LV_DIR after lv_stop (logs)
 #   LV_NO_TRAP=1  lv_start does not install its EXIT/INT/TERM trap
 # Exported after lv_start: LV_URI, LIBVIRT_DEFAULT_URI.
@@ -225,7 +227,9 @@ lv_stop() {
 
 # lv_define_guest NAME MAC BRIDGE IP[/PREFIX] [noacpi|nohotplug]
 # Persistent domain: QEMU TCG, 256 MiB, 1 vCPU, direct kernel boot, one
-# virtio-net NIC on BRIDGE, serial console to $LV_DIR/guests/NAME.serial.
+# virtio-net NIC on BRIDGE, serial console to $LV_DIR/guests/NAME.serial, a
+# second serial port (the guest's command channel, lv_guest_exec) on the unix
+# socket $LV_DIR/guests/NAME.exec.
 #   noacpi     the guest kernel boots with acpi=off while QEMU keeps ACPI: a
 #              hot-unplug request is accepted but the guest never answers it,
 #              so the NIC is never released (and the power button is ignored);
@@ -240,7 +244,9 @@ lv_define_guest() {
         nohotplug) acpi=;;
         *) lv_log "lv_define_guest: unknown mode $mode"; return 1;;
     esac
-    local xml=$LV_DIR/guests/$name.xml
+    local xml=$LV_DIR/guests/$name.xml sock; sock=$(lv_guest_sock "$name")
+    # sun_path holds 107 bytes: QEMU could not create a longer socket.
+    [ ${#sock} -lt 108 ] || { lv_log "lv_define_guest: $sock: path too long for a unix socket"; return 1; }
     : > "$LV_DIR/guests/$name.serial"
     cat > "$xml" <<EOF
 <domain type='qemu'>
@@ -269,6 +275,10 @@ lv_define_guest() {
       <source path='$LV_DIR/guests/$name.serial' append='on'/>
       <target port='0'/>
     </serial>
+    <serial type='unix'>
+      <source mode='bind' path='$sock'/>
+      <target port='1'/>
+    </serial>
     <memballoon model='none'/>
   </devices>
 </domain>
@@ -277,6 +287,23 @@ EOF
 }
 
 lv_guest_log() { echo "$LV_DIR/guests/$1.serial"; }
+lv_guest_sock() { echo "$LV_DIR/guests/$1.exec"; }
+
+# lv_guest_exec [-t SECS] NAME COMMAND...: run COMMAND (one line of sh) as
+# root inside guest NAME, as its tenant would, through the guest's second
+# serial port (QEMU's end is the unix socket lv_guest_sock NAME): prints its
+# stdout and stderr, returns its exit status; the guest kills it after SECS
+# (default 30). 255: no answer (guest not booted within SECS + 15 s, no
+# channel) — the reason goes to stderr. Waits for the guest's boot if needed.
+# The client is tests/tools/guestexec.c (built by make; $LV_GUEST_EXEC).
+: "${LV_GUEST_EXEC:=$LV_REPO/build/tools/guestexec}"
+lv_guest_exec() {
+    local t=30
+    if [ "${1:-}" = -t ]; then t=$2; shift 2; fi
+    local name=$1; shift
+    [ -x "$LV_GUEST_EXEC" ] || { lv_log "$LV_GUEST_EXEC not built (make)"; return 255; }
+    "$LV_GUEST_EXEC" -t "$t" "$(lv_guest_sock "$name")" "$@"
+}
 lv_start_guest() { : > "$(lv_guest_log "$1")"; lv_virsh start "$1" >/dev/null; }
 
 # lv_wait_ready NAME TIMEOUT: wait for the guest's ready marker on serial.

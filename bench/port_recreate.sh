@@ -1,0 +1,54 @@
+#!/bin/bash
+# bench/port_recreate.sh [RUNS]: a cut VM's port deleted and re-created
+# (as a reboot or `virsh destroy`+`start` re-creates a tap): time until the
+# cut holds on the new device.
+#
+# Method: tests/lib.sh topology, one VM cut in public scope. Each run
+# deletes the host-side veth vm1-pub (the VM's eth0 goes with it), then at
+# t0 re-creates it as topo_vm does (peer into the VM namespace, MAC, address,
+# bridge, up) and polls `cordon-agent status --json` every 5 ms until the
+# interface shows enforcement "port" again (the agent has seen the link
+# event and its chains hold): t1 - t0, including the re-creation commands
+# and one status round trip (a few ms of the figure). Each run also sends
+# one ping from the probe right after t1: it must fail. p50 / p99 over RUNS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-100}
+CDT_PREFIX=cdr$$
+. tests/lib.sh
+cdt_init
+topo_one_host 1
+vm_suspend vm11 public
+expect_cut vm11 public
+h=${H_NS[hv1]}
+v=${VM_NS[vm11]}
+mac=52:54:00:01:01:01
+recreate() {
+	ip -n "$h" link add vm1-pub type veth peer name eth0 netns "$v"
+	ip -n "$h" link set vm1-pub master br-pub up
+	ip -n "$v" link set eth0 address "$mac"
+	ip -n "$v" addr add "${VM_PUB[vm11]}/24" dev eth0
+	ip -n "$v" link set eth0 up
+}
+res=$CDT_TMP/recreate.txt
+: >"$res"
+leaks=0
+for run in $(seq 1 "$RUNS"); do
+	ip -n "$h" link del vm1-pub
+	wait_until 5 eval '[ "$(iface_field hv1 $mac enforcement)" = "port missing" ]' ||
+		fail "run $run: status shows port missing"
+	now_ms; t0=${EPOCHREALTIME/./}
+	recreate
+	while [ "$(iface_field hv1 $mac enforcement)" != port ]; do sleep 0.005; done
+	t1=${EPOCHREALTIME/./}
+	echo $(((t1 - t0) / 1000)) >>"$res"
+	if PING_W=0.3 vm_ping vm11 public; then leaks=$((leaks + 1)); fi
+done
+sort -n "$res" | awk -v leaks="$leaks" '
+	{ v[NR] = $1 }
+	END {
+		p50 = v[int((NR + 1) * 0.50)]; p99 = v[int((NR * 0.99) + 0.5)]
+		if (p99 == "") p99 = v[NR]
+		printf "port re-created -> cut again over %d runs (ms): p50 %d, p99 %d, max %d; pings answered after: %d\n", NR, p50, p99, v[NR], leaks
+	}'
+cdt_done >/dev/null
