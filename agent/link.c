@@ -263,7 +263,9 @@ int link_watch_fd(const struct link_watch *lw)
 }
 
 /* What is still queued after an overrun is older than the dump that
- * follows: replaying it would report links that are long gone. */
+ * follows. Replayed, a link created and deleted while the socket was full
+ * would come back as created, its deletion being among the lost: a ghost
+ * in the cache for good. */
 static void drain_events(int fd)
 {
 	char buf[8192];

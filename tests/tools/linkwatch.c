@@ -11,9 +11,10 @@
  *   MS resync             events were lost, the cache was refilled
  *   MS ifindex NAME N     at the end, link_watch_ifindex() for each NAME
  *
- * -b sets the socket's receive buffer (small: provokes an overrun), -p
- * pauses that long after "ready" before reading anything, -d logs libnl's
- * raw cache events. Exit: 0 ok, 1 failure, 2 usage. */
+ * -b sets the socket's receive buffer until the first resync (small:
+ * provokes one overrun, and only one), -p pauses that long after "ready"
+ * before reading anything, -d logs libnl's raw cache events. Exit: 0 ok,
+ * 1 failure, 2 usage. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -24,6 +25,8 @@
 
 #include "link.h"
 #include "log.h"
+
+#define RCVBUF_AFTER_RESYNC (1024 * 1024)
 
 static struct timespec start;
 
@@ -36,21 +39,36 @@ static long long elapsed_ms(void)
 	       (ts.tv_nsec - start.tv_nsec) / 1000000;
 }
 
+/* arg: the watch's fd if -b shrank its buffer (grown back on a resync,
+ * before the line the test waits for), else NULL. */
 static void print_event(void *arg, const char *name, int ifindex, bool present)
 {
-	(void)arg;
-	if (!name)
+	int *shrunk_fd = arg, size = RCVBUF_AFTER_RESYNC;
+
+	if (!name) {
+		if (shrunk_fd && setsockopt(*shrunk_fd, SOL_SOCKET, SO_RCVBUF,
+					    &size, sizeof(size)) < 0)
+			perror("linkwatch: SO_RCVBUF");
 		printf("%lld resync\n", elapsed_ms());
-	else if (present)
+	} else if (present)
 		printf("%lld add %s %d\n", elapsed_ms(), name, ifindex);
 	else
 		printf("%lld del %s\n", elapsed_ms(), name);
 	fflush(stdout);
 }
 
-static int watch(struct link_watch *lw, long long until_ms)
+static void sleep_ms(int ms)
+{
+	struct timespec left = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&left, &left) < 0 && errno == EINTR)
+		;
+}
+
+static int watch(struct link_watch *lw, long long until_ms, bool shrunk)
 {
 	struct pollfd pfd = { .fd = link_watch_fd(lw), .events = POLLIN };
+	int fd = pfd.fd;
 
 	for (long long left; (left = until_ms - elapsed_ms()) > 0;) {
 		int ret = poll(&pfd, 1, (int)left);
@@ -58,7 +76,7 @@ static int watch(struct link_watch *lw, long long until_ms)
 			perror("linkwatch: poll");
 			return 1;
 		}
-		if (ret > 0 && link_watch_read(lw, print_event, NULL) < 0)
+		if (ret > 0 && link_watch_read(lw, print_event, shrunk ? &fd : NULL) < 0)
 			return 1;
 	}
 	return 0;
@@ -68,6 +86,16 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: linkwatch [-d] [-b RCVBUF] [-p MS] SECONDS [NAME ...]\n");
 	exit(2);
+}
+
+static int parse_count(const char *text)
+{
+	char *end;
+	long n = strtol(text, &end, 10);
+
+	if (end == text || *end || n < 0 || n > 1000000000L)
+		usage();
+	return (int)n;
 }
 
 int main(int argc, char **argv)
@@ -82,9 +110,9 @@ int main(int argc, char **argv)
 		if (opt == 'd')
 			level = LOG_LVL_DEBUG;
 		else if (opt == 'b')
-			rcvbuf = atoi(optarg);
+			rcvbuf = parse_count(optarg);
 		else if (opt == 'p')
-			pause_ms = atoi(optarg);
+			pause_ms = parse_count(optarg);
 		else
 			usage();
 	}
@@ -102,9 +130,8 @@ int main(int argc, char **argv)
 	}
 	printf("%lld ready\n", elapsed_ms());
 	fflush(stdout);
-	if (pause_ms > 0)
-		usleep((useconds_t)pause_ms * 1000);
-	ret = watch(lw, (long long)(secs * 1000));
+	sleep_ms(pause_ms);
+	ret = watch(lw, (long long)(secs * 1000), rcvbuf > 0);
 	for (int i = optind + 1; i < argc; i++)
 		printf("%lld ifindex %s %d\n", elapsed_ms(), argv[i],
 		       link_watch_ifindex(lw, argv[i]));
