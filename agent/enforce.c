@@ -12,8 +12,9 @@
 
 /* What the kernel must hold for the state: each cut MAC by its recorded
  * port, or by MAC when it has none. */
-static int view_from_state(const struct agent_state *st, struct nft_view *v)
+static int view_from_state(const struct enforcer *e, struct nft_view *v)
 {
+	const struct agent_state *st = &e->state;
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < st->n; i++) {
 		const struct vm_enforced *vm = &st->vms[i];
@@ -22,8 +23,11 @@ static int view_from_state(const struct agent_state *st, struct nft_view *v)
 				const struct mac *m = &vm->macs[s].v[k];
 				const char *port = state_port_of(vm, m);
 				int kind = s == SMTP_IDX ? PORT_SMTP : PORT_DROP;
-				if (port ? port_list_add(&v->ports, port, kind) < 0
-					 : mac_list_add(&v->macs[s], m) < 0) {
+				/* A port whose device is gone (renamed, re-created
+				 * under another name) is also cut by MAC meanwhile. */
+				bool by_mac = !port || !enforcer_port_present(e, port);
+				if ((port && port_list_add(&v->ports, port, kind) < 0) ||
+				    (by_mac && mac_list_add(&v->macs[s], m) < 0)) {
 					nft_view_clear(v);
 					return -1;
 				}
@@ -46,7 +50,7 @@ static int assert_all(struct enforcer *e)
 {
 	struct nft_view want;
 
-	if (view_from_state(&e->state, &want) < 0)
+	if (view_from_state(e, &want) < 0)
 		return -1;
 	if (nft_assert(e->nft, &want) < 0) {
 		nft_view_clear(&want);
@@ -246,7 +250,7 @@ static int kernel_sync(struct enforcer *e)
 
 	if (e->kernel_dirty)
 		return assert_all(e);
-	if (view_from_state(&e->state, &want) < 0)
+	if (view_from_state(e, &want) < 0)
 		return -1;
 	rc = nft_update(e->nft, &want);
 	if (rc != 0) {
@@ -522,14 +526,16 @@ void enforcer_link_event(struct enforcer *e, const char *name, bool present)
 	if (!port_list_find(&e->applied.ports, name))
 		return;
 	if (!present) {
-		log_info("port %s of a cut interface is gone: port missing, nothing "
-			 "lifted", name);
+		log_info("port %s of a cut interface is gone: port missing, cut by MAC "
+			 "meanwhile, nothing lifted", name);
 		if (nft_needs_devices(e->nft))
 			assert_all(e);
+		else
+			kernel_sync(e);
 		return;
 	}
 	e->ports_recut++;
-	if (nft_needs_devices(e->nft) && assert_all(e) < 0) {
+	if ((nft_needs_devices(e->nft) ? assert_all(e) : kernel_sync(e)) < 0) {
 		log_warnx("port %s is back, but its chains could not be asserted", name);
 		return;
 	}
