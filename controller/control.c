@@ -51,7 +51,7 @@ static json_t *cmd_vms(struct cordond *d, const json_t *req, uid_t uid)
 	if (!st)
 		return reply_error("database error");
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *vm = vm_full_json(d, (const char *)sqlite3_column_text(st, 0), 0);
+		json_t *vm = vm_full_json(d, (const char *)sqlite3_column_text(st, 0), 1);
 		if (vm)
 			json_array_append_new(arr, vm);
 	}

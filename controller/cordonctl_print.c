@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -120,16 +121,47 @@ void print_vms(const json_t *r)
 		       (long long)num(vm, "generation"), (long long)num(vm, "acked_generation"));
 }
 
-static void print_interfaces(const json_t *ifaces)
+static bool has_string(const json_t *arr, const char *want)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_string_value(v) && strcmp(json_string_value(v), want) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the VM's desired cut covers this interface: its own scope, and
+ * smtp for a public interface (the agent filters mail on public ones). */
+static bool iface_cut(const json_t *vm, const json_t *ifc)
+{
+	const json_t *scopes = json_object_get(vm, "scopes");
+	const char *scope = str(ifc, "scope");
+
+	return has_string(scopes, scope) ||
+	       (strcmp(scope, "public") == 0 && has_string(scopes, "smtp"));
+}
+
+/* A cut interface without a port can only be cut by its MAC, which the
+ * tenant may change at will: the operator must see the cut can be escaped. */
+static void print_interfaces(const json_t *vm)
 {
 	size_t i;
 	json_t *ifc;
 	char ips[256];
 
 	printf("interfaces:\n");
-	json_array_foreach(ifaces, i, ifc)
-		printf("  %s  bridge %-10s scope %-8s %s\n", str(ifc, "mac"), str(ifc, "bridge"),
-		       str(ifc, "scope"), join(json_object_get(ifc, "ips"), ips, sizeof(ips)));
+	printf("  %-17s  %-10s %-8s %-15s %s\n", "MAC", "BRIDGE", "SCOPE", "PORT", "IPS");
+	json_array_foreach(json_object_get(vm, "interfaces"), i, ifc) {
+		const char *port = json_string_value(json_object_get(ifc, "port"));
+		bool mac_only = (!port || !*port) && iface_cut(vm, ifc);
+
+		printf("  %-17s  %-10s %-8s %-15s %s%s\n", str(ifc, "mac"), str(ifc, "bridge"),
+		       str(ifc, "scope"), str(ifc, "port"),
+		       join(json_object_get(ifc, "ips"), ips, sizeof(ips)),
+		       mac_only ? "  mac-only (spoofable)" : "");
+	}
 }
 
 void print_vm_show(const json_t *vm)
@@ -140,7 +172,7 @@ void print_vm_show(const json_t *vm)
 
 	printf("uuid        %s\nname        %s\nhost        %s\n", str(vm, "uuid"),
 	       str(vm, "name"), str(vm, "host"));
-	print_interfaces(json_object_get(vm, "interfaces"));
+	print_interfaces(vm);
 	printf("desired     cut %s%s (generation %lld)\n", vm_cut(vm, cut, sizeof(cut)),
 	       json_is_true(json_object_get(vm, "power_off")) ? ", power off" : "",
 	       (long long)num(vm, "generation"));

@@ -74,10 +74,35 @@ static int64_t vm_hash(const Cordon__Vm *vm)
 	for (size_t i = 0; i < vm->n_interfaces; i++) {
 		const Cordon__Interface *ifc = vm->interfaces[i];
 		h = hash_add(hash_add(hash_add(h, ifc->mac), ifc->bridge), ifc->scope);
+		h = hash_add(h, ifc->target);
 		for (size_t j = 0; j < ifc->n_ips; j++)
 			h = hash_add(h, ifc->ips[j]);
 	}
 	return (int64_t)(h >> 1) | 1; /* never 0: 0 means "unknown" */
+}
+
+/* The port (Interface.target) is stored NULL when the agent does not know
+ * it (a shut-off domain, a static inventory without "port"), so readers
+ * need not tell "" from unknown. */
+static int iface_store(struct store *store, const char *uuid,
+		       const Cordon__Interface *ifc)
+{
+	static const char sql[] =
+		"INSERT OR REPLACE INTO interfaces (vm_uuid, mac, bridge, scope, port)"
+		" VALUES (?,?,?,?,?)";
+	sqlite3_stmt *st = store_cached(store, sql);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ifc->mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ifc->bridge, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ifc->scope, -1, SQLITE_STATIC);
+	if (ifc->target && ifc->target[0])
+		sqlite3_bind_text(st, 5, ifc->target, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	return store_run(store, st);
 }
 
 static int vm_store_interfaces(struct store *store, const Cordon__Vm *vm)
@@ -89,9 +114,7 @@ static int vm_store_interfaces(struct store *store, const Cordon__Vm *vm)
 		return -1;
 	for (size_t i = 0; i < vm->n_interfaces; i++) {
 		const Cordon__Interface *ifc = vm->interfaces[i];
-		if (bind_text_exec(store,
-				   "INSERT OR REPLACE INTO interfaces VALUES (?,?,?,?)",
-				   vm->uuid, ifc->mac, ifc->bridge, ifc->scope) < 0)
+		if (iface_store(store, vm->uuid, ifc) < 0)
 			return -1;
 		for (size_t j = 0; j < ifc->n_ips; j++)
 			if (bind_text_exec(store, "INSERT INTO ips VALUES (?,?,?)",
@@ -246,12 +269,15 @@ int inventory_vm_host(struct store *store, const char *uuid, char host[65])
 	return vm_previous_host(store, uuid, host) < 0 ? -1 : 0;
 }
 
+/* The statements below are cached: `cordonctl vms` runs them for every VM
+ * (and every interface). Each is reset when done, so that no read stays
+ * open between requests. */
 static json_t *vm_ips_json(struct store *store, const char *uuid,
 			   const char *mac)
 {
-	sqlite3_stmt *st = store_prepare(store, mac ?
-		"SELECT ip FROM ips WHERE vm_uuid = ? AND mac = ? ORDER BY ip" :
-		"SELECT ip FROM ips WHERE vm_uuid = ? ORDER BY ip");
+	static const char by_mac[] = "SELECT ip FROM ips WHERE vm_uuid = ? AND mac = ? ORDER BY ip";
+	static const char by_vm[] = "SELECT ip FROM ips WHERE vm_uuid = ? ORDER BY ip";
+	sqlite3_stmt *st = store_cached(store, mac ? by_mac : by_vm);
 	json_t *arr = json_array();
 
 	if (!st)
@@ -261,14 +287,16 @@ static json_t *vm_ips_json(struct store *store, const char *uuid,
 		sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return arr;
 }
 
 static json_t *vm_ifaces_json(struct store *store, const char *uuid)
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"SELECT mac, bridge, scope FROM interfaces WHERE vm_uuid = ? ORDER BY mac");
+	static const char sql[] =
+		"SELECT mac, bridge, scope, nullif(port, '') FROM interfaces"
+		" WHERE vm_uuid = ? ORDER BY mac";
+	sqlite3_stmt *st = store_cached(store, sql);
 	json_t *arr = json_array();
 
 	if (!st)
@@ -276,21 +304,23 @@ static json_t *vm_ifaces_json(struct store *store, const char *uuid)
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *mac = (const char *)sqlite3_column_text(st, 0);
-		json_array_append_new(arr, json_pack("{s:s, s:s?, s:s?, s:o}",
+		/* "port": null when unknown (docs/interfaces.md). */
+		json_array_append_new(arr, json_pack("{s:s, s:s?, s:s?, s:s?, s:o}",
 			"mac", mac,
 			"bridge", (const char *)sqlite3_column_text(st, 1),
 			"scope", (const char *)sqlite3_column_text(st, 2),
+			"port", (const char *)sqlite3_column_text(st, 3),
 			"ips", vm_ips_json(store, uuid, mac)));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return arr;
 }
 
 json_t *inventory_vm_json(struct store *store, const char *uuid,
 			  int with_ifaces)
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"SELECT name, host_id, state FROM vms WHERE uuid = ?");
+	static const char sql[] = "SELECT name, host_id, state FROM vms WHERE uuid = ?";
+	sqlite3_stmt *st = store_cached(store, sql);
 	json_t *vm = NULL;
 
 	if (!st)
@@ -305,6 +335,6 @@ json_t *inventory_vm_json(struct store *store, const char *uuid,
 		if (vm && with_ifaces)
 			json_object_set_new(vm, "interfaces", vm_ifaces_json(store, uuid));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return vm;
 }

@@ -86,6 +86,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE vms ADD COLUMN inv_hash INTEGER;"
 	"ALTER TABLE calls ADD COLUMN hook_attempts INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE calls ADD COLUMN hook_next_try INTEGER;",
+	/* 3 -> 4: the port (host-side tap/veth) of each interface, NULL when
+	 * the agent does not know it. Forgetting the inventory hashes makes
+	 * the next hello of every agent store its VMs again, ports included:
+	 * an unchanged VM would otherwise be skipped and keep a NULL port. */
+	"ALTER TABLE interfaces ADD COLUMN port TEXT;"
+	"UPDATE vms SET inv_hash = NULL;",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
