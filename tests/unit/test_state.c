@@ -869,6 +869,71 @@ static void test_held_add_find_del(void **state)
 	assert_string_equal(state_held_mech_name(HELD_LINK_DOWN), "link-down");
 }
 
+/* Ports of cut MACs: saved and loaded back; a file without them (the
+ * previous release) has none; bad ones are refused with a reason. */
+static void test_ports(void **state)
+{
+	static const struct { const char *tail, *reason; } bad[] = {
+		{ "\"ports\": []", "ports: not an object" },
+		{ "\"ports\": {\"zz\": \"vnet0\"}", "not a unicast MAC" },
+		{ "\"ports\": {\"01:00:5e:00:00:01\": \"vnet0\"}", "not a unicast MAC" },
+		{ "\"ports\": {\"52:54:00:00:00:01\": \"a/b\"}", "not a device name" },
+		{ "\"ports\": {\"52:54:00:00:00:01\": \"sixteen-chars-xx\"}", "not a device name" },
+		{ "\"ports\": {\"52:54:00:00:00:01\": 3}", "not a device name" },
+	};
+	struct tdir *t = *state;
+	struct agent_state st = { 0 }, back;
+	char err[ERRLEN] = "", text[1024];
+	struct vm_enforced *v;
+	struct mac a, b;
+
+	assert_int_equal(mac_parse("52:54:00:00:00:0a", &a), 0);
+	assert_int_equal(mac_parse("52:54:00:00:00:0b", &b), 0);
+	v = state_upsert(&st, "c0d0c0d0-0000-4000-8000-000001000001");
+	assert_non_null(v);
+	v->scopes = 1;
+	assert_int_equal(mac_list_add(&v->macs[0], &a), 0);
+	assert_int_equal(mac_list_add(&v->macs[0], &b), 0);
+	assert_int_equal(state_port_set(v, &a, "vnet3"), 0);
+	assert_int_equal(state_port_set(v, &b, "vnet4"), 0);
+	assert_int_equal(state_port_set(v, &b, "vnet7"), 0); /* replaces */
+	assert_int_equal(state_port_set(v, &a, "bad name"), -1);
+	assert_string_equal(state_port_of(v, &a), "vnet3");
+	assert_int_equal(state_save(t->path, &st), 0);
+	if (state_load(t->path, &back, err, sizeof(err)) != 0)
+		fail_msg("load: %s", err);
+	assert_int_equal(back.vms[0].n_ports, 2);
+	assert_string_equal(state_port_of(&back.vms[0], &a), "vnet3");
+	assert_string_equal(state_port_of(&back.vms[0], &b), "vnet7");
+	assert_int_equal(state_port_set(&back.vms[0], &a, NULL), 0); /* forgets */
+	assert_null(state_port_of(&back.vms[0], &a));
+	assert_int_equal(back.vms[0].n_ports, 1);
+	state_clear(&back);
+	state_clear(&st);
+
+	write_file(t->path, "{\"version\": 1, \"vms\": [{\"uuid\": \"a1\", \"generation\": 2,"
+		   " \"scopes\": [\"public\"], \"power_off\": false,"
+		   " \"macs\": {\"public\": [\"52:54:00:00:00:0a\"]}}]}");
+	if (state_load(t->path, &back, err, sizeof(err)) != 0)
+		fail_msg("load: %s", err);
+	assert_int_equal(back.vms[0].n_ports, 0);
+	assert_null(state_port_of(&back.vms[0], &a));
+	state_clear(&back);
+
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		snprintf(text, sizeof(text), "{\"version\": 1, \"vms\": [{\"uuid\": \"a1\","
+			 " \"generation\": 2, \"scopes\": [], \"power_off\": false, \"macs\": {},"
+			 " %s}]}", bad[i].tail);
+		write_file(t->path, text);
+		err[0] = '\0';
+		if (state_load(t->path, &back, err, sizeof(err)) != -1)
+			fail_msg("accepted: %s", bad[i].tail);
+		if (!strstr(err, bad[i].reason))
+			fail_msg("%s: reason \"%s\" lacks \"%s\"", bad[i].tail, err, bad[i].reason);
+		assert_empty(&back);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -893,6 +958,7 @@ int main(void)
 		T(test_libvirt_old_file),
 		T(test_libvirt_bad),
 		T(test_held_add_find_del),
+		T(test_ports),
 #undef T
 	};
 
