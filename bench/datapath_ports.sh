@@ -17,37 +17,10 @@ cd "$(dirname "$0")/.."
 N=${1:-1000}
 RUNS=${2:-9}
 NS=cdq$$
-BLAST=$PWD/build/tools/pktblast
-NFTTOOL=$PWD/build/tools/nfttool
-[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
-[ -x "$BLAST" ] && [ -x "$NFTTOOL" ] || { echo "make first"; exit 1; }
-
-cleanup() { for n in $NS-h $NS-a $NS-b; do ip netns del "$n" 2>/dev/null || true; done; }
-trap cleanup EXIT
-for n in h a b; do ip netns add "$NS-$n"; ip -n "$NS-$n" link set lo up; done
-ip -n "$NS-h" link add br0 type bridge
-ip -n "$NS-h" link set br0 up
-for n in a b; do
-	ip -n "$NS-h" link add "p$n" type veth peer name eth0 netns "$NS-$n"
-	ip -n "$NS-h" link set "p$n" master br0 up
-	ip -n "$NS-$n" link set eth0 up
-done
-ip -n "$NS-a" link set eth0 address 02:aa:00:00:00:01
-ip -n "$NS-b" link set eth0 address 02:bb:00:00:00:01
+. bench/datapath_topo.sh
 # PORTS/2 veth pairs d0/d1, d2/d3, ... (no dummy driver on every kernel)
 for ((i = 0; i < N; i += 2)); do echo "link add d$i type veth peer name d$((i + 1))"; done |
 	ip -n "$NS-h" -batch -
-ip netns exec "$NS-b" "$BLAST" eth0 02:aa:00:00:00:01 0.2 >/dev/null
-
-rate() {
-	local before after
-	before=$(ip netns exec "$NS-b" cat /sys/class/net/eth0/statistics/rx_packets)
-	ip netns exec "$NS-a" "$BLAST" eth0 02:bb:00:00:00:01 5 >/dev/null
-	after=$(ip netns exec "$NS-b" cat /sys/class/net/eth0/statistics/rx_packets)
-	echo $(((after - before) / 5))
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-spread() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
 ports=$(for ((i = 0; i < N; i++)); do printf 'd%d,' "$i"; done)
 ports=${ports%,}
 

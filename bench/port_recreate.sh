@@ -21,15 +21,7 @@ topo_one_host 1
 vm_suspend vm11 public
 expect_cut vm11 public
 h=${H_NS[hv1]}
-v=${VM_NS[vm11]}
 mac=52:54:00:01:01:01
-recreate() {
-	ip -n "$h" link add vm1-pub type veth peer name eth0 netns "$v"
-	ip -n "$h" link set vm1-pub master br-pub up
-	ip -n "$v" link set eth0 address "$mac"
-	ip -n "$v" addr add "${VM_PUB[vm11]}/24" dev eth0
-	ip -n "$v" link set eth0 up
-}
 res=$CDT_TMP/recreate.txt
 : >"$res"
 leaks=0
@@ -38,7 +30,7 @@ for run in $(seq 1 "$RUNS"); do
 	wait_until 5 eval '[ "$(iface_field hv1 $mac enforcement)" = "port missing" ]' ||
 		fail "run $run: status shows port missing"
 	now_ms; t0=${EPOCHREALTIME/./}
-	recreate
+	vm_plug vm11 public
 	while [ "$(iface_field hv1 $mac enforcement)" != port ]; do sleep 0.005; done
 	t1=${EPOCHREALTIME/./}
 	echo $(((t1 - t0) / 1000)) >>"$res"

@@ -70,7 +70,7 @@ CDT_NS=()
 CTL_NS=
 CTL_PID=
 declare -A H_NS=() H_IDX=() AGENT_PID=()
-declare -A VM_HOST=() VM_UUID=() VM_PUB=() VM_PRIV=() VM_NS=() VM_PUB6=() VM_PRIV6=()
+declare -A VM_HOST=() VM_UUID=() VM_IDX=() VM_PUB=() VM_PRIV=() VM_NS=() VM_PUB6=() VM_PRIV6=()
 
 # ---------------------------------------------------------------- reporting
 
@@ -312,47 +312,60 @@ vm_uuid_of() { printf 'c0d0c0d0-0000-4000-8000-%06x%06x' "$1" "$2"; }
 # host's br-pub and eth1 on br-priv, added to the host's inventory file.
 topo_vm() {
 	local host=$1 idx=$2 vmidx=$3 name=${4:-vm$2$3}
-	local hns=${H_NS[$host]:-} vns uuid mac0 mac1 pub priv inv
+	local hns=${H_NS[$host]:-} vns uuid inv
 	[ -n "$hns" ] || fail "topo_host $host before topo_vm"
 	[ "${H_IDX[$host]}" = "$idx" ] || fail "host $host has index ${H_IDX[$host]}, not $idx"
 	((vmidx >= 1 && vmidx <= 200)) || fail "vm index $vmidx in 1..200"
 	vns=$hns-vm$vmidx
 	uuid=$(vm_uuid_of "$idx" "$vmidx")
-	mac0=$(printf '52:54:00:%02x:%02x:01' "$idx" "$vmidx")
-	mac1=$(printf '52:54:00:%02x:%02x:02' "$idx" "$vmidx")
-	pub=$(_pub_net "$idx").$((10 + vmidx))
-	priv=$(_priv_net "$idx").$((10 + vmidx))
 	mkns "$vns"
-	ip -n "$hns" link add "vm$vmidx-pub" type veth peer name eth0 netns "$vns"
-	ip -n "$hns" link add "vm$vmidx-priv" type veth peer name eth1 netns "$vns"
-	ip -n "$hns" link set "vm$vmidx-pub" master br-pub up
-	ip -n "$hns" link set "vm$vmidx-priv" master br-priv up
-	ip -n "$vns" link set eth0 address "$mac0"
-	ip -n "$vns" link set eth1 address "$mac1"
-	ip -n "$vns" addr add "$pub/24" dev eth0
-	ip -n "$vns" addr add "$priv/24" dev eth1
+	VM_HOST[$name]=$host
+	VM_UUID[$name]=$uuid
+	VM_IDX[$name]=$vmidx
+	VM_PUB[$name]=$(_pub_net "$idx").$((10 + vmidx))
+	VM_PRIV[$name]=$(_priv_net "$idx").$((10 + vmidx))
+	VM_NS[$name]=$vns
 	if [ "$CDT_IPV6" = 1 ]; then
 		VM_PUB6[$name]=$(_pub_net6 "$idx")::$((10 + vmidx))
 		VM_PRIV6[$name]=$(_priv_net6 "$idx")::$((10 + vmidx))
-		ip -n "$vns" addr add "${VM_PUB6[$name]}/64" dev eth0 nodad
-		ip -n "$vns" addr add "${VM_PRIV6[$name]}/64" dev eth1 nodad
 	fi
-	ip -n "$vns" link set eth0 up
-	ip -n "$vns" link set eth1 up
-	VM_HOST[$name]=$host
-	VM_UUID[$name]=$uuid
-	VM_PUB[$name]=$pub
-	VM_PRIV[$name]=$priv
-	VM_NS[$name]=$vns
+	vm_plug "$name" public
+	vm_plug "$name" private
 	inv=$CDT_TMP/$host/inventory.json
 	jq --arg uuid "$uuid" --arg name "$name" \
-		--arg mac0 "$mac0" --arg mac1 "$mac1" --arg pub "$pub" --arg priv "$priv" \
+		--arg mac0 "$(vm_mac "$name" public)" --arg mac1 "$(vm_mac "$name" private)" \
+		--arg pub "${VM_PUB[$name]}" --arg priv "${VM_PRIV[$name]}" \
 		--arg port0 "vm$vmidx-pub" --arg port1 "vm$vmidx-priv" \
 		'.vms += [{ uuid: $uuid, name: $name, interfaces: [
 		   { mac: $mac0, bridge: "br-pub", port: $port0, ips: [$pub] },
 		   { mac: $mac1, bridge: "br-priv", port: $port1, ips: [$priv] } ] }]' \
 		"$inv" >"$inv.new"
 	mv "$inv.new" "$inv"
+}
+
+# vm_mac NAME SCOPE: the VM's provisioned MAC in SCOPE.
+vm_mac() {
+	local idx=${H_IDX[${VM_HOST[$1]}]} n=01
+	[ "$2" = public ] || n=02
+	printf '52:54:00:%02x:%02x:%s' "$idx" "${VM_IDX[$1]}" "$n"
+}
+
+# vm_plug NAME SCOPE: plugs the VM's interface in SCOPE (eth0 public, eth1
+# private) in, as a hypervisor does at VM start: host-side veth vmN-pub /
+# vmN-priv (its port) on br-pub / br-priv, the peer in the VM's namespace
+# with its MAC and addresses, up. Also to re-create a port a test deleted.
+vm_plug() {
+	local name=$1 scope=$2 hns=${H_NS[${VM_HOST[$1]}]} vns=${VM_NS[$1]}
+	local port=vm${VM_IDX[$1]}-pub dev=eth0 br=br-pub ip=${VM_PUB[$1]} ip6=${VM_PUB6[$1]:-}
+	if [ "$scope" = private ]; then
+		port=vm${VM_IDX[$1]}-priv dev=eth1 br=br-priv ip=${VM_PRIV[$1]} ip6=${VM_PRIV6[$1]:-}
+	fi
+	ip -n "$hns" link add "$port" type veth peer name "$dev" netns "$vns"
+	ip -n "$hns" link set "$port" master "$br" up
+	ip -n "$vns" link set "$dev" address "$(vm_mac "$name" "$scope")"
+	ip -n "$vns" addr add "$ip/24" dev "$dev"
+	[ -z "$ip6" ] || ip -n "$vns" addr add "$ip6/64" dev "$dev" nodad
+	ip -n "$vns" link set "$dev" up
 }
 
 # probe_ping HOST SCOPE IP: one ping from HOST's probe namespace on the

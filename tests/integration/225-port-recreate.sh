@@ -30,11 +30,7 @@ enforced_as() { [ "$(enforcement_of "$1")" = "$2" ]; }
 # The probe then forgets any MAC it had for vm11 (as a booting VM's
 # gratuitous ARP would make it), so a tenant's MAC from before cannot linger.
 recreate_pub() {
-	ip -n "$hns" link add vm1-pub type veth peer name eth0 netns "$vns"
-	ip -n "$hns" link set vm1-pub master br-pub up
-	ip -n "$vns" link set eth0 address "$mac0"
-	ip -n "$vns" addr add "$ip4/24" dev eth0
-	ip -n "$vns" link set eth0 up
+	vm_plug vm11 public
 	probe_exec hv1 public ip neigh flush all
 }
 
