@@ -10,6 +10,14 @@
 
 #define SMTP_IDX 2 /* scope index of "smtp" */
 
+static bool detached_by_us(const struct vm_enforced *vm, const struct mac *m)
+{
+	for (size_t i = 0; i < vm->n_held; i++)
+		if (mac_cmp(&vm->held[i].mac, m) == 0)
+			return vm->held[i].mech != HELD_UNPLUG_PENDING;
+	return false;
+}
+
 /* What the kernel must hold for the state: each cut MAC by its recorded
  * port, or by MAC when it has none. */
 static int view_from_state(const struct enforcer *e, struct nft_view *v)
@@ -24,8 +32,10 @@ static int view_from_state(const struct enforcer *e, struct nft_view *v)
 				const char *port = state_port_of(vm, m);
 				int kind = s == SMTP_IDX ? PORT_SMTP : PORT_DROP;
 				/* A port whose device is gone (renamed, re-created
-				 * under another name) is also cut by MAC meanwhile. */
-				bool by_mac = !port || !enforcer_port_present(e, port);
+				 * under another name) is also cut by MAC meanwhile,
+				 * unless cordon detached that NIC itself. */
+				bool by_mac = !port || (!enforcer_port_present(e, port) &&
+							!detached_by_us(vm, m));
 				if ((port && port_list_add(&v->ports, port, kind) < 0) ||
 				    (by_mac && mac_list_add(&v->macs[s], m) < 0)) {
 					nft_view_clear(v);

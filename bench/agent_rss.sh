@@ -3,7 +3,8 @@
 # (default 1000) enforced.
 #
 # Method: one controller, one simulated host whose static inventory lists
-# VMS VMs (each two interfaces; no namespaces needed for them: nothing is
+# VMS VMs (each two interfaces, each with a port: 2 chains each on a device
+# that does not exist; no namespaces needed for them: nothing is
 # probed here). Every VM is suspended with scope all through cordonctl;
 # once `cordon-agent status` shows them all enforced and the agent has
 # been idle 3 s, VmRSS is read from /proc.
@@ -27,9 +28,10 @@ for i in range(n):
     vms.append({"uuid": "b0b0b0b0-0000-4000-8000-%012d" % i, "name": "bench%d" % i,
                 "interfaces": [
                     {"mac": "02:00:%02x:%02x:%02x:01" % (i >> 16 & 255, i >> 8 & 255, i & 255),
-                     "bridge": "br-pub", "ips": ["198.19.%d.%d" % (i // 250, i % 250 + 1)]},
+                     "bridge": "br-pub", "port": "tap%dp" % i,
+                     "ips": ["198.19.%d.%d" % (i // 250, i % 250 + 1)]},
                     {"mac": "02:00:%02x:%02x:%02x:02" % (i >> 16 & 255, i >> 8 & 255, i & 255),
-                     "bridge": "br-priv", "ips": []}]})
+                     "bridge": "br-priv", "port": "tap%dq" % i, "ips": []}]})
 json.dump({"vms": vms}, open(path, "w"))
 PY
 setup_agent hv1
