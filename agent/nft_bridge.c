@@ -698,11 +698,11 @@ int bridge_verify(struct nfnl *nl, const char *table,
 	int ret;
 
 	if (kinds_empty(want)) {
-		ret = obj_verify_table(nl, NFPROTO_BRIDGE, table);
-		if (ret == 0)
+		ret = obj_table_exists(nl, NFPROTO_BRIDGE, table);
+		if (ret == 1)
 			log_info("nft verify: table bridge %s exists, but no "
 				 "interface is cut by MAC", table);
-		return ret < 0 ? -1 : ret == 0;
+		return ret;
 	}
 	ret = verify_objects(nl, table);
 	return ret != 0 ? ret : verify_elems(nl, table, want);

@@ -249,22 +249,32 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* nft list table FAMILY TABLE into t: 0, or -errno (-ENOENT: none). */
+static int table_query(struct nfnl *nl, uint16_t family, const char *table,
+		       struct nftnl_table *t)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, table) < 0)
+		return -ENOMEM;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK,
+				    ++nl->seq);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	return nfnl_query(nl, nlh, table_cb, t);
+}
+
 /* nft list table netdev cordon (the table itself: present, not dormant) */
 int obj_verify_table(struct nfnl *nl, uint16_t family, const char *table)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_table *t = nftnl_table_alloc();
 	int ret;
 
-	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, table) < 0) {
-		nftnl_table_free(t);
+	if (!t) {
 		log_warn("nft verify: table");
 		return -1;
 	}
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family,
-						     NLM_F_ACK, ++nl->seq);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	ret = obj_query_verdict(nfnl_query(nl, nlh, table_cb, t), "table");
+	ret = obj_query_verdict(table_query(nl, family, table, t), "table");
 	if (ret == 0 && nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) &
 				NFT_TABLE_F_DORMANT) {
 		log_info("nft verify: table %s %s is dormant", family_name(family),
@@ -273,6 +283,19 @@ int obj_verify_table(struct nfnl *nl, uint16_t family, const char *table)
 	}
 	nftnl_table_free(t);
 	return ret;
+}
+
+int obj_table_exists(struct nfnl *nl, uint16_t family, const char *table)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	int ret = t ? table_query(nl, family, table, t) : -ENOMEM;
+
+	nftnl_table_free(t);
+	if (ret == 0 || ret == -ENOENT)
+		return ret == 0;
+	errno = -ret;
+	log_warn("nft verify: reading table %s %s", family_name(family), table);
+	return -1;
 }
 
 /* The device of a netdev base chain: NFTA_HOOK_DEV, or a list of exactly

@@ -62,6 +62,8 @@ int obj_query_verdict(int ret, const char *what);
 /* nft list table FAMILY TABLE: 0 present and not dormant, 1 missing or
  * dormant, -1 error. */
 int obj_verify_table(struct nfnl *nl, uint16_t family, const char *table);
+/* Quietly: 1 the table exists, 0 it does not, -1 error (logged). */
+int obj_table_exists(struct nfnl *nl, uint16_t family, const char *table);
 /* The chain's hook, priority, policy and device are the ones given (hook
  * NULL: it must have none). */
 bool obj_chain_as_built(const struct nftnl_chain *c,

@@ -18,6 +18,8 @@
 #     port (the tap in the live XML, <target dev='vnetN'/>);
 #   - restore: the probe reaches the guest again, at its new MAC, on every
 #     address, and so does the guest the probe; broadcasts reach it again.
+#   - cut again, virsh destroy + start: cut by MAC while shut off, then on
+#     its re-created tap; restore opens it.
 # The agent runs with mechanisms = nft only: a detached NIC would leave the
 # tenant nothing to attack with, and this test is about the nft layer.
 # Layout as in 400-libvirt-inventory.sh (agent in the harness's libvirt
@@ -191,5 +193,31 @@ if [ $HAVE6 = 1 ]; then
 	check "probe -> $G1 ($G6B) ping passes" wait_until 10 p_ping6 "$G6B"
 	check "$G1 -> probe ($P6) ping passes" wait_until 10 g_ping -6 "$P6"
 fi
-note "the whole test so far: $((SECONDS - T0)) s"
+
+# --- cut again, then the guest destroyed and started again (virsh destroy +
+# start, as after a crash or a host admin's restart): its tap is re-created
+# while it is cut; the cut holds on the new tap from its first frame.
+vm_suspend "$G1" public
+check "cut again: the probe's ping to $IP1 fails" wait_until 10 not p_ping "$IP1"
+lv_virsh destroy "$G1" >/dev/null || fail "virsh destroy $G1"
+shut_off_by_mac() {
+	agent_status hv1 --json | jq -e --arg m "$MAC1" \
+		'any(.vms[].interfaces[]?; .mac == $m and .enforcement == "mac-only") and .nft.bridge_table'
+}
+check "while $G1 is shut off its interface is cut by MAC (no tap)" wait_until 10 q shut_off_by_mac
+lv_start_guest "$G1" || fail "virsh start $G1"
+lv_wait_ready "$G1" 120 || fail "$G1 boots again to its ready marker"
+# The guest is back at its configured MAC: the probe forgets the tenant's.
+lv_probe ip neigh flush all
+TAP2=$(lv_iface_xml "$G1" "$MAC1" | sed -n "s/.*<target dev='\([^']*\)'.*/\1/p")
+TAP=$TAP2
+check "cordon-agent status: after the restart $MAC1 is enforced on its tap $TAP2" \
+	wait_until 10 q port_enforced
+no_bridge() { agent_status hv1 --json | jq -e '.nft.bridge_table == false' >/dev/null; }
+check "the MAC fallback table is gone once the tap is known" wait_until 10 no_bridge
+stays_cut "after the restart: probe -> $G1 ($IP1) ping" p_ping "$IP1"
+stays_cut "after the restart: $G1 -> probe ($P4) ping" g_ping "$P4"
+vm_restore "$G1"
+check "restore after the restart: the probe's ping to $IP1 passes" wait_until 20 p_ping "$IP1"
+note "the whole test: $((SECONDS - T0)) s"
 cdt_done
