@@ -70,7 +70,8 @@ static int parse_ips(json_t *arr, struct inv_iface *ifc, char *err, size_t errle
 
 /* "port": the host-side device the interface is plugged into (a tap or
  * veth); optional: without it the interface can only be cut by MAC. */
-static int parse_port(json_t *v, struct inv_iface *ifc, char *err, size_t errlen)
+static int parse_port(json_t *v, const struct agent_config *cfg,
+		      struct inv_iface *ifc, char *err, size_t errlen)
 {
 	const char *port = json_string_value(v);
 
@@ -80,6 +81,14 @@ static int parse_port(json_t *v, struct inv_iface *ifc, char *err, size_t errlen
 	    strlcpy_checked(ifc->target, port, sizeof(ifc->target)) < 0) {
 		snprintf(err, errlen, "interface %s: \"port\" must be a network device "
 			 "name (1-15 characters, no '/', ':' or blanks)", ifc->mac_text);
+		return -1;
+	}
+	/* Chains on a bridge or on lo would cut every VM, or the host. */
+	if (strcmp(port, "lo") == 0 || agent_config_scope_find(cfg, port) ||
+	    strcmp(port, ifc->bridge) == 0) {
+		snprintf(err, errlen, "interface %s: \"port\" %s is a bridge or the "
+			 "loopback, not the VM's own device: cutting it would cut others",
+			 ifc->mac_text, port);
 		return -1;
 	}
 	return 0;
@@ -103,7 +112,7 @@ static int parse_iface(json_t *o, const struct agent_config *cfg,
 	}
 	strcpy(ifc->scope, agent_config_scope_of(cfg, bridge));
 	ifc->unmapped = agent_config_scope_find(cfg, bridge) == NULL;
-	if (parse_port(json_object_get(o, "port"), ifc, err, errlen) < 0)
+	if (parse_port(json_object_get(o, "port"), cfg, ifc, err, errlen) < 0)
 		return -1;
 	return parse_ips(json_object_get(o, "ips"), ifc, err, errlen);
 }

@@ -33,6 +33,13 @@ check "cordon-agent is still running" pid_alive "${AGENT_PID[hv1]}"
 check "cordonctl vms still lists vm11 and vm12 on hv1" \
 	vms_jq '[.[] | select(.host == "hv1") | .name] | sort == ["vm11","vm12"]'
 check "cordonctl agents: hv1 still connected" agent_connected hv1
+# --- a port naming the VM's bridge (it would cut every VM on it) is refused
+jq '(.vms[] | select(.name == "vm11") | .interfaces[0].port) = "br-pub"' "$inv.good" >"$inv"
+kill -HUP "${AGENT_PID[hv1]}"
+refused() { grep -q '"port" br-pub is a bridge or the loopback' "$CDT_TMP/hv1/agent.log"; }
+check "a port naming the bridge br-pub is refused, with the reason logged" wait_until 5 refused
+expect_reach vm11 public
+expect_stays_cut vm12 public 1
 mv "$inv.good" "$inv"
 kill -HUP "${AGENT_PID[hv1]}"
 
