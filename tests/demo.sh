@@ -27,6 +27,7 @@ show() {
 		public-probe) ns=${H_NS[hv1]}-public ;;
 		private-probe) ns=${H_NS[hv1]}-private ;;
 		hv1) ns=${H_NS[hv1]} ;;
+		vm1) ns=${VM_NS[vm1]} ;;
 		esac
 	fi
 	printf '  %s$ %s\n' "${where:+${D}(on $where)${N} }" "$(quote_args "$@")"
@@ -103,6 +104,13 @@ echo "  nftables table 'netdev cordon': whatever vm1 does inside, its frames pas
 show @hv1 nft list table netdev cordon
 echo "  vm2 on the same bridge is untouched:"
 show @public-probe ping -q -c 1 -W 1 198.18.11.12
+echo "  The tenant inside vm1 (root there) picks another MAC and another address:"
+show @vm1 ip link set dev eth0 address 52:54:00:aa:bb:cc
+show @vm1 ip addr add 198.18.11.111/24 dev eth0
+ip netns exec "${H_NS[hv1]}-public" ip neigh flush all
+echo "  ... and stays cut, on both addresses:"
+show @public-probe ping -q -c 1 -W 1 198.18.11.11 || true
+show @public-probe ping -q -c 1 -W 1 198.18.11.111 || true
 
 say "5. What the operator and the host admin see"
 wait_until 10 vm_enforced vm1 || true
