@@ -207,46 +207,39 @@ int port_put_update(struct batch *b, const char *table,
 /* ---- verify ---- */
 
 /* What the kernel's table holds: its chains (parsed) and each one's rule
- * count, by name. */
+ * count, sorted by name once the chains are read. */
+struct view_chain {
+	struct nftnl_chain *c;
+	const char *name;       /* borrowed from c */
+	uint32_t nrules;
+	bool seen;              /* expected by want */
+};
+
 struct table_view {
-	struct nftnl_chain **chains;
-	uint32_t *nrules;
+	struct view_chain *v;
 	size_t n, cap;
 	const char *table;
-	bool bad;               /* out of memory while collecting */
+	bool bad;               /* a rule in a chain the dump did not show */
 };
 
 static void view_clear(struct table_view *v)
 {
 	for (size_t i = 0; i < v->n; i++)
-		nftnl_chain_free(v->chains[i]);
-	free(v->chains);
-	free(v->nrules);
+		nftnl_chain_free(v->v[i].c);
+	free(v->v);
 }
 
-static ssize_t view_find(const struct table_view *v, const char *name)
+static int view_chain_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < v->n; i++)
-		if (strcmp(nftnl_chain_get_str(v->chains[i], NFTNL_CHAIN_NAME),
-			   name) == 0)
-			return (ssize_t)i;
-	return -1;
+	return strcmp(((const struct view_chain *)a)->name,
+		      ((const struct view_chain *)b)->name);
 }
 
-static int view_grow(struct table_view *v)
+static struct view_chain *view_find(const struct table_view *v, const char *name)
 {
-	size_t cap = v->cap ? 2 * v->cap : 64;
-	struct nftnl_chain **c = realloc(v->chains, cap * sizeof(*c));
+	struct view_chain key = { .name = name };
 
-	if (!c)
-		return -1;
-	v->chains = c;
-	uint32_t *r = realloc(v->nrules, cap * sizeof(*r));
-	if (!r)
-		return -1;
-	v->nrules = r;
-	v->cap = cap;
-	return 0;
+	return v->n ? bsearch(&key, v->v, v->n, sizeof(*v->v), view_chain_cmp) : NULL;
 }
 
 static int chains_cb(const struct nlmsghdr *nlh, void *data)
@@ -266,13 +259,18 @@ static int chains_cb(const struct nlmsghdr *nlh, void *data)
 		nftnl_chain_free(c);
 		return MNL_CB_OK;
 	}
-	if (v->n == v->cap && view_grow(v) < 0) {
-		nftnl_chain_free(c);
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 64;
+		struct view_chain *nv = realloc(v->v, cap * sizeof(*nv));
+		if (!nv) {
+			nftnl_chain_free(c);
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		v->v = nv;
+		v->cap = cap;
 	}
-	v->nrules[v->n] = 0;
-	v->chains[v->n++] = c;
+	v->v[v->n++] = (struct view_chain){ .c = c, .name = name };
 	return MNL_CB_OK;
 }
 
@@ -281,7 +279,7 @@ static int rules_cb(const struct nlmsghdr *nlh, void *data)
 	struct table_view *v = data;
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	const char *t, *chain;
-	ssize_t i;
+	struct view_chain *vc;
 
 	if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
 		nftnl_rule_free(r);
@@ -291,8 +289,8 @@ static int rules_cb(const struct nlmsghdr *nlh, void *data)
 	t = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
 	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 	if (t && chain && strcmp(t, v->table) == 0 &&
-	    (i = view_find(v, chain)) >= 0)
-		v->nrules[i]++;
+	    (vc = view_find(v, chain)))
+		vc->nrules++;
 	else if (t && strcmp(t, v->table) == 0)
 		v->bad = true; /* a rule in a chain the dump did not show */
 	nftnl_rule_free(r);
@@ -311,6 +309,8 @@ static int read_view(struct nfnl *nl, const char *table, struct table_view *v)
 	ret = obj_query_verdict(nfnl_query(nl, nlh, chains_cb, v), "chains");
 	if (ret != 0)
 		return ret;
+	if (v->n)
+		qsort(v->v, v->n, sizeof(*v->v), view_chain_cmp);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_NETDEV,
 				    NLM_F_DUMP, ++nl->seq);
 	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
@@ -319,27 +319,27 @@ static int read_view(struct nfnl *nl, const char *table, struct table_view *v)
 
 /* One expected chain against the view; marks it seen. */
 static int check_chain(const struct table_view *v, const struct port_cut *p,
-		       bool in, bool *seen)
+		       bool in)
 {
 	char name[CHAIN_NAME_MAX];
 	struct chain_hook h = port_hook(p, in);
-	ssize_t i;
+	struct view_chain *vc;
 
 	chain_name(name, in, p->name);
-	i = view_find(v, name);
-	if (i < 0) {
+	vc = view_find(v, name);
+	if (!vc) {
 		log_info("nft verify: chain netdev %s %s missing", v->table, name);
 		return 1;
 	}
-	seen[i] = true;
-	if (!obj_chain_as_built(v->chains[i], &h)) {
+	vc->seen = true;
+	if (!obj_chain_as_built(vc->c, &h)) {
 		log_info("nft verify: chain %s: hook, device, priority or policy "
 			 "changed", name);
 		return 1;
 	}
-	if (v->nrules[i] != chain_nrules(p, in)) {
+	if (vc->nrules != chain_nrules(p, in)) {
 		log_info("nft verify: chain %s has %u rules, expected %u", name,
-			 v->nrules[i], chain_nrules(p, in));
+			 vc->nrules, chain_nrules(p, in));
 		return 1;
 	}
 	return 0;
@@ -347,23 +347,18 @@ static int check_chain(const struct table_view *v, const struct port_cut *p,
 
 static int compare_view(const struct table_view *v, const struct port_list *want)
 {
-	bool *seen = calloc(v->n + 1, sizeof(*seen));
 	int ret = 0;
 
-	if (!seen)
-		return -1;
 	for (size_t i = 0; ret == 0 && i < want->n; i++)
 		for (int in = 1; ret == 0 && in >= 0; in--)
 			if (has_chain(&want->v[i], in))
-				ret = check_chain(v, &want->v[i], in, seen);
+				ret = check_chain(v, &want->v[i], in);
 	for (size_t i = 0; ret == 0 && i < v->n; i++)
-		if (!seen[i]) {
+		if (!v->v[i].seen) {
 			log_info("nft verify: chain %s in table netdev %s is not ours",
-				 nftnl_chain_get_str(v->chains[i], NFTNL_CHAIN_NAME),
-				 v->table);
+				 v->v[i].name, v->table);
 			ret = 1;
 		}
-	free(seen);
 	return ret;
 }
 

@@ -6,7 +6,9 @@
 # 198.18.0.1 and 198.18.0.2. Checks that cutting a MAC stops its traffic,
 # that smtp cuts only TCP 25/465/587 the VM sends, that a MAC cut in several
 # scopes keeps the strongest cut, that a flushed ruleset is seen by the
-# monitor and re-asserted, and that deleting an absent element is -ENOENT.
+# monitor and re-asserted, that deleting an absent element is -ENOENT; and
+# the netdev table: a port's chains cut whatever the MAC, verify sees every
+# kind of change to them, smtp on a port, port and MAC cuts in one batch.
 #
 # nfttool runs STEPs separated by "--" with one handle: add/del change what
 # the same process asserted (nft.c computes each MAC's verdict from it).
@@ -70,6 +72,7 @@ tcp_ab() {
 	ip netns exec "$A" timeout 2 bash -c "exec 3<>/dev/tcp/$IP_B/$1" 2>/dev/null
 }
 no_tcp_ab() { ! tcp_ab "$1"; }
+not_table() { ! inh nft list table "$1" cordon >/dev/null 2>&1; }
 
 setup() {
 	ip netns add "$H"
@@ -218,6 +221,7 @@ check "public cut again: A cannot ping B" no_ping_ab
 # Monitor: an agent-like loop asserts, sees a flush, re-asserts, and must
 # not be woken by its own batches.
 inh "$TOOL" monitor 6 public=$MAC_A >"$TMP/mon" 2>"$TMP/mon.err" &
+MON_PID=$!
 PIDS+=($!)
 sleep 0.5
 inh nft add table inet unrelated
@@ -232,6 +236,32 @@ sleep 1
 check "own re-asserts do not report tamper" \
 	[ "$(grep -c '^tamper$' "$TMP/mon")" -eq 2 ]
 check "verify after monitor loop" tool verify public=$MAC_A
+
+# --- the netdev table: chains on A's port vm1, whatever A's MAC
+wait "$MON_PID" || fail "the monitor step exits 0"
+tool assert >/dev/null
+check "port vm1 cut: A cannot ping B" tool assert port=vm1 -- sh "! ip netns exec $A ping -c 1 -W 1 -q $IP_B >/dev/null"
+check "... no bridge table when every cut has a port" not_table bridge
+check "... verify: as asserted" tool verify port=vm1
+ip netns exec "$A" ip link set eth0 address 02:cd:00:00:00:aa
+check "... A with another MAC still cannot ping B" no_ping_ab
+ip netns exec "$A" ip link set eth0 address "$MAC_A"
+check "chain out_vm1 deleted by hand: verify says different" \
+	tool verify port=vm1 -- sh "nft delete chain netdev cordon out_vm1" -- sh "! $TOOL verify port=vm1 >/dev/null"
+check "chain in_vm1 made again on device vm2: verify says different" \
+	tool assert port=vm1 -- sh "nft delete chain netdev cordon in_vm1 && nft add chain netdev cordon in_vm1 '{ type filter hook ingress device vm2 priority -300; policy drop; }'" -- sh "! $TOOL verify port=vm1 >/dev/null"
+check "an accept rule in in_vm1: verify says different" \
+	tool assert port=vm1 -- sh "nft add rule netdev cordon in_vm1 accept" -- sh "! $TOOL verify port=vm1 >/dev/null"
+check "a chain of someone else's in our table: verify says different" \
+	tool assert port=vm1 -- sh "nft add chain netdev cordon extra" -- sh "! $TOOL verify port=vm1 >/dev/null"
+check "smtp on port vm1: A pings B" tool assert port=vm1:smtp -- sh "ip netns exec $A ping -c 1 -W 1 -q $IP_B >/dev/null"
+check "... verify (6 rules in in_vm1, no out_vm1)" tool verify port=vm1:smtp
+check "... TCP 25 from A to B fails" no_tcp_ab 25
+check "... TCP 2525 from A to B passes" tcp_ab 2525
+check "port and MAC cuts in one batch: A and B cannot talk" \
+	tool assert port=vm1 public=$MAC_B -- verify port=vm1 public=$MAC_B
+check "lift everything: A pings B, no chain, no bridge table" \
+	tool assert -- sh "ip netns exec $A ping -c 1 -W 1 -q $IP_B >/dev/null && ! nft list table netdev cordon | grep -q chain && ! nft list table bridge cordon >/dev/null 2>&1"
 
 if [ "$FAILED" -ne 0 ]; then
 	echo "--- monitor stderr"; cat "$TMP/mon.err" || true
