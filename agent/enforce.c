@@ -88,6 +88,8 @@ static int save_state(struct enforcer *e)
 	return 0;
 }
 
+static int refresh_all(struct enforcer *e);
+
 int enforcer_start(struct enforcer *e, const char *table, const char *state_dir,
 		   const struct inventory *inv, bool inv_ready, nft_port_probe_fn *probe,
 		   void *probe_arg, char *err, size_t errlen)
@@ -115,13 +117,18 @@ int enforcer_start(struct enforcer *e, const char *table, const char *state_dir,
 		snprintf(err, errlen, "cannot open nftables netlink");
 		return -1;
 	}
-	enforcer_set_port_probe(e, probe, probe_arg);
-	/* The state's ports first (no moment open), then the inventory's. */
-	if (assert_all(e) < 0 ||
-	    (inv_ready && e->state.n && enforcer_inventory_changed(e) < 0)) {
+	nft_set_port_probe(e->nft, probe, probe_arg);
+	/* With the inventory already read, its ports go into the first batch
+	 * (a state file of the previous release converts in it); the batch
+	 * replaces whatever tables are there atomically: no moment open. */
+	if (inv_ready && refresh_all(e) < 0)
+		log_warnx("cannot apply the inventory's ports yet: asserting the state's");
+	if (assert_all(e) < 0) {
 		snprintf(err, errlen, "cannot assert nftables tables %s", table);
 		return -1;
 	}
+	if (inv_ready && e->state.n)
+		save_state(e);
 	log_info("state %s: %zu VM(s) enforced, table netdev %s asserted (%zu port(s)), "
 		 "bridge table %s", e->state_path, e->state.n, table, e->applied.ports.n,
 		 nft_bridge_table_present(e->nft) ? "present (MACs with no port)" : "absent");
@@ -145,14 +152,6 @@ static bool mac_cut(const struct vm_enforced *v, const struct mac *m)
 	return false;
 }
 
-static const struct inv_iface *vm_iface(const struct inv_vm *vm, const struct mac *m)
-{
-	for (size_t i = 0; i < vm->n_ifaces; i++)
-		if (mac_cmp(&vm->ifaces[i].mac, m) == 0)
-			return &vm->ifaces[i];
-	return NULL;
-}
-
 /* Another interface of the inventory is plugged into port now. */
 static bool port_taken(const struct inventory *inv, const char *port,
 		       const struct mac *mine)
@@ -166,12 +165,27 @@ static bool port_taken(const struct inventory *inv, const char *port,
 	return false;
 }
 
-/* The port of each cut MAC, from the inventory once it has been read: the
+/* The port of a cut MAC, from the inventory once it has been read: the
  * interface's port while it has one; none (cut by MAC) when the inventory
- * says it has none (a stopped domain); the recorded one for an interface
- * the inventory no longer lists (a NIC cordon detached: its tap is gone,
- * shown as port missing), unless another interface is plugged into that
- * port now (libvirt reuses tap names: never cut the wrong VM). */
+ * says it has none (a stopped domain) or does not list the VM; the recorded
+ * one for an interface the inventory no longer lists (a NIC cordon
+ * detached: its tap is gone, shown as port missing), unless another
+ * interface is plugged into that port now (libvirt reuses tap names: never
+ * cut the wrong VM). */
+static const char *port_for(const struct enforcer *e, const struct vm_enforced *v,
+			    const struct inv_vm *vm, const struct mac *m)
+{
+	const struct inv_iface *f;
+	const char *rec = state_port_of(v, m);
+
+	if (!vm)
+		return NULL;
+	f = inventory_vm_iface(vm, m);
+	if (f)
+		return ifname_valid(f->target) ? f->target : NULL;
+	return rec && !port_taken(e->inv, rec, m) ? rec : NULL;
+}
+
 static int entry_ports_refresh(struct enforcer *e, struct vm_enforced *v,
 			       const struct inv_vm *vm)
 {
@@ -180,13 +194,8 @@ static int entry_ports_refresh(struct enforcer *e, struct vm_enforced *v,
 	for (int s = 0; s < SCOPE_COUNT; s++)
 		for (size_t k = 0; k < v->macs[s].n; k++) {
 			const struct mac *m = &v->macs[s].v[k];
-			const struct inv_iface *f = vm ? vm_iface(vm, m) : NULL;
-			const char *rec = state_port_of(v, m);
-			const char *port = f ? f->target : vm && rec &&
-				!port_taken(e->inv, rec, m) ? rec : NULL;
-			if (port && !ifname_valid(port))
-				port = NULL;
-			if (port != rec && state_port_set(v, m, port) < 0)
+			const char *port = port_for(e, v, vm, m);
+			if (port != state_port_of(v, m) && state_port_set(v, m, port) < 0)
 				return -1;
 		}
 	while (i < v->n_ports) /* MACs no longer cut forget their port */
@@ -401,11 +410,18 @@ void enforcer_ack_free(Cordon__Ack *ack)
 	ack->n_vms = 0;
 }
 
-int enforcer_inventory_changed(struct enforcer *e)
+static int refresh_all(struct enforcer *e)
 {
 	for (size_t i = 0; i < e->state.n; i++)
 		if (entry_macs_refresh(e, &e->state.vms[i]) < 0)
 			return -1;
+	return 0;
+}
+
+int enforcer_inventory_changed(struct enforcer *e)
+{
+	if (refresh_all(e) < 0)
+		return -1;
 	save_state(e);
 	return kernel_sync(e);
 }
@@ -508,22 +524,22 @@ void enforcer_states_free(Cordon__VmState **v, size_t n)
 	enforcer_ack_free(&tmp);
 }
 
-void enforcer_set_port_probe(struct enforcer *e, nft_port_probe_fn *fn, void *arg)
-{
-	e->probe = fn;
-	e->probe_arg = arg;
-	nft_set_port_probe(e->nft, fn, arg);
-}
-
 bool enforcer_port_present(const struct enforcer *e, const char *port)
 {
-	return !e->probe || e->probe(e->probe_arg, port);
+	return nft_port_exists(e->nft, port);
+}
+
+/* The chains of a port that came or went: a kernel that dropped them with
+ * their device (before 6.16) needs the tables asserted again (the mirror
+ * still lists what it lost); a newer one kept them, and only the MAC
+ * fallback of a missing port changes. */
+static int ports_resync(struct enforcer *e)
+{
+	return nft_needs_devices(e->nft) ? assert_all(e) : kernel_sync(e);
 }
 
 /* A kernel that keeps a netdev chain whose device is gone (6.16+) binds it
- * again by itself when a device of that name appears; an older one dropped
- * it with the device, so the tables are asserted again (the mirror still
- * lists the chains it lost). */
+ * again by itself when a device of that name appears. */
 void enforcer_link_event(struct enforcer *e, const char *name, bool present)
 {
 	uint64_t t0 = now_mono_us();
@@ -538,14 +554,11 @@ void enforcer_link_event(struct enforcer *e, const char *name, bool present)
 	if (!present) {
 		log_info("port %s of a cut interface is gone: port missing, cut by MAC "
 			 "meanwhile, nothing lifted", name);
-		if (nft_needs_devices(e->nft))
-			assert_all(e);
-		else
-			kernel_sync(e);
+		ports_resync(e);
 		return;
 	}
 	e->ports_recut++;
-	if ((nft_needs_devices(e->nft) ? assert_all(e) : kernel_sync(e)) < 0) {
+	if (ports_resync(e) < 0) {
 		log_warnx("port %s is back, but its chains could not be asserted", name);
 		return;
 	}

@@ -18,8 +18,6 @@ struct enforcer {
 	char state_path[4200];
 	struct nft_view applied;              /* in the kernel */
 	bool inv_ready;                       /* inventory read: ports from it */
-	nft_port_probe_fn *probe;             /* does a port's device exist? */
-	void *probe_arg;
 	unsigned ports_recut;                 /* port devices re-created while cut */
 	bool kernel_dirty;                    /* last batch failed: retry */
 	bool state_dirty;                     /* last save failed: retry */
@@ -59,8 +57,7 @@ void enforcer_verify(struct enforcer *e);
 /* Retries failed saves / batches. */
 void enforcer_tick(struct enforcer *e);
 
-/* The link cache that says whether a port's device exists (link.c). */
-void enforcer_set_port_probe(struct enforcer *e, nft_port_probe_fn *fn, void *arg);
+/* The port's device exists (the probe given at start: link.c's cache). */
 bool enforcer_port_present(const struct enforcer *e, const char *port);
 /* A link appeared (present) or vanished; name NULL: events were lost. */
 void enforcer_link_event(struct enforcer *e, const char *name, bool present);

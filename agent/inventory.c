@@ -226,6 +226,14 @@ struct inv_vm *inventory_find_mut(const struct inventory *inv, const char *uuid)
 	return i == STRINDEX_NONE ? NULL : &inv->vms[i];
 }
 
+struct inv_iface *inventory_vm_iface(const struct inv_vm *vm, const struct mac *mac)
+{
+	for (size_t i = 0; i < vm->n_ifaces; i++)
+		if (mac_cmp(&vm->ifaces[i].mac, mac) == 0)
+			return &vm->ifaces[i];
+	return NULL;
+}
+
 int inventory_vm_macs(const struct inv_vm *vm, int scope, struct mac_list *out)
 {
 	/* smtp is about mail leaving to the internet: public interfaces. */

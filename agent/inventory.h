@@ -62,6 +62,9 @@ const struct inv_vm *inventory_find(const struct inventory *inv,
 				    const char *uuid);
 /* The same, for the owner that completes a VM (virt.c's held interfaces). */
 struct inv_vm *inventory_find_mut(const struct inventory *inv, const char *uuid);
+/* The VM's interface with that MAC, or NULL (mutable for the owner that
+ * completes a VM, as inventory_find_mut). */
+struct inv_iface *inventory_vm_iface(const struct inv_vm *vm, const struct mac *mac);
 /* Appends the VM's MACs to cut for scope index (smtp: public ones). */
 int inventory_vm_macs(const struct inv_vm *vm, int scope, struct mac_list *out);
 

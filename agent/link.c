@@ -49,6 +49,17 @@ struct link_watch {
 	bool stale;             /* lost events, refill still to do */
 	link_event_fn *fn;      /* set during link_watch_read */
 	void *arg;
+	/* Devices by name, sorted: the agent asks for every cut port on each
+	 * change, and a cache walk per question is O(links). Rebuilt on the
+	 * first question after the cache changed. */
+	struct link_name *names;
+	size_t n_names;
+	bool names_dirty;
+};
+
+struct link_name {
+	const char *name;       /* borrowed from the cache's object */
+	int ifindex;
 };
 
 /* The device's own object, as opposed to a bridge's or IPv6's view of it.
@@ -130,6 +141,7 @@ static void on_cache_event(struct nl_cache *cache, struct nl_object *old,
 
 	(void)cache;
 	(void)diff;
+	lw->names_dirty = true; /* libnl updated the cache before calling */
 	log_object(action == NL_ACT_DEL ? "del" : "change from", old);
 	log_object(action == NL_ACT_NEW ? "new" : "change to", new);
 	switch (action) {
@@ -245,6 +257,7 @@ struct link_watch *link_watch_new(void)
 		link_watch_free(lw);
 		return NULL;
 	}
+	lw->names_dirty = true;
 	return lw;
 }
 
@@ -254,6 +267,7 @@ void link_watch_free(struct link_watch *lw)
 		return;
 	nl_cache_mngr_free(lw->mngr); /* and the cache */
 	nl_socket_free(lw->sync);
+	free(lw->names);
 	free(lw);
 }
 
@@ -287,6 +301,7 @@ static int resync(struct link_watch *lw)
 		lw->sync = NULL;
 		return -1;
 	}
+	lw->names_dirty = true; /* a refill frees the objects names[] points into */
 	err = nl_cache_refill(lw->sync, lw->cache);
 	if (err < 0) {
 		log_warnx("link: refilling the link cache: %s", nl_geterror(err));
@@ -323,7 +338,36 @@ int link_watch_read(struct link_watch *lw, link_event_fn *fn, void *arg)
 	return ret;
 }
 
-int link_watch_ifindex(const struct link_watch *lw, const char *name)
+static int link_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct link_name *)a)->name,
+		      ((const struct link_name *)b)->name);
+}
+
+/* 0, or -1 when memory ran out (lookups then walk the cache). */
+static int names_rebuild(struct link_watch *lw)
+{
+	size_t n = 0, cap = (size_t)nl_cache_nitems(lw->cache) + 1;
+	struct link_name *v = realloc(lw->names, cap * sizeof(*v));
+	struct nl_object *obj;
+
+	if (!v)
+		return -1;
+	lw->names = v;
+	for (obj = nl_cache_get_first(lw->cache); obj && n < cap;
+	     obj = nl_cache_get_next(obj)) {
+		struct rtnl_link *link = (struct rtnl_link *)obj;
+		const char *name = rtnl_link_get_name(link);
+		if (name && is_device(link))
+			v[n++] = (struct link_name){ name, rtnl_link_get_ifindex(link) };
+	}
+	qsort(v, n, sizeof(*v), link_name_cmp);
+	lw->n_names = n;
+	lw->names_dirty = false;
+	return 0;
+}
+
+static int ifindex_by_walk(const struct link_watch *lw, const char *name)
 {
 	struct nl_object *obj;
 
@@ -334,4 +378,16 @@ int link_watch_ifindex(const struct link_watch *lw, const char *name)
 			return rtnl_link_get_ifindex(link);
 	}
 	return 0;
+}
+
+int link_watch_ifindex(struct link_watch *lw, const char *name)
+{
+	struct link_name key = { name, 0 };
+	const struct link_name *hit;
+
+	if (lw->names_dirty && names_rebuild(lw) < 0)
+		return ifindex_by_walk(lw, name);
+	hit = lw->n_names ? bsearch(&key, lw->names, lw->n_names, sizeof(key),
+				    link_name_cmp) : NULL;
+	return hit ? hit->ifindex : 0;
 }

@@ -28,6 +28,6 @@ typedef void link_event_fn(void *arg, const char *name, int ifindex, bool presen
 int link_watch_read(struct link_watch *lw, link_event_fn *fn, void *arg);
 
 /* From the cache: the ifindex of the link called name, 0 if there is none. */
-int link_watch_ifindex(const struct link_watch *lw, const char *name);
+int link_watch_ifindex(struct link_watch *lw, const char *name);
 
 #endif

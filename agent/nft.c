@@ -34,7 +34,6 @@ struct nft {
 	void *probe_arg;
 	struct mac_list kinds[NKINDS]; /* bridge table, as committed */
 	struct port_list ports;        /* netdev chains, as committed */
-	uint64_t ms_last;              /* duration of the last batch */
 };
 
 void nft_view_clear(struct nft_view *v)
@@ -86,15 +85,9 @@ void nft_set_port_probe(struct nft *nft, nft_port_probe_fn *fn, void *arg)
 	nft->probe_arg = arg;
 }
 
-static bool port_exists(const struct nft *nft, const char *port)
+bool nft_port_exists(const struct nft *nft, const char *port)
 {
 	return !nft->probe || nft->probe(nft->probe_arg, port);
-}
-
-bool nft_port_bound(const struct nft *nft, const char *port)
-{
-	return nft->synced && port_list_find(&nft->ports, port) &&
-	       port_exists(nft, port);
 }
 
 bool nft_bridge_table_present(const struct nft *nft)
@@ -119,7 +112,7 @@ static int kernel_ports(const struct nft *nft, const struct port_list *want,
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < want->n; i++)
-		if ((!nft->need_dev || port_exists(nft, want->v[i].name)) &&
+		if ((!nft->need_dev || nft_port_exists(nft, want->v[i].name)) &&
 		    port_list_add(out, want->v[i].name, want->v[i].kind) < 0) {
 			port_list_clear(out);
 			return -1;
@@ -173,7 +166,7 @@ static bool learn_need_dev(struct nft *nft, const struct batch *b)
 	if (nft->need_dev || b->first_err < 0 || !b->chg[b->first_err].tag)
 		return false;
 	p = b->chg[b->first_err].tag;
-	if (port_exists(nft, p->name))
+	if (nft_port_exists(nft, p->name))
 		return false;
 	log_info("nft: this kernel refuses a chain for an absent device (%s): "
 		 "such ports get their chains when the device appears", p->name);

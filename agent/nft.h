@@ -37,6 +37,7 @@ void nft_free(struct nft *nft);
  * every port is taken to exist. */
 typedef bool nft_port_probe_fn(void *arg, const char *port);
 void nft_set_port_probe(struct nft *nft, nft_port_probe_fn *fn, void *arg);
+bool nft_port_exists(const struct nft *nft, const char *port);
 
 /* Replaces both tables with exactly want, in one atomic batch (frames meet
  * the old tables or the new ones). Idempotent; repairs anything. 0 or -1
@@ -60,9 +61,7 @@ int nft_monitor_fd(const struct nft *nft);
  * events were lost). */
 int nft_monitor_read(struct nft *nft);
 
-/* For status. bound: our chains for port are in the kernel and its device
- * exists. */
-bool nft_port_bound(const struct nft *nft, const char *port);
+/* For status. */
 bool nft_bridge_table_present(const struct nft *nft);
 bool nft_needs_devices(const struct nft *nft);
 

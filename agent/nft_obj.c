@@ -87,32 +87,33 @@ static int chain_msg(struct batch *b, uint16_t family, uint16_t type,
 	return 0;
 }
 
+static int chain_op(struct batch *b, uint16_t family, uint16_t type,
+		    const char *table, const char *name,
+		    const struct chain_hook *hook, const void *tag)
+{
+	struct nftnl_chain *c = chain_new(table, name);
+	int ret = -1;
+
+	if (c && (!hook || chain_set_hook(c, hook) == 0))
+		ret = chain_msg(b, family, type, c, name, tag);
+	nftnl_chain_free(c);
+	return ret;
+}
+
 /* nft add chain netdev cordon in_vnet3 { type filter hook ingress device
  *     "vnet3" priority -300; policy drop; }  (hook NULL: a regular chain) */
 int obj_add_chain(struct batch *b, uint16_t family, const char *table,
 		  const char *name, const struct chain_hook *hook,
 		  const void *tag)
 {
-	struct nftnl_chain *c = chain_new(table, name);
-	int ret = -1;
-
-	if (c && (!hook || chain_set_hook(c, hook) == 0))
-		ret = chain_msg(b, family, NFT_MSG_NEWCHAIN, c, name, tag);
-	nftnl_chain_free(c);
-	return ret;
+	return chain_op(b, family, NFT_MSG_NEWCHAIN, table, name, hook, tag);
 }
 
 /* nft delete chain netdev cordon in_vnet3  (its rules go with it) */
 int obj_del_chain(struct batch *b, uint16_t family, const char *table,
 		  const char *name, const void *tag)
 {
-	struct nftnl_chain *c = chain_new(table, name);
-	int ret = -1;
-
-	if (c)
-		ret = chain_msg(b, family, NFT_MSG_DELCHAIN, c, name, tag);
-	nftnl_chain_free(c);
-	return ret;
+	return chain_op(b, family, NFT_MSG_DELCHAIN, table, name, NULL, tag);
 }
 
 int obj_add_rule(struct batch *b, uint16_t family, const char *table,

@@ -93,14 +93,6 @@ static bool is_md_elem(const xmlNode *n, const char *name)
 	return is_elem(n, name, NULL) || is_elem(n, name, CORDON_VM_XMLNS);
 }
 
-static struct inv_iface *find_iface(struct inv_vm *vm, const struct mac *mac)
-{
-	for (size_t i = 0; i < vm->n_ifaces; i++)
-		if (mac_cmp(&vm->ifaces[i].mac, mac) == 0)
-			return &vm->ifaces[i];
-	return NULL;
-}
-
 /* ------------------------------------------------------------ domain XML */
 
 /* The name the [scopes] map is asked about: the network for type
@@ -260,7 +252,7 @@ static int metadata_iface(xmlNode *n, struct inv_vm *vm, bool apply, char *why, 
 	}
 	/* NULL: the domain has no such NIC (now); its addresses are checked
 	 * but not used. */
-	ifc = find_iface(vm, &mac);
+	ifc = inventory_vm_iface(vm, &mac);
 	for (xmlNode *c = n->children; c; c = c->next) {
 		if (!is_md_elem(c, "ip"))
 			continue;
@@ -338,7 +330,7 @@ static void add_guest_iface(struct inv_vm *vm, const virDomainInterface *gi)
 	struct inv_iface *ifc;
 	struct mac mac;
 
-	if (!gi->hwaddr || mac_parse(gi->hwaddr, &mac) < 0 || !(ifc = find_iface(vm, &mac)))
+	if (!gi->hwaddr || mac_parse(gi->hwaddr, &mac) < 0 || !(ifc = inventory_vm_iface(vm, &mac)))
 		return;
 	for (unsigned j = 0; j < gi->naddrs; j++)
 		if (gi->addrs[j].addr && inventory_iface_add_ip(ifc, gi->addrs[j].addr) < 0)
@@ -534,7 +526,7 @@ static void add_held(const struct agent_config *cfg, const struct vm_enforced *e
 		xmlDoc *doc;
 		char why[256];
 
-		if (find_iface(vm, &e->held[i].mac) || vm->n_ifaces >= CORDON_MAX_IFACES ||
+		if (inventory_vm_iface(vm, &e->held[i].mac) || vm->n_ifaces >= CORDON_MAX_IFACES ||
 		    !(doc = parse_xml(e->held[i].xml, "saved interface", why, sizeof(why))))
 			continue;
 		ifs = realloc(vm->ifaces, (vm->n_ifaces + 2) * sizeof(*ifs));

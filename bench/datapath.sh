@@ -17,15 +17,6 @@ RUNS=${2:-5}
 NS=cdp$$
 . bench/datapath_topo.sh
 
-base=() table=()
-for r in $(seq 1 "$RUNS"); do
-	ip netns exec "$NS-h" nft delete table bridge cordon 2>/dev/null || true
-	base+=("$(rate)")
-	ip netns exec "$NS-h" "$NFTTOOL" bulk "$N" >/dev/null
-	table+=("$(rate)")
-done
-b=$(printf '%s\n' "${base[@]}" | median)
-t=$(printf '%s\n' "${table[@]}" | median)
-echo "no table:        ${base[*]} frames/s (median $b)"
-echo "$N cut MACs: ${table[*]} frames/s (median $t)"
-awk -v b="$b" -v t="$t" 'BEGIN { printf "ratio: %.1f %%\n", 100 * t / b }'
+alternate "$RUNS" 'ip netns exec "$NS-h" nft delete table bridge cordon 2>/dev/null || true' \
+	'ip netns exec "$NS-h" "$NFTTOOL" bulk "$N" >/dev/null'
+report "$N cut MACs"

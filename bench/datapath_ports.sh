@@ -24,19 +24,10 @@ for ((i = 0; i < N; i += 2)); do echo "link add d$i type veth peer name d$((i + 
 ports=$(for ((i = 0; i < N; i++)); do printf 'd%d,' "$i"; done)
 ports=${ports%,}
 
-base=() table=()
-for r in $(seq 1 "$RUNS"); do
-	ip netns exec "$NS-h" nft delete table netdev cordon 2>/dev/null || true
-	base+=("$(rate)")
-	ip netns exec "$NS-h" "$NFTTOOL" assert "port=$ports" >/dev/null
-	table+=("$(rate)")
-done
+alternate "$RUNS" 'ip netns exec "$NS-h" nft delete table netdev cordon 2>/dev/null || true' \
+	'ip netns exec "$NS-h" "$NFTTOOL" assert "port=$ports" >/dev/null'
 ip netns exec "$NS-h" nft delete table netdev cordon 2>/dev/null || true
-b=$(printf '%s\n' "${base[@]}" | median)
-t=$(printf '%s\n' "${table[@]}" | median)
-echo "no table:          ${base[*]} frames/s (median $b, spread $(printf '%s\n' "${base[@]}" | spread))"
-echo "$N cut ports: ${table[*]} frames/s (median $t, spread $(printf '%s\n' "${table[@]}" | spread))"
-awk -v b="$b" -v t="$t" 'BEGIN { printf "ratio: %.1f %%\n", 100 * t / b }'
+report "$N cut ports"
 
 as=() ls=()
 for r in $(seq 1 "$RUNS"); do

@@ -2,7 +2,8 @@
 # namespace $NS-h with bridge br0 and two veth "VMs" $NS-a, $NS-b (MACs
 # 02:aa:00:00:00:01 / 02:bb:00:00:00:01) on ports pa / pb, removed at exit;
 # rate: 64-byte frames per second a -> b over 5 s (pktblast, b's
-# rx_packets); median / spread of numbers on stdin.
+# rx_packets); median / spread of numbers on stdin; alternate and report:
+# the side-by-side runs and their medians.
 BLAST=$PWD/build/tools/pktblast
 NFTTOOL=$PWD/build/tools/nfttool
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
@@ -32,3 +33,26 @@ rate() {
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 spread() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
+
+# alternate RUNS OFF ON: RUNS times, the shell command OFF then a rate into
+# base[], ON then a rate into table[] (alternating: this machine drifts).
+alternate() {
+	local r
+	base=() table=()
+	for r in $(seq 1 "$1"); do
+		eval "$2"
+		base+=("$(rate)")
+		eval "$3"
+		table+=("$(rate)")
+	done
+}
+
+# report LABEL: both series with median and spread, and the ratio.
+report() {
+	local b t
+	b=$(printf '%s\n' "${base[@]}" | median)
+	t=$(printf '%s\n' "${table[@]}" | median)
+	echo "no table:    ${base[*]} frames/s (median $b, spread $(printf '%s\n' "${base[@]}" | spread))"
+	echo "$1: ${table[*]} frames/s (median $t, spread $(printf '%s\n' "${table[@]}" | spread))"
+	awk -v b="$b" -v t="$t" 'BEGIN { printf "ratio: %.1f %%\n", 100 * t / b }'
+}

@@ -31,12 +31,8 @@ ok "libvirtd up; $G1 started"
 
 # --- controller, management link, agent in the libvirt namespace
 lv_controller_and_host "detach_timeout_ms = 3000"
-start_controller
-start_agent hv1
-wait_agent_connected hv1
-wait_vm_known "$G1"
-lv_wait_ready "$G1" 120 || fail "$G1 boots to its ready marker"
-lv_wait_ping "$IP1" 30 || fail "$G1 answers ping from the probe"
+lv_daemons_up
+lv_guest_up "$G1" "$IP1"
 ok "$G1 answers ping from the probe"
 
 

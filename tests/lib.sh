@@ -707,15 +707,21 @@ topo_two_hosts() {
 	fi
 }
 
-# topo_one_host N: controller + hv1 with vm11 .. vm1N, keys, configs, both
-# daemons running and every VM known to the controller.
-topo_one_host() {
+# topo_one_host_unstarted N: the controller's namespace, keys and config,
+# host hv1 with VMs vm11..vm1N; nothing started, no agent set up.
+topo_one_host_unstarted() {
 	local v
 	topo_controller
 	ctl_keygen
 	write_controller_conf
 	topo_host hv1 1
 	for ((v = 1; v <= $1; v++)); do topo_vm hv1 1 "$v"; done
+}
+
+# topo_one_host N: controller + hv1 with vm11 .. vm1N, keys, configs, both
+# daemons running and every VM known to the controller.
+topo_one_host() {
+	topo_one_host_unstarted "$1"
 	setup_agent hv1
 	start_controller
 	start_agent hv1

@@ -16,6 +16,9 @@
 #   lv_controller_and_host [CONF LINES...]
 #                     lib.sh's controller (netns, keys, cordond.conf) and
 #                     lv_host_agent: everything before starting the daemons
+#   lv_daemons_up     controller and hv1's agent started and connected
+#   lv_guest_up NAME IP
+#                     NAME known to the controller, booted, answers ping
 #   lv_boot_guest NAME MAC IP [noacpi|nohotplug]
 #                     define and start a guest on the harness's bridge, its
 #                     serial console shown with the logs on failure
@@ -59,6 +62,21 @@ lv_controller_and_host() {
 	ctl_keygen
 	write_controller_conf
 	lv_host_agent "$@"
+}
+
+# lv_daemons_up: lib.sh's controller and hv1's agent started, connected.
+lv_daemons_up() {
+	start_controller
+	start_agent hv1
+	wait_agent_connected hv1
+}
+
+# lv_guest_up NAME IP: the controller knows NAME, it booted and answers
+# ping from the probe at IP.
+lv_guest_up() {
+	wait_vm_known "$1"
+	lv_wait_ready "$1" 120 || fail "$1 boots to its ready marker"
+	lv_wait_ping "$2" 30 || fail "$1 answers ping from the probe"
 }
 
 lv_boot_guest() {

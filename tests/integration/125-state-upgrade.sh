@@ -9,12 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
 
-topo_controller
-ctl_keygen
-write_controller_conf
-topo_host hv1 1
-topo_vm hv1 1 1
-topo_vm hv1 1 2
+topo_one_host_unstarted 2
 setup_agent hv1
 all_open vm11 vm12
 

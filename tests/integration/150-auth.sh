@@ -10,12 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
 
-topo_controller
-ctl_keygen
-write_controller_conf
-topo_host hv1 1
-topo_vm hv1 1 1
-topo_vm hv1 1 2
+topo_one_host_unstarted 2
 topo_host hv2 2
 topo_vm hv2 2 1
 topo_host hv3 3

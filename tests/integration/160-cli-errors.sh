@@ -7,12 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
 
-topo_controller
-ctl_keygen
-write_controller_conf
-topo_host hv1 1
-topo_vm hv1 1 1
-topo_vm hv1 1 2
+topo_one_host_unstarted 2
 # two VMs that share a name (vm13, vm14 by index)
 topo_vm hv1 1 3 dup
 topo_vm hv1 1 4 dup
