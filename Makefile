@@ -45,6 +45,8 @@ UNIT_DEPS_test_state    := $(B)/agent/state.o
 UNIT_DEPS_test_calendar := $(B)/controller/calendar.o
 UNIT_DEPS_test_policy   := $(B)/controller/policy.o $(B)/controller/calendar.o
 UNIT_DEPS_test_notify   := $(B)/controller/notify.o
+UNIT_DEPS_test_store    := $(B)/controller/store.o $(B)/controller/desired.o \
+                           $(B)/controller/inventory.o $(B)/controller/vm_hosts.o
 
 # Test and benchmark tools: tests/tools/NAME.c, linked like unit tests with
 # TOOL_DEPS_NAME.

@@ -24,6 +24,7 @@ void agent_config_defaults(struct agent_config *cfg)
 	strcpy(cfg->unmapped_scope, "public");
 	cfg->heartbeat_ms = 1000;
 	cfg->verify_ms = 5000;
+	cfg->max_unlisted_vms = 10000;
 	cfg->detach_timeout_ms = 5000;
 	cfg->shutdown_timeout_ms = 30000;
 }
@@ -92,6 +93,8 @@ static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value
 		return parse_long(value, 50, 600000, &c->heartbeat_ms) == 0;
 	if (strcmp(key, "verify_ms") == 0)
 		return parse_long(value, 100, 3600000, &c->verify_ms) == 0;
+	if (strcmp(key, "max_unlisted_vms") == 0)
+		return parse_long(value, 0, 10000000, &c->max_unlisted_vms) == 0;
 	if (strcmp(key, "detach_timeout_ms") == 0)
 		return parse_long(value, 100, 600000, &c->detach_timeout_ms) == 0;
 	if (strcmp(key, "shutdown_timeout_ms") == 0)

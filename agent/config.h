@@ -32,6 +32,8 @@ struct agent_config {
 	char log_level[16];
 	long heartbeat_ms;
 	long verify_ms;
+	long max_unlisted_vms;      /* new desired entries for VMs not in the
+				     * inventory beyond this are not kept */
 	struct scope_map_entry scopes[AGENT_MAX_SCOPE_MAP];
 	size_t n_scopes;
 	char unmapped_scope[16];    /* scope of unlisted bridges */

@@ -252,14 +252,6 @@ static int entry_set(struct enforcer *e, const Cordon__VmState *d)
 	return entry_macs_refresh(e, v);
 }
 
-static bool listed(Cordon__VmState **desired, size_t n, const char *uuid)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(desired[i]->uuid, uuid) == 0)
-			return true;
-	return false;
-}
-
 /* Brings the kernel from e->applied to what the state says in one batch;
  * any failure falls back to a full assert. */
 static int kernel_sync(struct enforcer *e)
@@ -282,29 +274,58 @@ static int kernel_sync(struct enforcer *e)
 	return 0;
 }
 
+struct lift {
+	struct enforcer *e;
+	Cordon__VmState **desired;
+	size_t n;
+	struct strindex listed;     /* uuid -> position in desired */
+	size_t lifted;
+};
+
+#define LIFT_LOG_MAX 20 /* then one line for the rest */
+
+static const char *desired_key(const void *array, size_t i)
+{
+	return ((Cordon__VmState *const *)array)[i]->uuid;
+}
+
+/* true: remove the entry (lifted, nothing left to undo). */
+static bool lift_if_unlisted(struct vm_enforced *v, void *arg)
+{
+	struct lift *l = arg;
+
+	if (strindex_find(&l->listed, l->desired, l->n, desired_key, v->uuid) != STRINDEX_NONE)
+		return false;
+	if (!l->e->inv->complete && !inventory_find(l->e->inv, v->uuid)) {
+		/* Absent from a read that missed VMs: maybe still here. */
+		log_warnx("VM %s is not in the controller's full set, but this host's "
+			  "inventory is incomplete: its cut stays", v->uuid);
+		return false;
+	}
+	if (l->lifted++ < LIFT_LOG_MAX)
+		log_info("VM %s no longer desired by the controller: lifting", v->uuid);
+	if (!v->n_held && !v->power.saved)
+		return true;
+	/* libvirt mechanisms to undo first (mech.c): keep the saved XML and
+	 * power record, lift the rest. */
+	v->generation = 0; /* enforces no generation of the controller's */
+	v->scopes = 0;
+	v->power_off = false;
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		v->macs[s].n = 0;
+	v->n_ports = 0;
+	return false;
+}
+
+/* Hashing the full set: 100k listed VMs against 100k held is linear. */
 static void lift_unlisted(struct enforcer *e, Cordon__VmState **desired, size_t n)
 {
-	size_t i = 0;
+	struct lift l = { .e = e, .desired = desired, .n = n };
 
-	while (i < e->state.n) {
-		if (listed(desired, n, e->state.vms[i].uuid)) {
-			i++;
-			continue;
-		}
-		log_info("VM %s no longer desired by the controller: lifting", e->state.vms[i].uuid);
-		if (e->state.vms[i].n_held || e->state.vms[i].power.saved) {
-			/* libvirt mechanisms to undo first (mech.c): keep the
-			 * saved XML and power record, lift the rest. */
-			struct vm_enforced *v = &e->state.vms[i++];
-			v->scopes = 0;
-			v->power_off = false;
-			for (int s = 0; s < SCOPE_COUNT; s++)
-				v->macs[s].n = 0;
-			v->n_ports = 0;
-			continue;
-		}
-		state_remove(&e->state, e->state.vms[i].uuid);
-	}
+	state_remove_if(&e->state, lift_if_unlisted, &l);
+	strindex_clear(&l.listed);
+	if (l.lifted > LIFT_LOG_MAX)
+		log_info("... and %zu more VMs no longer desired: lifted", l.lifted - LIFT_LOG_MAX);
 }
 
 static int ack_add(const struct enforcer *e, Cordon__Ack *ack, const struct vm_enforced *v,
@@ -351,7 +372,9 @@ int enforcer_ack_for(struct enforcer *e, char *const *uuids, size_t n, Cordon__A
 		if (!v)
 			continue;
 		if (!inventory_find(e->inv, v->uuid) && v->scopes)
-			err = "VM is not in this host's inventory; MACs unknown";
+			err = e->inv->complete ? "VM is not in this host's inventory; MACs unknown" :
+			      "this host could not read its whole inventory: the VM's last "
+			      "known MACs and ports stay cut";
 		if (ack_add(e, ack, v, err) < 0)
 			return -1;
 	}
@@ -362,15 +385,48 @@ static bool should_apply(struct enforcer *e, const Cordon__VmState *d, bool full
 {
 	struct vm_enforced *v = state_find(&e->state, d->uuid);
 
+	bool differs;
+
 	if (!v)
 		return true;
+	/* By content as well as generation: an entry lifted here (its VM
+	 * left) keeps nothing of what it held, whatever its generation. */
+	differs = v->scopes != d->scopes || v->power_off != d->power_off;
 	/* A full set is the controller's whole truth; a single update older
 	 * than what we hold is a late duplicate. */
-	return full ? v->generation != d->generation : d->generation > v->generation;
+	if (full)
+		return v->generation != d->generation || differs;
+	return d->generation > v->generation || (d->generation == v->generation && differs);
+}
+
+/* Entries for VMs this host does not list cannot be enforced (no MACs);
+ * they are kept for when the inventory lists them, up to a bound: a flood
+ * of them must not take the agent's memory. Existing entries always stay. */
+#define UNCOUNTED ((size_t)-1)
+
+static bool unlisted_refused(struct enforcer *e, const Cordon__VmState *d, size_t *unlisted)
+{
+	if (state_find(&e->state, d->uuid) || inventory_find(e->inv, d->uuid))
+		return false;
+	if (*unlisted == UNCOUNTED) { /* once per set: rare, and linear */
+		*unlisted = 0;
+		for (size_t i = 0; i < e->state.n; i++)
+			*unlisted += !inventory_find(e->inv, e->state.vms[i].uuid);
+	}
+	if (*unlisted < e->max_unlisted) {
+		++*unlisted;
+		return false;
+	}
+	if (e->unlisted_refused++ == 0)
+		log_warnx("desired state for VM %s, which this host does not list: more than "
+			  "max_unlisted_vms = %zu such VMs, not kept (counted in status)",
+			  d->uuid, e->max_unlisted);
+	return true;
 }
 
 int enforcer_stage(struct enforcer *e, Cordon__VmState **desired, size_t n, bool full)
 {
+	size_t unlisted = UNCOUNTED;
 	int rc = 0;
 
 	if (full) {
@@ -379,7 +435,8 @@ int enforcer_stage(struct enforcer *e, Cordon__VmState **desired, size_t n, bool
 		e->staged |= e->state.n != before;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!should_apply(e, desired[i], full))
+		if (!should_apply(e, desired[i], full) ||
+		    unlisted_refused(e, desired[i], &unlisted))
 			continue;
 		if (entry_set(e, desired[i]) < 0)
 			rc = -1;

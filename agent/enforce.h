@@ -26,6 +26,8 @@ struct enforcer {
 	int64_t last_tamper;                  /* wall seconds */
 	bool table_ok;                        /* last verify / assert */
 	bool libvirt_mech;                    /* mech.c runs: power off is real */
+	size_t max_unlisted;                  /* config max_unlisted_vms */
+	uint64_t unlisted_refused;            /* desired entries not kept */
 	char last_error[256];
 };
 

@@ -204,6 +204,7 @@ int inventory_load_static(const char *path, const struct agent_config *cfg,
 	json_decref(root);
 	inventory_clear(out);
 	*out = inv;
+	out->complete = true; /* all or nothing: a bad file is refused whole */
 	return 0;
 }
 
@@ -378,7 +379,7 @@ static bool vm_equal(const struct inv_vm *a, const struct inv_vm *b)
 
 bool inventory_equal(const struct inventory *a, const struct inventory *b)
 {
-	if (a->n != b->n)
+	if (a->n != b->n || a->complete != b->complete)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (!vm_equal(&a->vms[i], &b->vms[i]))

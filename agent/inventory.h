@@ -42,6 +42,8 @@ struct inventory {
 	size_t n;
 	struct strindex *index;     /* uuid -> position; built on first lookup */
 	uint64_t read_ms;           /* libvirt: when the read began (monotonic) */
+	bool complete;              /* every VM of the source was read: a VM
+				     * absent from it is not on this host */
 };
 
 /* Replaces *out only on success; -1 with "file: reason" in err. */

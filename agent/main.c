@@ -60,6 +60,7 @@ static int send_hello(struct agent *a)
 		hello.n_vms = w.n;
 		hello.enforced = states;
 		hello.n_enforced = n_states;
+		hello.inventory_incomplete = !a->inv.complete;
 		env.body_case = CORDON__ENVELOPE__BODY_HELLO;
 		env.hello = &hello;
 		rc = link_send(a->link, &env);
@@ -71,7 +72,8 @@ static int send_hello(struct agent *a)
 		a->link->state = LINK_HELLO_SENT;
 		a->link->last_rx_mono = now_mono_ms();
 		a->inventory_dirty = false;
-		log_debug("hello sent (%zu VMs, %zu enforced)", a->inv.n, n_states);
+		log_debug("hello sent (%zu VMs%s, %zu enforced)", a->inv.n,
+			  a->inv.complete ? "" : ", inventory incomplete", n_states);
 	}
 	return rc;
 }
@@ -85,6 +87,7 @@ static void send_inventory(struct agent *a)
 	if (a->link->state != LINK_UP || inventory_to_wire(&a->inv, &w) < 0)
 		return; /* the next Hello carries it */
 	inv.full = true;
+	inv.incomplete = !a->inv.complete;
 	inv.vms = w.vms;
 	inv.n_vms = w.n;
 	env.body_case = CORDON__ENVELOPE__BODY_INVENTORY;
@@ -440,6 +443,10 @@ static int run_loop(struct agent *a, int sfd)
 			t.next_verify = now + (uint64_t)a->cfg.verify_ms;
 		}
 		enforcer_tick(&a->enf);
+		/* A change made while our own batch was out has no event to
+		 * wake us: repair it now, not at the next periodic check. */
+		if (nft_gap_seen(a->enf.nft))
+			handle_nft_events(a);
 		sd_notify(0, "WATCHDOG=1");
 	}
 }
@@ -526,6 +533,7 @@ static int start(struct agent *a, const struct options *o, char *err, size_t err
 	if (enforcer_start(&a->enf, a->cfg.nft_table, a->cfg.state_dir, &a->inv, a->inv_ready,
 			   link_exists, a->links, err, errlen) < 0)
 		return -1;
+	a->enf.max_unlisted = (size_t)a->cfg.max_unlisted_vms;
 	if (a->virt) {
 		/* After the state is loaded: its saved XML and power records are
 		 * what an agent restarted mid-way finishes or undoes. */

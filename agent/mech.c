@@ -789,8 +789,10 @@ static int plan_vm(struct mech *m, struct enforcer *e, struct vm_enforced *v,
 {
 	int rc;
 
-	if (new_holds(m, v, iv, virt) && enforcer_save(e) < 0)
-		return -1; /* never detach what is not saved */
+	/* Never detach what is not saved: not only the holds this turn
+	 * adds, but any left unsaved by a save that failed before. */
+	if ((new_holds(m, v, iv, virt) || e->state_dirty) && enforcer_save(e) < 0)
+		return -1;
 	if ((rc = plan_ifaces(m, e, v, iv, virt, ch)) != 0)
 		return rc;
 	if (v->power_off) {
@@ -973,7 +975,9 @@ void mech_tick(struct mech *m, struct enforcer *e, const struct inventory *inv,
 
 			/* Not on this host (now): nothing libvirt can do. Once the
 			 * controller lifts it too, its records here are moot. */
-			if (!iv && !v->scopes && !v->power_off && (v->n_held || v->power.saved)) {
+			/* An incomplete read may just have missed the domain. */
+			if (!iv && inv->complete && !v->scopes && !v->power_off &&
+			    (v->n_held || v->power.saved)) {
 				forget_left_host(e, v, &ch);
 				continue;
 			}

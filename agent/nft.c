@@ -105,6 +105,11 @@ int nft_monitor_fd(const struct nft *nft)
 	return mnl_socket_get_fd(nft->nl.mon);
 }
 
+bool nft_gap_seen(const struct nft *nft)
+{
+	return nft->nl.missed;
+}
+
 /* The ports the kernel can hold now: all of them, or on a kernel that
  * wants the device to exist, those whose device does. */
 static int kernel_ports(const struct nft *nft, const struct port_list *want,

@@ -60,6 +60,9 @@ int nft_monitor_fd(const struct nft *nft);
  * ruleset), 0 if none did, -1 on error (logged; on ENOBUFS returns 1 since
  * events were lost). */
 int nft_monitor_read(struct nft *nft);
+/* Someone else committed while one of our batches was out (off the
+ * monitor, its events are not coming): nft_monitor_read returns 1 now. */
+bool nft_gap_seen(const struct nft *nft);
 
 /* For status. */
 bool nft_bridge_table_present(const struct nft *nft);

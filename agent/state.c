@@ -223,6 +223,25 @@ void state_remove(struct agent_state *state, const char *uuid)
 	strindex_mark_stale(&state->index);
 }
 
+void state_remove_if(struct agent_state *state,
+		     bool (*drop)(struct vm_enforced *vm, void *arg), void *arg)
+{
+	size_t kept = 0, n = state->n;
+
+	for (size_t i = 0; i < n; i++) {
+		if (drop(&state->vms[i], arg)) {
+			vm_clear(&state->vms[i]);
+			continue;
+		}
+		if (kept != i)
+			state->vms[kept] = state->vms[i];
+		kept++;
+	}
+	state->n = kept;
+	if (kept != n)
+		strindex_mark_stale(&state->index);
+}
+
 /* ---- load ---- */
 
 static int load_macs_list(json_t *arr, struct mac_list *list,

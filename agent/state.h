@@ -93,6 +93,10 @@ struct vm_enforced *state_find(struct agent_state *state, const char *uuid);
  * allocation failure or a uuid longer than STATE_UUID_MAX. */
 struct vm_enforced *state_upsert(struct agent_state *state, const char *uuid);
 void state_remove(struct agent_state *state, const char *uuid);
+/* Removes every entry drop() says to, in one pass (order kept): lifting a
+ * full set's worth of VMs is linear, not one memmove per VM. */
+void state_remove_if(struct agent_state *state,
+		     bool (*drop)(struct vm_enforced *vm, void *arg), void *arg);
 
 /* Held interfaces: find by MAC; add takes a copy of xml; del frees it. */
 struct held_iface *state_held_find(struct vm_enforced *vm, const struct mac *mac);

@@ -92,7 +92,7 @@ static json_t *nft_json(const struct agent *a)
 	}
 	for (size_t i = 0; i < e->applied.ports.n; i++)
 		missing += !enforcer_port_present(e, e->applied.ports.v[i].name);
-	return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:b, s:b, s:o, s:I, s:I, s:I, s:s}",
+	return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:b, s:b, s:o, s:I, s:I, s:I, s:I, s:s}",
 		"family", "netdev", "table", a->cfg.nft_table,
 		"healthy", e->table_ok && !e->kernel_dirty,
 		"ports_cut", (json_int_t)e->applied.ports.n,
@@ -101,7 +101,8 @@ static json_t *nft_json(const struct agent *a)
 		"kernel_needs_devices", nft_needs_devices(e->nft),
 		"elements", elements, "tamper_count", (json_int_t)e->tamper_count,
 		"last_tamper", (json_int_t)e->last_tamper,
-		"ports_recut", (json_int_t)e->ports_recut, "last_error", e->last_error);
+		"ports_recut", (json_int_t)e->ports_recut,
+		"unlisted_refused", (json_int_t)e->unlisted_refused, "last_error", e->last_error);
 }
 
 json_t *status_build(const struct agent *a)

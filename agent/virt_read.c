@@ -435,6 +435,7 @@ static int read_domain(virDomainPtr dom, const struct agent_config *cfg, struct 
 static int collect(virDomainPtr *doms, int n, const struct agent_config *cfg,
 		   struct inventory *inv, struct dom_xml *xmls, char *err, size_t errlen)
 {
+	inv->complete = true;
 	inv->vms = calloc((size_t)n + 1, sizeof(*inv->vms));
 	if (!inv->vms) {
 		snprintf(err, errlen, "out of memory");
@@ -456,8 +457,12 @@ static int collect(virDomainPtr *doms, int n, const struct agent_config *cfg,
 			snprintf(err, errlen, "%s", why);
 			return -1;
 		}
-		if (why[0])
-			log_warnx("libvirt: domain %s skipped: %s", virDomainGetName(doms[i]), why);
+		if (why[0]) {
+			/* Its cut (if any) must not be lifted for being absent. */
+			log_warnx("libvirt: domain %s skipped: %s; this host's inventory is "
+				  "incomplete", virDomainGetName(doms[i]), why);
+			inv->complete = false;
+		}
 	}
 	return 0;
 }

@@ -27,6 +27,7 @@ json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
 	int64_t since = 0, case_id = json_is_integer(id) ? json_integer_value(id) : 0;
 	sqlite3_stmt *st;
 	json_t *arr;
+	int rc;
 
 	(void)uid;
 	if (since_text && parse_time_utc(since_text, &since) < 0)
@@ -40,7 +41,7 @@ json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
 		return reply_error("database error");
 	audit_bind(st, case_id, since, 10000);
 	arr = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((rc = store_step(d->store, st)) == 1)
 		json_array_append_new(arr, json_pack("{s:I, s:I, s:o, s:s, s:s?, s:s?, s:o, s:s?}",
 			"id", (json_int_t)sqlite3_column_int64(st, 0),
 			"at", (json_int_t)sqlite3_column_int64(st, 1),
@@ -53,6 +54,10 @@ json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
 				json_integer(sqlite3_column_int64(st, 6)),
 			"detail", (const char *)sqlite3_column_text(st, 7)));
 	sqlite3_finalize(st);
+	if (rc < 0) {
+		json_decref(arr);
+		return reply_error("database read failed (see cordond's log)");
+	}
 	return reply_ok(arr);
 }
 

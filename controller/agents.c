@@ -7,8 +7,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "util.h"
-
-#define MAX_MOVED 16
+#include "vm_hosts.h"
 
 static void send_env(struct cordond *d, struct agent_conn *a, Cordon__Envelope *env)
 {
@@ -111,24 +110,22 @@ static void refuse(struct cordond *d, const struct peer *peer, const char *why)
 	send_simple(d, peer, &env);
 }
 
+/* A VM another host lists too is not taken from it: each host that lists a
+ * VM gets its desired state (vm_hosts.c), so nothing here makes another
+ * host lift anything. */
 static int store_inventory(struct cordond *d, const char *host_id,
-			   Cordon__Vm **vms, size_t n, const char *version)
+			   Cordon__Vm **vms, size_t n, const char *version, bool complete)
 {
-	char moved[MAX_MOVED][65];
-	size_t n_moved = 0;
-
+	if (!complete)
+		log_warnx("agent %s could not read its whole inventory (%zu VMs read): "
+			  "the VMs it did not list stay bound to it, cut or not", host_id, n);
 	if (store_begin(d->store) < 0)
 		return -1;
-	if (inventory_replace_host(d->store, host_id, vms, n, moved, MAX_MOVED, &n_moved) < 0 ||
-	    (version && inventory_host_seen(d->store, host_id, version) < 0) ||
+	if ((version && inventory_host_seen(d->store, host_id, version) < 0) ||
+	    inventory_replace_host(d->store, host_id, vms, n, complete) < 0 ||
 	    store_commit(d->store) < 0) {
 		store_rollback(d->store);
 		return -1;
-	}
-	/* A VM that left another host: that host must drop its state. */
-	for (size_t i = 0; i < n_moved; i++) {
-		log_info("VM(s) moved from host %s to %s", moved[i], host_id);
-		agents_push_full(d, moved[i]);
 	}
 	return 0;
 }
@@ -139,7 +136,7 @@ static void record_acks(struct cordond *d, const char *host_id,
 	if (store_begin(d->store) < 0)
 		return;
 	for (size_t i = 0; i < n; i++)
-		if (desired_ack(d->store, host_id, states[i]) < 0) {
+		if (acks_record(d->store, host_id, states[i]) < 0) {
 			store_rollback(d->store);
 			return;
 		}
@@ -158,7 +155,8 @@ static void handle_hello(struct cordond *d, const struct peer *peer,
 		refuse(d, peer, "host id does not match the key it is enrolled with");
 		return;
 	}
-	if (store_inventory(d, peer->host_id, hello->vms, hello->n_vms, hello->version) < 0) {
+	if (store_inventory(d, peer->host_id, hello->vms, hello->n_vms, hello->version,
+			    !hello->inventory_incomplete) < 0) {
 		log_warnx("cannot store the inventory of %s; not accepting its hello", peer->host_id);
 		return;
 	}
@@ -194,7 +192,7 @@ static void handle_inventory(struct cordond *d, struct agent_conn *a,
 			  a->peer.host_id);
 		return;
 	}
-	if (store_inventory(d, a->peer.host_id, inv->vms, inv->n_vms, NULL) < 0)
+	if (store_inventory(d, a->peer.host_id, inv->vms, inv->n_vms, NULL, !inv->incomplete) < 0)
 		return;
 	a->vm_count = (uint32_t)inv->n_vms;
 	log_info("agent %s: inventory now %zu VMs", a->peer.host_id, inv->n_vms);
@@ -244,14 +242,6 @@ void agents_push_vm(struct cordond *d, const char *uuid)
 	agents_flush(d);
 }
 
-void agents_push_full(struct cordond *d, const char *host_id)
-{
-	struct agent_conn *a = registry_by_host(&d->registry, host_id);
-
-	if (a && a->connected)
-		send_desired(d, a, DESIRED_ALL);
-}
-
 void agents_tick(struct cordond *d)
 {
 	uint64_t now = now_mono_ms();
@@ -268,12 +258,10 @@ void agents_tick(struct cordond *d)
 	}
 }
 
-void agents_mark_vm(struct cordond *d, const char *uuid)
+static void mark_host(const char *host, void *arg)
 {
-	char host[65];
+	struct cordond *d = arg;
 
-	if (inventory_vm_host(d->store, uuid, host) < 0 || !host[0])
-		return;
 	for (size_t i = 0; i < d->n_push; i++)
 		if (strcmp(d->push_hosts[i], host) == 0)
 			return;
@@ -286,6 +274,13 @@ void agents_mark_vm(struct cordond *d, const char *uuid)
 		d->cap_push = cap;
 	}
 	strcpy(d->push_hosts[d->n_push++], host);
+}
+
+/* Every host that lists the VM is told (a live migration: both). */
+void agents_mark_vm(struct cordond *d, const char *uuid)
+{
+	if (vm_hosts_foreach(d->store, uuid, mark_host, d) < 0)
+		log_warnx("cannot read the hosts of VM %s; the periodic resend delivers it", uuid);
 }
 
 void agents_flush(struct cordond *d)

@@ -35,8 +35,10 @@ static json_t *vm_full_json(struct cordond *d, const char *uuid, int with_ifaces
 {
 	json_t *vm = inventory_vm_json(d->store, uuid, with_ifaces);
 
-	if (vm)
-		desired_add_json(d->store, uuid, vm);
+	if (vm && desired_add_json(d->store, uuid, vm) < 0) {
+		json_decref(vm);
+		return NULL;
+	}
 	return vm;
 }
 
@@ -45,17 +47,28 @@ static json_t *cmd_vms(struct cordond *d, const json_t *req, uid_t uid)
 	sqlite3_stmt *st = store_prepare(d->store,
 		"SELECT uuid FROM vms ORDER BY host_id, name");
 	json_t *arr = json_array();
+	int rc;
 
 	(void)req;
 	(void)uid;
-	if (!st)
+	if (!st) {
+		json_decref(arr);
 		return reply_error("database error");
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	}
+	while ((rc = store_step(d->store, st)) == 1) {
 		json_t *vm = vm_full_json(d, (const char *)sqlite3_column_text(st, 0), 1);
-		if (vm)
-			json_array_append_new(arr, vm);
+		if (!vm) {
+			rc = -1;
+			break;
+		}
+		json_array_append_new(arr, vm);
 	}
 	sqlite3_finalize(st);
+	if (rc < 0) {
+		/* Half a list would show VMs as gone: say it failed. */
+		json_decref(arr);
+		return reply_error("database read failed (see cordond's log)");
+	}
 	return reply_ok(arr);
 }
 
@@ -65,11 +78,12 @@ static json_t *holds_json(struct cordond *d, const char *uuid)
 		"SELECT scopes, reason, uid, created, power_off FROM holds WHERE vm_uuid = ?");
 	json_t *arr = json_array();
 	char scopes[64];
+	int rc;
 
 	if (!st)
-		return arr;
+		goto failed;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((rc = store_step(d->store, st)) == 1)
 		json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:s?, s:I, s:I}",
 			"kind", "manual", "power_off", sqlite3_column_int(st, 4),
 			"scopes", scope_mask_format((uint32_t)sqlite3_column_int64(st, 0),
@@ -78,14 +92,16 @@ static json_t *holds_json(struct cordond *d, const char *uuid)
 			"uid", (json_int_t)sqlite3_column_int64(st, 2),
 			"since", (json_int_t)sqlite3_column_int64(st, 3)));
 	sqlite3_finalize(st);
+	if (rc < 0)
+		goto failed;
 	/* Open cases impose cuts too: shown with the manual hold. */
 	st = store_prepare(d->store,
 		"SELECT id, category, cut_scopes, power_off, opened FROM cases"
 		" WHERE vm_uuid = ? AND resolved IS NULL AND (cut_scopes OR power_off) ORDER BY id");
 	if (!st)
-		return arr;
+		goto failed;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((rc = store_step(d->store, st)) == 1)
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s, s:b, s:I}",
 			"kind", "case", "case", (json_int_t)sqlite3_column_int64(st, 0),
 			"category", (const char *)sqlite3_column_text(st, 1),
@@ -94,7 +110,11 @@ static json_t *holds_json(struct cordond *d, const char *uuid)
 			"power_off", sqlite3_column_int(st, 3),
 			"since", (json_int_t)sqlite3_column_int64(st, 4)));
 	sqlite3_finalize(st);
-	return arr;
+	if (rc == 0)
+		return arr;
+failed: /* half the holds would hide a cut: none at all, and an error */
+	json_decref(arr);
+	return NULL;
 }
 
 int resolve_arg(struct cordond *d, const json_t *req, char uuid[65],
@@ -123,9 +143,10 @@ static json_t *cmd_vm_show(struct cordond *d, const json_t *req, uid_t uid)
 	if (resolve_arg(d, req, uuid, &error) < 0)
 		return error;
 	vm = vm_full_json(d, uuid, 1);
-	if (!vm)
-		return reply_error("VM %s vanished", uuid);
-	json_object_set_new(vm, "holds", holds_json(d, uuid));
+	if (!vm || json_object_set_new(vm, "holds", holds_json(d, uuid)) < 0) {
+		json_decref(vm);
+		return reply_error("cannot read VM %s from the database (see cordond's log)", uuid);
+	}
 	return reply_ok(vm);
 }
 
@@ -237,47 +258,67 @@ static json_t *cmd_poweron(struct cordond *d, const json_t *req, uid_t uid)
 	return lift_hold(d, req, uid, HOLD_POWER);
 }
 
-static json_t *agent_json(struct cordond *d, const char *host, const char *version,
-			  int64_t last_seen)
+/* This host's own view: the VMs it lists and what it acked of them. */
+static json_t *agent_json(struct cordond *d, sqlite3_stmt *host_row)
 {
+	const char *host = (const char *)sqlite3_column_text(host_row, 0);
+	const char *version = (const char *)sqlite3_column_text(host_row, 1);
+	int64_t last_seen = sqlite3_column_int64(host_row, 2);
 	struct agent_conn *a = registry_by_host(&d->registry, host);
 	sqlite3_stmt *st = store_prepare(d->store,
-		"SELECT count(*), sum(d.acked_generation >= d.generation AND (d.scopes OR d.power_off)),"
-		" sum(d.acked_generation < d.generation)"
-		" FROM vms v LEFT JOIN desired d ON d.vm_uuid = v.uuid WHERE v.host_id = ?");
-	json_int_t vms = 0, enforced = 0, pending = 0;
+		"SELECT count(*), sum(a.generation = d.generation AND a.error IS NULL"
+		"  AND (d.scopes OR d.power_off)),"
+		" sum(d.generation IS NOT NULL AND coalesce(a.generation, 0) < d.generation),"
+		" sum(a.generation = d.generation AND a.error IS NOT NULL)"
+		" FROM vm_hosts h LEFT JOIN desired d ON d.vm_uuid = h.uuid"
+		" LEFT JOIN acks a ON a.uuid = h.uuid AND a.host_id = h.host_id WHERE h.host_id = ?");
+	json_int_t n[4] = { 0 };
 
-	if (st) {
-		sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			vms = sqlite3_column_int64(st, 0);
-			enforced = sqlite3_column_int64(st, 1);
-			pending = sqlite3_column_int64(st, 2);
-		}
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	if (store_step(d->store, st) != 1) {
 		sqlite3_finalize(st);
+		return NULL;
 	}
+	for (int i = 0; i < 4; i++)
+		n[i] = sqlite3_column_int64(st, i);
+	sqlite3_finalize(st);
 	if (a && a->last_seen_wall > last_seen)
 		last_seen = a->last_seen_wall;
-	return json_pack("{s:s, s:b, s:I, s:s, s:I, s:I, s:I}", "host", host,
+	return json_pack("{s:s, s:b, s:I, s:s, s:I, s:I, s:I, s:I, s:b}", "host", host,
 		"connected", a && a->connected, "last_seen", (json_int_t)last_seen,
 		"version", a && a->version[0] ? a->version : (version ? version : ""),
-		"vms", vms, "enforced", enforced, "pending", pending);
+		"vms", n[0], "enforced", n[1], "pending", n[2], "errors", n[3],
+		"inventory_complete", sqlite3_column_int(host_row, 3) != 0);
 }
 
 static json_t *cmd_agents(struct cordond *d, const json_t *req, uid_t uid)
 {
 	sqlite3_stmt *st = store_prepare(d->store,
-		"SELECT host_id, version, last_seen FROM hosts ORDER BY host_id");
+		"SELECT host_id, version, last_seen, inventory_complete FROM hosts ORDER BY host_id");
 	json_t *arr = json_array();
+	int rc;
 
 	(void)req;
 	(void)uid;
-	if (!st)
+	if (!st) {
+		json_decref(arr);
 		return reply_error("database error");
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(arr, agent_json(d, (const char *)sqlite3_column_text(st, 0),
-			(const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2)));
+	}
+	while ((rc = store_step(d->store, st)) == 1) {
+		json_t *a = agent_json(d, st);
+		if (!a) {
+			rc = -1;
+			break;
+		}
+		json_array_append_new(arr, a);
+	}
 	sqlite3_finalize(st);
+	if (rc < 0) {
+		json_decref(arr);
+		return reply_error("database read failed (see cordond's log)");
+	}
 	return reply_ok(arr);
 }
 
@@ -296,14 +337,16 @@ static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
 {
 	(void)req;
 	(void)uid;
-	return reply_ok(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I}",
+	return reply_ok(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I}",
 		"version", CORDON_VERSION,
 		"started", (json_int_t)d->started,
 		"agents_connected", (json_int_t)registry_connected_count(&d->registry),
 		"agents_known", count_of(d, "SELECT count(*) FROM hosts"),
 		"vms", count_of(d, "SELECT count(*) FROM vms"),
-		"enforced", count_of(d, "SELECT count(*) FROM desired WHERE"
+		"enforced", count_of(d, "SELECT count(*) FROM desired WHERE error IS NULL AND"
 				      " acked_generation >= generation AND (scopes OR power_off)"),
+		"errors", count_of(d, "SELECT count(*) FROM desired WHERE error IS NOT NULL AND"
+				    " acked_generation >= generation"),
 		"pending", count_of(d, "SELECT count(*) FROM desired WHERE acked_generation < generation"),
 		"listen", d->cfg.listen,
 		"test_clock", d->test_clock,

@@ -164,6 +164,26 @@ static void print_interfaces(const json_t *vm)
 	}
 }
 
+/* Every host that lists the VM gets its cut and acks it on its own: a
+ * second host is a live migration, a stale definition, or a lie. */
+static void print_hosts(const json_t *vm)
+{
+	const json_t *hosts = json_object_get(vm, "hosts");
+	size_t i;
+	json_t *h;
+
+	if (json_array_size(hosts) < 2)
+		return;
+	printf("listed by   %zu hosts (each enforces it on its own ports):\n",
+	       json_array_size(hosts));
+	json_array_foreach(hosts, i, h)
+		printf("  %-16s %-10s acked generation %lld, %s%s%s\n", str(h, "host"),
+		       str(h, "vm_state"), (long long)num(h, "acked_generation"),
+		       str(h, "mechanisms"), json_string_value(json_object_get(h, "error")) ?
+		       ", error: " : "", json_string_value(json_object_get(h, "error")) ?
+		       str(h, "error") : "");
+}
+
 void print_vm_show(const json_t *vm)
 {
 	size_t i;
@@ -172,6 +192,7 @@ void print_vm_show(const json_t *vm)
 
 	printf("uuid        %s\nname        %s\nhost        %s\n", str(vm, "uuid"),
 	       str(vm, "name"), str(vm, "host"));
+	print_hosts(vm);
 	print_interfaces(vm);
 	printf("desired     cut %s%s (generation %lld)\n", vm_cut(vm, cut, sizeof(cut)),
 	       json_is_true(json_object_get(vm, "power_off")) ? ", power off" : "",

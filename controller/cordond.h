@@ -35,11 +35,9 @@ struct cordond {
 /* agents.c: messages from agents, and desired state to them. */
 void agents_handle(struct cordond *d, const struct peer *peer,
 		   const Cordon__Envelope *env);
-/* Sends the VM's desired state to the host it is on, if connected. */
+/* Sends the VM's desired state to each host that lists it, if connected. */
 void agents_push_vm(struct cordond *d, const char *uuid);
-/* Sends the full desired set to host (after hello or a VM move). */
-void agents_push_full(struct cordond *d, const char *host_id);
-/* Marks the VM's host for a push; agents_flush() sends to each once. */
+/* Marks the VM's hosts for a push; agents_flush() sends to each once. */
 void agents_mark_vm(struct cordond *d, const char *uuid);
 void agents_flush(struct cordond *d);
 /* Resends what is not acked yet, expires silent agents. */

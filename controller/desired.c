@@ -6,6 +6,7 @@
 #include "log.h"
 #include "mac.h"
 #include "util.h"
+#include "vm_hosts.h"
 
 int desired_set_hold(struct store *store, const char *uuid, enum hold_part part,
 		     uint32_t value, const char *reason, uid_t uid)
@@ -68,16 +69,18 @@ int desired_get(struct store *store, const char *uuid, struct desired_row *row)
 {
 	static const char sql[] = "SELECT " ROW_COLUMNS " FROM desired WHERE vm_uuid = ?";
 	sqlite3_stmt *st = store_cached(store, sql);
+	int rc;
 
 	memset(row, 0, sizeof(*row));
 	strlcpy_checked(row->uuid, uuid, sizeof(row->uuid));
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	rc = store_step(store, st);
+	if (rc == 1)
 		row_from_stmt(st, row); /* no row: nothing desired, generation 0 */
 	sqlite3_reset(st);
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 static int holds_union(struct store *store, const char *uuid, uint32_t *scopes,
@@ -89,18 +92,19 @@ static int holds_union(struct store *store, const char *uuid, uint32_t *scopes,
 		" UNION ALL SELECT cut_scopes, power_off FROM cases"
 		" WHERE vm_uuid = ?1 AND resolved IS NULL";
 	sqlite3_stmt *st = store_cached(store, sql);
+	int rc;
 
 	*scopes = 0;
 	*power_off = false;
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = store_step(store, st)) == 1) {
 		*scopes |= (uint32_t)sqlite3_column_int64(st, 0);
 		*power_off |= sqlite3_column_int(st, 1) != 0;
 	}
 	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
 int desired_recompute(struct store *store, const char *uuid,
@@ -138,88 +142,87 @@ int desired_recompute(struct store *store, const char *uuid,
 	return store_run(store, st);
 }
 
-int desired_ack(struct store *store, const char *host_id,
-		const Cordon__VmState *state)
-{
-	/* Only the host the VM is on may ack it, and never backwards. */
-	sqlite3_stmt *st = store_prepare(store,
-		"UPDATE desired SET acked_generation = ?1, acked_at = ?2,"
-		" acked_host = ?3, mechanisms = ?4, error = ?5"
-		" WHERE vm_uuid = ?6 AND acked_generation <= ?1 AND generation >= ?1"
-		" AND EXISTS (SELECT 1 FROM vms WHERE uuid = ?6 AND host_id = ?3)");
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)state->generation);
-	sqlite3_bind_int64(st, 2, store_now());
-	sqlite3_bind_text(st, 3, host_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, state->mechanisms, -1, SQLITE_STATIC);
-	if (state->error && state->error[0])
-		sqlite3_bind_text(st, 5, state->error, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 5);
-	sqlite3_bind_text(st, 6, state->uuid, -1, SQLITE_STATIC);
-	return store_exec_stmt(store, st);
-}
-
 int desired_foreach_host(struct store *store, const char *host_id,
 			 enum desired_select sel, uint64_t newer_than,
 			 void (*fn)(const struct desired_row *row, void *arg),
 			 void *arg)
 {
+	/* Every VM the host lists, whoever else lists it too; "unacked" is
+	 * what this host has not acked. */
 	static const char *const sql[] = {
 		[DESIRED_ALL] = "SELECT " ROW_COLUMNS " FROM desired WHERE vm_uuid IN"
-			" (SELECT uuid FROM vms WHERE host_id = ?1)",
-		[DESIRED_UNACKED] = "SELECT " ROW_COLUMNS " FROM desired WHERE vm_uuid IN"
-			" (SELECT uuid FROM vms WHERE host_id = ?1) AND acked_generation < generation",
+			" (SELECT uuid FROM vm_hosts WHERE host_id = ?1)",
+		[DESIRED_UNACKED] = "SELECT " ROW_COLUMNS " FROM desired d WHERE vm_uuid IN"
+			" (SELECT uuid FROM vm_hosts WHERE host_id = ?1) AND NOT EXISTS"
+			" (SELECT 1 FROM acks a WHERE a.uuid = d.vm_uuid AND a.host_id = ?1"
+			" AND a.generation = d.generation)",
 		[DESIRED_NEWER] = "SELECT " ROW_COLUMNS " FROM desired WHERE generation > ?2"
-			" AND vm_uuid IN (SELECT uuid FROM vms WHERE host_id = ?1)",
+			" AND vm_uuid IN (SELECT uuid FROM vm_hosts WHERE host_id = ?1)",
 	};
 	sqlite3_stmt *st = store_cached(store, sql[sel]);
 	struct desired_row row;
+	int rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)newer_than);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = store_step(store, st)) == 1) {
 		row_from_stmt(st, &row);
 		fn(&row, arg);
 	}
 	sqlite3_reset(st);
-	return 0;
+	return rc; /* a failed read sends nothing: not half a full set */
 }
 
-const char *desired_state_name(const struct desired_row *row)
+const char *desired_state_name(const struct desired_row *row, bool agent_error)
 {
 	if (row->generation == 0)
 		return "none";
 	if (row->acked_generation < row->generation)
 		return "pending";
+	if (agent_error)
+		return "error"; /* acked, but some host could not do all of it */
 	return (row->scopes || row->power_off) ? "enforced" : "none";
 }
 
-void desired_add_json(struct store *store, const char *uuid, json_t *obj)
+static json_t *column_json(sqlite3_stmt *st, int col)
 {
-	sqlite3_stmt *st = store_prepare(store,
-		"SELECT " ROW_COLUMNS ", mechanisms, error, acked_at FROM desired WHERE vm_uuid = ?");
-	struct desired_row row = { .scopes = 0 };
+	const char *t = (const char *)sqlite3_column_text(st, col);
 
-	if (st) {
-		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			row_from_stmt(st, &row);
-			json_object_set_new(obj, "mechanisms", sqlite3_column_text(st, 5) ?
-				json_string((const char *)sqlite3_column_text(st, 5)) : json_null());
-			json_object_set_new(obj, "error", sqlite3_column_text(st, 6) ?
-				json_string((const char *)sqlite3_column_text(st, 6)) : json_null());
-			json_object_set_new(obj, "acked_at", json_integer(sqlite3_column_int64(st, 7)));
-		}
+	return t ? json_string(t) : json_null();
+}
+
+int desired_add_json(struct store *store, const char *uuid, json_t *obj)
+{
+	static const char sql[] =
+		"SELECT " ROW_COLUMNS ", mechanisms, error, acked_at FROM desired WHERE vm_uuid = ?";
+	sqlite3_stmt *st = store_cached(store, sql);
+	struct desired_row row = { .scopes = 0 };
+	bool agent_error = false;
+	json_t *hosts;
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	rc = store_step(store, st);
+	if (rc == 1) {
+		row_from_stmt(st, &row);
+		agent_error = sqlite3_column_type(st, 6) != SQLITE_NULL;
+		json_object_set_new(obj, "mechanisms", column_json(st, 5));
+		json_object_set_new(obj, "error", column_json(st, 6));
+		json_object_set_new(obj, "acked_at", json_integer(sqlite3_column_int64(st, 7)));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	hosts = rc < 0 ? NULL : vm_hosts_json(store, uuid);
+	if (!hosts)
+		return -1;
+	json_object_set_new(obj, "hosts", hosts);
 	json_object_set_new(obj, "scopes", scope_mask_json(row.scopes));
 	json_object_set_new(obj, "power_off", json_boolean(row.power_off));
 	json_object_set_new(obj, "generation", json_integer((json_int_t)row.generation));
 	json_object_set_new(obj, "acked_generation", json_integer((json_int_t)row.acked_generation));
-	json_object_set_new(obj, "state", json_string(desired_state_name(&row)));
+	json_object_set_new(obj, "state", json_string(desired_state_name(&row, agent_error)));
+	return 0;
 }

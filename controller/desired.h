@@ -38,26 +38,24 @@ int desired_recompute(struct store *store, const char *uuid,
 
 int desired_get(struct store *store, const char *uuid, struct desired_row *row);
 
-/* Records an agent's ack; older or foreign acks are ignored. */
-int desired_ack(struct store *store, const char *host_id,
-		const Cordon__VmState *state);
-
 enum desired_select {
 	DESIRED_ALL,        /* every row of the host (full set) */
 	DESIRED_UNACKED,    /* rows not acked yet (resend) */
 	DESIRED_NEWER,      /* rows newer than a generation (just changed) */
 };
 
-/* Calls fn for the selected desired rows of VMs on host_id. */
+/* Calls fn for the selected desired rows of the VMs host_id lists. 0, or
+ * -1 when the read failed part way (then nothing must be sent). */
 int desired_foreach_host(struct store *store, const char *host_id,
 			 enum desired_select sel, uint64_t newer_than,
 			 void (*fn)(const struct desired_row *row, void *arg),
 			 void *arg);
 
-/* "enforced" (acked and cut), "pending" (not acked yet) or "none". */
-const char *desired_state_name(const struct desired_row *row);
+/* "enforced" (acked by every host listing it, and cut), "pending" (not
+ * acked yet), "error" (acked, an agent reported an error) or "none". */
+const char *desired_state_name(const struct desired_row *row, bool agent_error);
 /* Adds scopes, power_off, generation, acked_generation, state, mechanisms,
- * error to obj. */
-void desired_add_json(struct store *store, const char *uuid, json_t *obj);
+ * error, hosts (vm_hosts_json) to obj. 0, or -1 on a read error. */
+int desired_add_json(struct store *store, const char *uuid, json_t *obj);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "vm_hosts.h"
 
 /* sql must be a string literal: its statement is cached (hot at hello
  * time: a host with 100k VMs). */
@@ -32,7 +33,7 @@ static int vm_lookup(struct store *store, const char *uuid, char host[65], int64
 		"SELECT host_id, coalesce(inv_hash, 0), coalesce(state, '') = 'running'"
 		" FROM vms WHERE uuid = ?";
 	sqlite3_stmt *st = store_cached(store, sql);
-	int found = 0;
+	int found;
 
 	host[0] = '\0';
 	*hash = 0;
@@ -40,22 +41,15 @@ static int vm_lookup(struct store *store, const char *uuid, char host[65], int64
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	found = store_step(store, st);
+	if (found == 1) {
 		if (sqlite3_column_text(st, 0))
 			strlcpy_checked(host, (const char *)sqlite3_column_text(st, 0), 65);
 		*hash = sqlite3_column_int64(st, 1);
 		*running = sqlite3_column_int(st, 2) != 0;
-		found = 1;
 	}
 	sqlite3_reset(st);
 	return found;
-}
-
-static int vm_previous_host(struct store *store, const char *uuid, char host[65])
-{
-	int64_t hash;
-	bool running;
-	return vm_lookup(store, uuid, host, &hash, &running);
 }
 
 static uint64_t hash_add(uint64_t h, const char *s)
@@ -124,18 +118,6 @@ static int vm_store_interfaces(struct store *store, const Cordon__Vm *vm)
 	return 0;
 }
 
-static void note_moved(const char *prev, const char *host_id, char moved[][65],
-		       size_t max_moved, size_t *n_moved)
-{
-	if (!prev[0] || strcmp(prev, host_id) == 0)
-		return;
-	for (size_t i = 0; i < *n_moved; i++)
-		if (strcmp(moved[i], prev) == 0)
-			return;
-	if (*n_moved < max_moved)
-		strlcpy_checked(moved[(*n_moved)++], prev, 65);
-}
-
 static int vm_store(struct store *store, const char *host_id,
 		    const Cordon__Vm *vm)
 {
@@ -159,38 +141,69 @@ static int vm_store(struct store *store, const char *host_id,
 	return vm_store_interfaces(store, vm);
 }
 
-int inventory_replace_host(struct store *store, const char *host_id,
-			   Cordon__Vm **vms, size_t n, char moved[][65],
-			   size_t max_moved, size_t *n_moved)
+/* The host shown for a VM (vms.host_id) holds its name and interfaces: a
+ * host that starts listing a VM shown by another host changes neither
+ * (trusted for its own ports only), unless the other one stopped running
+ * it and this one runs it (a migration's end). */
+static int vm_listed_by(struct store *store, const char *host_id, const Cordon__Vm *vm)
 {
-	char prev[65];
+	char shown[65];
+	int64_t hash;
+	bool running;
+	int added = vm_hosts_add(store, vm->uuid, host_id, vm->state);
+
+	if (added < 0 || vm_lookup(store, vm->uuid, shown, &hash, &running) < 0)
+		return -1;
+	if (shown[0] && strcmp(shown, host_id) != 0 &&
+	    (running || strcmp(vm->state, "running") != 0))
+		shown[0] = '\0'; /* not ours to describe */
+	else if (!(strcmp(shown, host_id) == 0 && hash == vm_hash(vm)) &&
+		 vm_store(store, host_id, vm) < 0)
+		return -1;
+	/* A host that starts listing it has acked nothing yet. */
+	return added ? acks_summarize(store, vm->uuid) : 0;
+}
+
+/* host_id no longer lists uuid: if it was the host shown, another one that
+ * lists it is shown (its next report fills in the interfaces: the hash is
+ * forgotten), or none. */
+static int vm_unlisted(struct store *store, const char *uuid, void *arg)
+{
+	const char *host_id = arg;
+	char shown[65], next[65];
 	int64_t hash;
 	bool running;
 
-	*n_moved = 0;
+	if (vm_lookup(store, uuid, shown, &hash, &running) < 0)
+		return -1;
+	if (strcmp(shown, host_id) == 0) {
+		if (vm_hosts_pick_shown(store, uuid, next) < 0)
+			return -1;
+		if (bind_text_exec(store, "UPDATE vms SET host_id = nullif(?2, ''), inv_hash = NULL"
+				   " WHERE uuid = ?1", uuid, next, NULL, NULL) < 0)
+			return -1;
+	}
+	return acks_summarize(store, uuid);
+}
+
+int inventory_replace_host(struct store *store, const char *host_id,
+			   Cordon__Vm **vms, size_t n, bool complete)
+{
 	if (store_exec(store, "CREATE TEMP TABLE IF NOT EXISTS listed (uuid TEXT PRIMARY KEY);"
 			      "DELETE FROM listed;") < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if (bind_text_exec(store, "INSERT OR IGNORE INTO listed VALUES (?)",
 				   vms[i]->uuid, NULL, NULL, NULL) < 0 ||
-		    vm_lookup(store, vms[i]->uuid, prev, &hash, &running) < 0)
+		    vm_listed_by(store, host_id, vms[i]) < 0)
 			return -1;
-		/* Two hosts listing one VM (mid-migration, a stale definition
-		 * left behind): the one running it keeps it; otherwise the
-		 * latest report wins. */
-		if (prev[0] && strcmp(prev, host_id) != 0 && running &&
-		    strcmp(vms[i]->state, "running") != 0)
-			continue;
-		note_moved(prev, host_id, moved, max_moved, n_moved);
-		if (strcmp(prev, host_id) == 0 && hash == vm_hash(vms[i]))
-			continue;
-		if (vm_store(store, host_id, vms[i]) < 0)
-			return -1;
-	}
-	/* VMs this host no longer has: unbound (their desired state stays). */
-	return bind_text_exec(store, "UPDATE vms SET host_id = NULL WHERE host_id = ?"
-			      " AND uuid NOT IN (SELECT uuid FROM listed)", host_id, NULL, NULL, NULL);
+	if (bind_text_exec(store, "UPDATE hosts SET inventory_complete = ?2 WHERE host_id = ?1",
+			   host_id, complete ? "1" : "0", NULL, NULL) < 0)
+		return -1;
+	/* A read that missed VMs says nothing about the ones it missed. */
+	if (!complete)
+		return 0;
+	return vm_hosts_drop_unlisted(store, host_id, vm_unlisted, (void *)host_id);
 }
 
 int inventory_host_seen(struct store *store, const char *host_id,
@@ -215,12 +228,12 @@ static int resolve_by(struct store *store, const char *sql, const char *key,
 		      char uuid[65])
 {
 	sqlite3_stmt *st = store_prepare(store, sql);
-	int n = 0;
+	int n = 0, rc = 0;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	while (n < 2 && sqlite3_step(st) == SQLITE_ROW) {
+	while (n < 2 && (rc = store_step(store, st)) == 1) {
 		const char *u = (const char *)sqlite3_column_text(st, 0);
 		if (n == 1 && strcmp(u, uuid) == 0)
 			continue;
@@ -229,7 +242,7 @@ static int resolve_by(struct store *store, const char *sql, const char *key,
 		n++;
 	}
 	sqlite3_finalize(st);
-	return n;
+	return rc < 0 ? -1 : n;
 }
 
 static int looks_like_ip(const char *key)
@@ -264,11 +277,6 @@ int inventory_resolve(struct store *store, const char *key, char uuid[65],
 	return -1;
 }
 
-int inventory_vm_host(struct store *store, const char *uuid, char host[65])
-{
-	return vm_previous_host(store, uuid, host) < 0 ? -1 : 0;
-}
-
 /* The statements below are cached: `cordonctl vms` runs them for every VM
  * (and every interface). Each is reset when done, so that no read stays
  * open between requests. */
@@ -279,15 +287,20 @@ static json_t *vm_ips_json(struct store *store, const char *uuid,
 	static const char by_vm[] = "SELECT ip FROM ips WHERE vm_uuid = ? ORDER BY ip";
 	sqlite3_stmt *st = store_cached(store, mac ? by_mac : by_vm);
 	json_t *arr = json_array();
+	int rc = -1;
 
-	if (!st)
-		return arr;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	if (mac)
-		sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_reset(st);
+	if (st && arr) {
+		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+		if (mac)
+			sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+		while ((rc = store_step(store, st)) == 1)
+			json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
+		sqlite3_reset(st);
+	}
+	if (rc < 0) { /* NULL: the caller's json_pack fails, no half a list */
+		json_decref(arr);
+		return NULL;
+	}
 	return arr;
 }
 
@@ -298,21 +311,31 @@ static json_t *vm_ifaces_json(struct store *store, const char *uuid)
 		" WHERE vm_uuid = ? ORDER BY mac";
 	sqlite3_stmt *st = store_cached(store, sql);
 	json_t *arr = json_array();
+	int rc = -1;
 
-	if (!st)
-		return arr;
+	if (!st || !arr) {
+		json_decref(arr);
+		return NULL;
+	}
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = store_step(store, st)) == 1) {
 		const char *mac = (const char *)sqlite3_column_text(st, 0);
 		/* "port": null when unknown (docs/interfaces.md). */
-		json_array_append_new(arr, json_pack("{s:s, s:s?, s:s?, s:s?, s:o}",
-			"mac", mac,
+		json_t *ifc = json_pack("{s:s, s:s?, s:s?, s:s?, s:o}", "mac", mac,
 			"bridge", (const char *)sqlite3_column_text(st, 1),
 			"scope", (const char *)sqlite3_column_text(st, 2),
 			"port", (const char *)sqlite3_column_text(st, 3),
-			"ips", vm_ips_json(store, uuid, mac)));
+			"ips", vm_ips_json(store, uuid, mac));
+		if (!ifc || json_array_append_new(arr, ifc) < 0) {
+			rc = -1;
+			break;
+		}
 	}
 	sqlite3_reset(st);
+	if (rc < 0) {
+		json_decref(arr);
+		return NULL;
+	}
 	return arr;
 }
 
@@ -326,14 +349,17 @@ json_t *inventory_vm_json(struct store *store, const char *uuid,
 	if (!st)
 		return NULL;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (store_step(store, st) == 1) {
 		vm = json_pack("{s:s, s:s, s:s?, s:s?, s:o}", "uuid", uuid,
 			"name", (const char *)sqlite3_column_text(st, 0),
 			"host", (const char *)sqlite3_column_text(st, 1),
 			"vm_state", (const char *)sqlite3_column_text(st, 2),
 			"ips", vm_ips_json(store, uuid, NULL));
-		if (vm && with_ifaces)
-			json_object_set_new(vm, "interfaces", vm_ifaces_json(store, uuid));
+		if (vm && with_ifaces &&
+		    json_object_set_new(vm, "interfaces", vm_ifaces_json(store, uuid)) < 0) {
+			json_decref(vm);
+			vm = NULL;
+		}
 	}
 	sqlite3_reset(st);
 	return vm;

@@ -92,9 +92,38 @@ static const char *const migrations[] = {
 	 * an unchanged VM would otherwise be skipped and keep a NULL port. */
 	"ALTER TABLE interfaces ADD COLUMN port TEXT;"
 	"UPDATE vms SET inv_hash = NULL;",
+	/* 4 -> 5: a VM may be listed by several hosts (live migration, a
+	 * stale definition, a host that lies): each one that lists it gets
+	 * its desired state and acks it on its own; vms.host_id is the
+	 * host shown. Whether each host's last inventory was complete. */
+	"CREATE TABLE vm_hosts (uuid TEXT NOT NULL, host_id TEXT NOT NULL, state TEXT,"
+	"  since INTEGER, PRIMARY KEY (uuid, host_id));"
+	"CREATE INDEX vm_hosts_host ON vm_hosts(host_id);"
+	"INSERT INTO vm_hosts SELECT uuid, host_id, state, updated FROM vms"
+	"  WHERE host_id IS NOT NULL;"
+	"CREATE TABLE acks (uuid TEXT NOT NULL, host_id TEXT NOT NULL,"
+	"  generation INTEGER NOT NULL, scopes INTEGER NOT NULL, power_off INTEGER NOT NULL,"
+	"  mechanisms TEXT, error TEXT, at INTEGER, PRIMARY KEY (uuid, host_id));"
+	"INSERT INTO acks SELECT d.vm_uuid, d.acked_host, d.acked_generation, d.scopes,"
+	"  d.power_off, d.mechanisms, d.error, d.acked_at FROM desired d"
+	"  JOIN vm_hosts h ON h.uuid = d.vm_uuid AND h.host_id = d.acked_host"
+	"  WHERE d.acked_generation > 0;"
+	"ALTER TABLE hosts ADD COLUMN inventory_complete INTEGER NOT NULL DEFAULT 1;",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+int store_step(struct store *store, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("sqlite: reading: %s", sqlite3_errmsg(store->db));
+	return -1;
+}
 
 int store_exec(struct store *store, const char *sql)
 {

@@ -27,6 +27,11 @@ uint64_t store_next_generation(struct store *store);
 int store_audit(struct store *store, uid_t uid, const char *action,
 		const char *vm_uuid, const char *detail);
 
+/* One step of a read: 1 a row, 0 no more rows, -1 an error (logged). A
+ * read that fails part way is an error for the whole operation, never
+ * "no more rows": nothing may be decided or sent from half a read. */
+int store_step(struct store *store, sqlite3_stmt *st);
+
 /* Prepares sql; logs and returns NULL on error. */
 sqlite3_stmt *store_prepare(struct store *store, const char *sql);
 /* Runs a statement without results (bind with "text"/"int64" helpers

@@ -160,9 +160,13 @@ SQL
 ok "a version 3 database (no port column) with vm11 cut public+private at generation 1000"
 
 start_controller
-check "cordond migrated the database to schema version 4" \
-	test "$(sqlite3 "$db" 'PRAGMA user_version')" = 4
-check "cordond logged the migration" q grep -F 'database schema migrated to version 4' "$CDT_TMP/ctl/cordond.log"
+check "cordond migrated the database to schema version 5" \
+	test "$(sqlite3 "$db" 'PRAGMA user_version')" = 5
+check "cordond logged both migrations (4: ports, 5: hosts per VM)" \
+	eval "q grep -F 'database schema migrated to version 4' '$CDT_TMP/ctl/cordond.log' &&
+	      q grep -F 'database schema migrated to version 5' '$CDT_TMP/ctl/cordond.log'"
+check "the migrated database lists vm11 on hv1 (vm_hosts)" \
+	test "$(sqlite3 "$db" "SELECT host_id FROM vm_hosts WHERE uuid = '${VM_UUID[vm11]}'")" = hv1
 check "interfaces has a port column" \
 	test "$(sqlite3 "$db" "SELECT count(*) FROM pragma_table_info('interfaces') WHERE name = 'port'")" = 1
 check "the rows survived: 2 interfaces, 2 addresses, the hold, the audit record" \

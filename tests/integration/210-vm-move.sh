@@ -1,8 +1,10 @@
 #!/bin/bash
 # A VM that moves to another host (migration, evacuation) keeps its cut:
-# once the new host reports it, that host's agent cuts it there, and the
-# host it left lifts its stale state. Both hosts are simulated; the move is
-# what their inventories say (re-read on SIGHUP), as libvirt events would.
+# once the new host reports it, that host's agent cuts it there; while both
+# list it (a live migration's overlap) both keep it cut, and the host it
+# left lifts its state only once its own inventory no longer has the VM.
+# Both hosts are simulated; the move is what their inventories say
+# (re-read on SIGHUP), as libvirt events would.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
@@ -45,18 +47,20 @@ mv "$inv2.new" "$inv2"
 kill -HUP "${AGENT_PID[hv2]}"
 ok "vm12 now in hv2's inventory (SIGHUP to hv2's agent)"
 
-moved() { ctl --json vms | jq -e --arg u "$uuid" 'any(.[]; .uuid == $u and .host == "hv2" and .state == "enforced")' >/dev/null; }
-check "cordonctl vms: vm12 on hv2, still cut, acked by hv2" wait_until 10 moved
+both() { ctl --json vm show "$uuid" | jq -e '([.hosts[].host] == ["hv1", "hv2"]) and ([.hosts[].acked_generation] | all(. == '"$(vm_field vm12 generation)"')) and .state == "enforced"' >/dev/null; }
+check "cordonctl vm show: vm12 listed by hv1 and hv2, enforced, acked by both" wait_until 10 both
 hv2_ping() { probe_ping hv2 "$1" "$2"; }
 check "public ping to vm12 on hv2 fails" wait_until 10 not hv2_ping public 198.18.21.19
 check "private ping to vm12 on hv2 fails" wait_until 10 not hv2_ping private 198.18.22.19
 check "vm21 on hv2 untouched" hv2_ping public "${VM_PUB[vm21]}"
-lifted_on_hv1() { host_lifted hv1 "$mac0" vm2-pub; }
-check "hv1 lifted its stale cut of vm12's MAC (kernel table)" wait_until 10 lifted_on_hv1
+check "hv1 still holds vm12's cut while its inventory lists it" q host_holds hv1 "$mac0"
 
 kill -HUP "${AGENT_PID[hv1]}"
 ok "vm12 removed from hv1's inventory (SIGHUP)"
-check "still on hv2 and cut after hv1 reports it gone" wait_until 5 moved
+moved() { ctl --json vms | jq -e --arg u "$uuid" 'any(.[]; .uuid == $u and .host == "hv2" and .state == "enforced" and ([.hosts[].host] == ["hv2"]))' >/dev/null; }
+check "cordonctl vms: vm12 on hv2 only, still cut, acked by hv2" wait_until 10 moved
+lifted_on_hv1() { host_lifted hv1 "$mac0" vm2-pub; }
+check "hv1 lifted its cut of vm12's MAC once its own read no longer has it" wait_until 10 lifted_on_hv1
 check "public ping to vm12 on hv2 still fails" not hv2_ping public 198.18.21.19
 
 vm_restore "$uuid"
