@@ -55,6 +55,8 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 TOOL_DEPS_nfttool := $(B)/agent/nft.o $(B)/agent/nft_batch.o $(B)/agent/nft_obj.o \
                      $(B)/agent/nft_bridge.o $(B)/agent/nft_port.o
 TOOL_DEPS_linkwatch := $(B)/agent/link.o
+TOOL_DEPS_fullset := $(B)/agent/enforce.o $(B)/agent/state.o $(B)/agent/inventory.o \
+                     $(B)/agent/config.o $(TOOL_DEPS_nfttool)
 
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 
