@@ -48,6 +48,7 @@ wait_until 120 all_enforced || fail "agent enforces all $N VMs"
 sleep 3
 pid=${AGENT_PID[hv1]}
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
+awk '/^(Rss|Pss|Private_Dirty|Anonymous|Shared_Clean|Private_Clean)/ { printf "%s %s kB; ", $1, $2 } END { print "" }' "/proc/$pid/smaps_rollup" | sed "s/^/smaps_rollup: /"
 printf '%d suspends through cordonctl in %.2f s (%.1f ms each, CLI process included)\n' \
 	"$N" "$(echo "$end - $start" | bc)" "$(echo "($end - $start) * 1000 / $N" | bc -l)"
 echo "agent enforced: $(agent_status hv1 --json | jq '.enforced_count') VMs, $(agent_status hv1 --json | jq '.nft.elements.public + .nft.elements.private') MACs"
