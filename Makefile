@@ -41,7 +41,7 @@ BINS := $(B)/cordond $(B)/cordonctl $(B)/cordon-agent
 # module objects listed in UNIT_DEPS_NAME (objects without main()).
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
-UNIT_DEPS_test_state    := $(B)/agent/state.o
+UNIT_DEPS_test_state    := $(B)/agent/state.o $(B)/agent/state_dump.o
 UNIT_DEPS_test_calendar := $(B)/controller/calendar.o
 UNIT_DEPS_test_policy   := $(B)/controller/policy.o $(B)/controller/calendar.o
 UNIT_DEPS_test_notify   := $(B)/controller/notify.o
@@ -55,7 +55,7 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 TOOL_DEPS_nfttool := $(B)/agent/nft.o $(B)/agent/nft_batch.o $(B)/agent/nft_obj.o \
                      $(B)/agent/nft_bridge.o $(B)/agent/nft_port.o
 TOOL_DEPS_linkwatch := $(B)/agent/link.o
-TOOL_DEPS_fullset := $(B)/agent/enforce.o $(B)/agent/state.o $(B)/agent/inventory.o \
+TOOL_DEPS_fullset := $(B)/agent/enforce.o $(B)/agent/state.o $(B)/agent/state_dump.o $(B)/agent/inventory.o \
                      $(B)/agent/config.o $(TOOL_DEPS_nfttool)
 
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)

@@ -1,4 +1,5 @@
 #include "state.h"
+#include "state_dump.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -595,117 +596,6 @@ int state_load(const char *path, struct agent_state *out, char *err,
 
 /* ---- save ---- */
 
-static json_t *dump_vm(const struct vm_enforced *vm)
-{
-	json_t *obj, *scopes, *macs;
-	char buf[MAC_STRLEN];
-	int bad = 0;
-
-	obj = json_pack("{s:s, s:I, s:[], s:b, s:{}}", "uuid", vm->uuid,
-			"generation", (json_int_t)vm->generation, "scopes",
-			"power_off", (int)vm->power_off, "macs");
-	if (!obj)
-		return NULL;
-	scopes = json_object_get(obj, "scopes");
-	macs = json_object_get(obj, "macs");
-	for (int s = 0; s < SCOPE_COUNT; s++) {
-		const char *name = scope_name(s);
-		json_t *arr = json_array();
-
-		if (vm->scopes & (1u << s))
-			bad |= json_array_append_new(scopes, json_string(name));
-		bad |= json_object_set_new(macs, name, arr);
-		for (size_t i = 0; arr && i < vm->macs[s].n; i++) {
-			mac_format(&vm->macs[s].v[i], buf);
-			bad |= json_array_append_new(arr, json_string(buf));
-		}
-	}
-	/* Written only when used: files without libvirt stay as they were. */
-	if (vm->n_held) {
-		json_t *held = json_array();
-		bad |= json_object_set_new(obj, "held", held);
-		for (size_t i = 0; held && i < vm->n_held; i++) {
-			const struct held_iface *h = &vm->held[i];
-			mac_format(&h->mac, buf);
-			bad |= json_array_append_new(held, json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}",
-				"mac", buf, "scope", scope_name(h->scope),
-				"mechanism", state_held_mech_name(h->mech), "xml", h->xml,
-				"unplug_pending", h->unplug_pending, "domain_id", h->domain_id));
-		}
-	}
-	if (vm->power.saved)
-		bad |= json_object_set_new(obj, "power", json_pack("{s:b, s:b, s:b}",
-			"held", vm->power.held, "was_running", vm->power.was_running,
-			"autostart", vm->power.autostart));
-	if (vm->n_ports) {
-		json_t *ports = json_object();
-		bad |= json_object_set_new(obj, "ports", ports);
-		for (size_t i = 0; ports && i < vm->n_ports; i++) {
-			mac_format(&vm->ports[i].mac, buf);
-			bad |= json_object_set_new(ports, buf,
-						   json_string(vm->ports[i].port));
-		}
-	}
-	if (vm->restarted)
-		bad |= json_object_set_new(obj, "restarted_by_someone",
-					   json_integer(vm->restarted));
-	if (bad) {
-		json_decref(obj);
-		return NULL;
-	}
-	return obj;
-}
-
-/* Refuse to write what state_load would refuse to read: a file the agent
- * cannot load at start means no cuts re-applied. */
-static int vm_saveable(const struct vm_enforced *vm)
-{
-	if (!codec_valid_uuid(vm->uuid) || vm->generation > INT64_MAX ||
-	    (vm->scopes & ~(uint32_t)SCOPE_ALL))
-		return 0;
-	for (int s = 0; s < SCOPE_COUNT; s++)
-		for (size_t i = 0; i < vm->macs[s].n; i++)
-			if (!mac_is_unicast(&vm->macs[s].v[i]))
-				return 0;
-	for (size_t i = 0; i < vm->n_held; i++)
-		if (!mac_is_unicast(&vm->held[i].mac) || !vm->held[i].xml ||
-		    !vm->held[i].xml[0] || vm->held[i].scope < 0 ||
-		    vm->held[i].scope >= SCOPE_COUNT)
-			return 0;
-	return 1;
-}
-
-/* The whole file as a malloc'ed string, or NULL with errno set. */
-static char *state_dump(const struct agent_state *state)
-{
-	json_t *root, *vms, *vm;
-	char *text;
-
-	for (size_t i = 0; i < state->n; i++)
-		if (!vm_saveable(&state->vms[i])) {
-			errno = EINVAL;
-			return NULL;
-		}
-	root = json_pack("{s:i, s:[]}", "version", STATE_VERSION, "vms");
-	if (!root)
-		goto nomem;
-	vms = json_object_get(root, "vms");
-	for (size_t i = 0; i < state->n; i++) {
-		vm = dump_vm(&state->vms[i]);
-		if (!vm || json_array_append_new(vms, vm) < 0)
-			goto nomem;
-	}
-	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		errno = ENOMEM;
-	return text;
-nomem:
-	json_decref(root);
-	errno = ENOMEM;
-	return NULL;
-}
-
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
@@ -781,7 +671,7 @@ int state_save(const char *path, const struct agent_state *state)
 	char *text, *tmp = NULL;
 	int saved;
 
-	text = state_dump(state);
+	text = state_dump(state, STATE_VERSION);
 	if (!text)
 		return -1;
 	if (asprintf(&tmp, "%s.tmp", path) < 0) {

@@ -80,10 +80,18 @@ all_fired() {
 	s=$(ctl --json status)
 	[ "$(jq .pending <<<"$s")" = 0 ] && [ "$(jq .enforced <<<"$s")" = "$DUE" ]
 }
+# PERF=FILE: perf record both daemons while the steps fire (where the
+# time goes; the figure is then not comparable).
+if [ -n "${PERF:-}" ]; then
+	perf record -q -F 499 ${PERF_ARGS:--g} -o "$PERF" -p "$CTL_PID,${AGENT_PID[hv1]}" 2>/dev/null &
+	perf_pid=$!
+	sleep 1
+fi
 t=$EPOCHREALTIME
 ctl clock advance 2m >/dev/null
 wait_until 600 all_fired || fail "all $DUE steps fire and are acked within 600 s"
 t_fire=$(echo "$EPOCHREALTIME - $t" | bc)
+[ -z "${PERF:-}" ] || { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
 agent_n=$(agent_status hv1 --json | jq .enforced_count)
 printf '%d steps due at once: fired and acked by the agent in %.2f s (agent enforces %s VMs)\n' \
 	"$DUE" "$t_fire" "$agent_n"

@@ -166,36 +166,88 @@ int vm_hosts_has(struct store *store, const char *uuid, const char *host)
 	return rc;
 }
 
-/* 1 acceptable, 0 refused (logged), -1 error. */
-static int ack_acceptable(struct store *store, const char *host, const Cordon__VmState *s)
-{
+/* What an ack is checked against, in one read (100k acks at once). */
+struct ack_target {
 	struct desired_row row;
-	int listed = vm_hosts_has(store, s->uuid, host);
+	bool listed;                /* by the acking host */
+	int n_hosts;
+};
 
-	if (listed <= 0) {
-		if (listed == 0)
-			log_debug("ack of VM %s from %s, which does not list it: ignored",
-				  s->uuid, host);
-		return listed;
-	}
-	if (desired_get(store, s->uuid, &row) < 0)
+static int ack_target_read(struct store *store, const char *host, const char *uuid,
+			   struct ack_target *t)
+{
+	static const char sql[] =
+		"SELECT generation, scopes, power_off,"
+		" EXISTS (SELECT 1 FROM vm_hosts WHERE uuid = ?1 AND host_id = ?2),"
+		" (SELECT count(*) FROM vm_hosts WHERE uuid = ?1)"
+		" FROM desired WHERE vm_uuid = ?1";
+	sqlite3_stmt *st = pair_stmt(store, sql, uuid, host);
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (!st)
 		return -1;
-	if (s->generation > row.generation) {
-		log_warnx("agent %s acked generation %llu of VM %s; the controller is at %llu: "
-			  "ignored", host, (unsigned long long)s->generation, s->uuid,
-			  (unsigned long long)row.generation);
+	rc = store_step(store, st);
+	if (rc == 1) {
+		t->row.generation = (uint64_t)sqlite3_column_int64(st, 0);
+		t->row.scopes = (uint32_t)sqlite3_column_int64(st, 1);
+		t->row.power_off = sqlite3_column_int(st, 2) != 0;
+		t->listed = sqlite3_column_int(st, 3) != 0;
+		t->n_hosts = sqlite3_column_int(st, 4);
+	}
+	sqlite3_reset(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* 1 acceptable, 0 refused (logged), -1 error. */
+static int ack_acceptable(const char *host, const Cordon__VmState *s, const struct ack_target *t)
+{
+	if (!t->listed) {
+		log_debug("ack of VM %s from %s, which does not list it: ignored", s->uuid, host);
 		return 0;
 	}
-	if (s->generation == row.generation &&
-	    (s->scopes != row.scopes || s->power_off != row.power_off)) {
+	if (s->generation > t->row.generation) {
+		log_warnx("agent %s acked generation %llu of VM %s; the controller is at %llu: "
+			  "ignored", host, (unsigned long long)s->generation, s->uuid,
+			  (unsigned long long)t->row.generation);
+		return 0;
+	}
+	if (s->generation == t->row.generation &&
+	    (s->scopes != t->row.scopes || s->power_off != t->row.power_off)) {
 		log_warnx("agent %s acked generation %llu of VM %s with scopes 0x%x%s, but it "
 			  "must be 0x%x%s: not counted as enforced", host,
 			  (unsigned long long)s->generation, s->uuid, s->scopes,
-			  s->power_off ? " and power off" : "", row.scopes,
-			  row.power_off ? " and power off" : "");
+			  s->power_off ? " and power off" : "", t->row.scopes,
+			  t->row.power_off ? " and power off" : "");
 		return 0;
 	}
 	return 1;
+}
+
+static void bind_error(sqlite3_stmt *st, int col, const char *error)
+{
+	if (error && error[0])
+		sqlite3_bind_text(st, col, error, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+/* The VM's only host acked: the summary is this ack (acks_summarize's
+ * result, without reading it back). */
+static int summary_is_ack(struct store *store, const char *host, const Cordon__VmState *s)
+{
+	static const char sql[] =
+		"UPDATE desired SET acked_generation = ?3, acked_at = ?4, acked_host = ?2,"
+		" mechanisms = ?5, error = ?6 WHERE vm_uuid = ?1";
+	sqlite3_stmt *st = pair_stmt(store, sql, s->uuid, host);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)s->generation);
+	sqlite3_bind_int64(st, 4, store_now());
+	sqlite3_bind_text(st, 5, s->mechanisms, -1, SQLITE_STATIC);
+	bind_error(st, 6, s->error);
+	return store_run(store, st);
 }
 
 int acks_record(struct store *store, const char *host, const Cordon__VmState *s)
@@ -205,10 +257,13 @@ int acks_record(struct store *store, const char *host, const Cordon__VmState *s)
 		" error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 		" ON CONFLICT (uuid, host_id) DO UPDATE SET generation = ?3, scopes = ?4,"
 		" power_off = ?5, mechanisms = ?6, error = ?7, at = ?8 WHERE generation <= ?3";
+	struct ack_target t;
 	sqlite3_stmt *st;
-	int ok = ack_acceptable(store, host, s);
+	int ok;
 
-	if (ok <= 0)
+	if (ack_target_read(store, host, s->uuid, &t) < 0)
+		return -1;
+	if ((ok = ack_acceptable(host, s, &t)) <= 0)
 		return ok;
 	st = pair_stmt(store, sql, s->uuid, host);
 	if (!st)
@@ -217,14 +272,13 @@ int acks_record(struct store *store, const char *host, const Cordon__VmState *s)
 	sqlite3_bind_int64(st, 4, s->scopes);
 	sqlite3_bind_int(st, 5, s->power_off);
 	sqlite3_bind_text(st, 6, s->mechanisms, -1, SQLITE_STATIC);
-	if (s->error && s->error[0])
-		sqlite3_bind_text(st, 7, s->error, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 7);
+	bind_error(st, 7, s->error);
 	sqlite3_bind_int64(st, 8, store_now());
 	if (store_run(store, st) < 0)
 		return -1;
-	return acks_summarize(store, s->uuid);
+	if (sqlite3_changes(store_db(store)) == 0)
+		return 0; /* older than what this host acked before */
+	return t.n_hosts == 1 ? summary_is_ack(store, host, s) : acks_summarize(store, s->uuid);
 }
 
 struct summary {

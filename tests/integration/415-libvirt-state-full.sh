@@ -5,6 +5,9 @@
 # is not acked while the state cannot be written; once space returns the
 # state is saved, the NIC is detached and the cut acked; restore gives the
 # NIC back (from the saved XML) and the guest answers again.
+# Then a read the agent cannot complete: a cut domain (defined, not
+# running: cut by MAC) redefined with 65 interfaces is skipped by the
+# reader; the inventory is incomplete and its cut stays in the kernel.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
@@ -56,4 +59,32 @@ vm_restore "$G1"
 lv_wait_ping "$IP1" 30 || fail "restore $G1: ping passes"
 ok "restore $G1: the NIC is back and the guest answers ping"
 check "$MAC1 back in the live XML" iface_live "$G1" "$MAC1"
+
+# --- a domain the reader skips keeps its cut
+D2=cdt-sf-d2 MAC2=52:54:00:45:00:02
+lv_define_guest "$D2" "$MAC2" "$LV_BRIDGE" 198.18.50.20 || fail "virsh define $D2"
+wait_vm_known "$D2"
+vm_suspend "$D2" public
+check "$D2 (shut off) is cut by MAC in hv1's kernel" wait_until 10 q host_holds hv1 "$MAC2"
+xml=$CDT_TMP/d2-65.xml
+lv_virsh dumpxml --inactive "$D2" | python3 -c '
+import sys
+x = sys.stdin.read()
+nics = "".join("<interface type=\"bridge\"><mac address=\"52:54:00:46:00:%02x\"/>"
+               "<source bridge=\"%s\"/></interface>" % (i, sys.argv[1]) for i in range(64))
+print(x.replace("</devices>", nics + "</devices>", 1))' "$LV_BRIDGE" >"$xml"
+lv_virsh define "$xml" >/dev/null || fail "virsh define $D2 with 65 interfaces"
+skipped() { grep -q "domain $D2 skipped: 65 interfaces" "$CDT_TMP/hv1/agent.log"; }
+check "the agent skips $D2 (65 interfaces) and says its inventory is incomplete" wait_until 15 skipped
+incomplete() { agents_jq 'any(.[]; .host == "hv1" and .inventory_complete == false)'; }
+check "cordonctl agents: hv1's inventory_complete is false" wait_until 10 incomplete
+check "$D2's cut stays in hv1's kernel for 5 s" never_within 5 not q host_holds hv1 "$MAC2"
+still_bound() { vms_jq --arg n "$D2" 'any(.[]; .name == $n and .host == "hv1" and (.scopes | length) > 0)'; }
+check "cordonctl vms: $D2 still on hv1, still cut" still_bound
+lv_virsh define "$LV_DIR/guests/$D2.xml" >/dev/null || fail "virsh define $D2 as it was"
+complete() { agents_jq 'any(.[]; .host == "hv1" and .inventory_complete == true)'; }
+check "$D2 readable again: inventory complete" wait_until 15 complete
+vm_restore "$D2"
+lifted() { ! host_holds hv1 "$MAC2"; }
+check "restore $D2: its cut is lifted" wait_until 10 lifted
 cdt_done
