@@ -69,6 +69,8 @@ void print_status(const json_t *r)
 	printf("VMs            %lld\n", (long long)num(r, "vms"));
 	printf("enforced       %lld\n", (long long)num(r, "enforced"));
 	printf("pending        %lld (waiting for an agent's ack)\n", (long long)num(r, "pending"));
+	printf("errors         %lld (acked with an agent error: cordonctl vms)\n",
+	       (long long)num(r, "errors"));
 	if (json_is_true(json_object_get(r, "test_clock")))
 		printf("clock          TEST CLOCK enabled\n");
 }
@@ -83,14 +85,18 @@ void print_agents(const json_t *r)
 		printf("no agents have connected yet\n");
 		return;
 	}
-	printf("%-20s %-13s %-10s %-8s %5s %8s %7s\n", "HOST", "STATE", "LAST-SEEN",
-	       "VERSION", "VMS", "ENFORCED", "PENDING");
+	printf("%-20s %-13s %-10s %-8s %5s %8s %7s %6s\n", "HOST", "STATE", "LAST-SEEN",
+	       "VERSION", "VMS", "ENFORCED", "PENDING", "ERRORS");
+	/* A host that could not read its whole inventory keeps its VMs
+	 * (and cuts) whatever it lists: the admin must know. */
 	json_array_foreach(r, i, a)
-		printf("%-20s %-13s %-10s %-8s %5lld %8lld %7lld\n", str(a, "host"),
+		printf("%-20s %-13s %-10s %-8s %5lld %8lld %7lld %6lld%s\n", str(a, "host"),
 		       json_is_true(json_object_get(a, "connected")) ? "connected" : "disconnected",
 		       ago(num(a, "last_seen"), seen, sizeof(seen)), str(a, "version"),
 		       (long long)num(a, "vms"), (long long)num(a, "enforced"),
-		       (long long)num(a, "pending"));
+		       (long long)num(a, "pending"), (long long)num(a, "errors"),
+		       json_is_false(json_object_get(a, "inventory_complete")) ?
+		       "  inventory incomplete" : "");
 }
 
 static const char *vm_cut(const json_t *vm, char *buf, size_t len)
