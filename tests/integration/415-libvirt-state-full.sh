@@ -66,25 +66,29 @@ lv_define_guest "$D2" "$MAC2" "$LV_BRIDGE" 198.18.50.20 || fail "virsh define $D
 wait_vm_known "$D2"
 vm_suspend "$D2" public
 check "$D2 (shut off) is cut by MAC in hv1's kernel" wait_until 10 q host_holds hv1 "$MAC2"
+# Its own NIC is detached by now (the cut's detach mechanism): 65 more.
 xml=$CDT_TMP/d2-65.xml
-lv_virsh dumpxml --inactive "$D2" | python3 -c '
+lv_virsh dumpxml --inactive "$D2" >"$CDT_TMP/d2.xml"
+python3 -c '
 import sys
 x = sys.stdin.read()
 nics = "".join("<interface type=\"bridge\"><mac address=\"52:54:00:46:00:%02x\"/>"
-               "<source bridge=\"%s\"/></interface>" % (i, sys.argv[1]) for i in range(64))
-print(x.replace("</devices>", nics + "</devices>", 1))' "$LV_BRIDGE" >"$xml"
+               "<source bridge=\"%s\"/></interface>" % (i, sys.argv[1]) for i in range(65))
+print(x.replace("</devices>", nics + "</devices>", 1))' "$LV_BRIDGE" <"$CDT_TMP/d2.xml" >"$xml"
 lv_virsh define "$xml" >/dev/null || fail "virsh define $D2 with 65 interfaces"
 skipped() { grep -q "domain $D2 skipped: 65 interfaces" "$CDT_TMP/hv1/agent.log"; }
 check "the agent skips $D2 (65 interfaces) and says its inventory is incomplete" wait_until 15 skipped
 incomplete() { agents_jq 'any(.[]; .host == "hv1" and .inventory_complete == false)'; }
 check "cordonctl agents: hv1's inventory_complete is false" wait_until 10 incomplete
-check "$D2's cut stays in hv1's kernel for 5 s" never_within 5 not q host_holds hv1 "$MAC2"
+# Not host_holds: the agent's status has no interfaces for a VM it cannot read.
+in_map() { host_nft hv1 list map bridge cordon cut 2>/dev/null | grep -qi "$MAC2"; }
+check "$D2's cut stays in hv1's kernel (bridge map) for 5 s" never_within 5 not in_map
 still_bound() { vms_jq --arg n "$D2" 'any(.[]; .name == $n and .host == "hv1" and (.scopes | length) > 0)'; }
 check "cordonctl vms: $D2 still on hv1, still cut" still_bound
-lv_virsh define "$LV_DIR/guests/$D2.xml" >/dev/null || fail "virsh define $D2 as it was"
+lv_virsh define "$CDT_TMP/d2.xml" >/dev/null || fail "virsh define $D2 as it was"
 complete() { agents_jq 'any(.[]; .host == "hv1" and .inventory_complete == true)'; }
 check "$D2 readable again: inventory complete" wait_until 15 complete
 vm_restore "$D2"
-lifted() { ! host_holds hv1 "$MAC2"; }
+lifted() { ! in_map; }
 check "restore $D2: its cut is lifted" wait_until 10 lifted
 cdt_done
