@@ -317,8 +317,9 @@ static bool lift_if_unlisted(struct vm_enforced *v, void *arg)
 	return false;
 }
 
-/* Hashing the full set: 100k listed VMs against 100k held is linear. */
-static void lift_unlisted(struct enforcer *e, Cordon__VmState **desired, size_t n)
+/* Hashing the full set: 100k listed VMs against 100k held is linear.
+ * Returns how many were lifted (removed, or kept for libvirt to undo). */
+static size_t lift_unlisted(struct enforcer *e, Cordon__VmState **desired, size_t n)
 {
 	struct lift l = { .e = e, .desired = desired, .n = n };
 
@@ -326,6 +327,7 @@ static void lift_unlisted(struct enforcer *e, Cordon__VmState **desired, size_t 
 	strindex_clear(&l.listed);
 	if (l.lifted > LIFT_LOG_MAX)
 		log_info("... and %zu more VMs no longer desired: lifted", l.lifted - LIFT_LOG_MAX);
+	return l.lifted;
 }
 
 static int ack_add(const struct enforcer *e, Cordon__Ack *ack, const struct vm_enforced *v,
@@ -429,11 +431,10 @@ int enforcer_stage(struct enforcer *e, Cordon__VmState **desired, size_t n, bool
 	size_t unlisted = UNCOUNTED;
 	int rc = 0;
 
-	if (full) {
-		size_t before = e->state.n;
-		lift_unlisted(e, desired, n);
-		e->staged |= e->state.n != before;
-	}
+	/* Also an entry kept for libvirt to undo changed: written, synced,
+	 * and the mechanisms told (they give its NIC back). */
+	if (full && lift_unlisted(e, desired, n))
+		e->staged = true;
 	for (size_t i = 0; i < n; i++) {
 		if (!should_apply(e, desired[i], full) ||
 		    unlisted_refused(e, desired[i], &unlisted))

@@ -845,6 +845,15 @@ static void forget_left_host(struct enforcer *e, struct vm_enforced *v, struct c
 	changed_add(ch, v->uuid);
 }
 
+/* An entry the controller no longer lists (lift_unlisted zeroed its
+ * generation) once nothing is left to undo: it goes, as any lifted VM. */
+static bool lifted_and_done(struct vm_enforced *v, void *arg)
+{
+	(void)arg;
+	return v->generation == 0 && !v->scopes && !v->power_off && !v->n_held &&
+	       !v->power.saved;
+}
+
 /* The restore is done; only a NIC whose unplug QEMU still holds stays
  * recorded (HELD_UNPLUG_PENDING), for as long as the domain runs. */
 static void restored(struct vm_enforced *v, const struct job *j, const char *mac)
@@ -989,6 +998,10 @@ void mech_tick(struct mech *m, struct enforcer *e, const struct inventory *inv,
 				m->dirty = true;
 		}
 		slots_compact(m);
+		size_t before = e->state.n;
+		state_remove_if(&e->state, lifted_and_done, NULL);
+		if (e->state.n != before)
+			enforcer_save(e);
 	}
 	*changed = ch.uuids;
 	*n_changed = ch.n;
