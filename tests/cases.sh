@@ -51,12 +51,13 @@ cases_setup_files() {
 }
 
 # cases_conf_lines: the extra cordond.conf lines, one per array element, in
-# CASES_CONF. CASES_REPO_POLICIES overrides the policies directory,
-# CASES_NOTIFY_COMMAND and CASES_CALL_HOOK the recording notifiers.
+# CASES_CONF. CASES_REPO_POLICIES and CASES_REPO_TEMPLATES override the
+# policies and templates directories, CASES_NOTIFY_COMMAND and
+# CASES_CALL_HOOK the recording notifiers.
 cases_conf_lines() {
 	CASES_CONF=(
 		"policies = ${CASES_REPO_POLICIES:-$CASES_REPO/policies}"
-		"templates = $CASES_REPO/templates"
+		"templates = ${CASES_REPO_TEMPLATES:-$CASES_REPO/templates}"
 		"calendar = $CDT_TMP/calendar.conf"
 		"notify_command = ${CASES_NOTIFY_COMMAND:-$CDT_TMP/notify.sh}"
 		"notify_from = abuse@cordon.test"
