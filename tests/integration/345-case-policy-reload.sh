@@ -182,6 +182,7 @@ v=$(sqlite3 "$db" 'PRAGMA user_version')
 # written by the previous cordond would be.
 sqlite3 "$db" <<-SQL || fail "sqlite3 turns the store back into schema $((v - 1))"
 	DROP INDEX cases_unbound;
+	DROP INDEX cases_ladder;
 	ALTER TABLE cases DROP COLUMN ladder_id;
 	DROP TABLE ladders;
 	DROP INDEX case_steps_retry;
