@@ -46,11 +46,21 @@ void print_replan(const json_t *r)
 	       i_(r, "kept"), i_(r, "history"), i_(r, "planned"));
 }
 
+/* The next step's action, marked when it is failing (retried). */
+static const char *next_action(const json_t *next, char *buf, size_t len)
+{
+	if (!json_is_object(next))
+		return "-";
+	snprintf(buf, len, "%s%s", s_(next, "action"),
+		 strcmp(s_(next, "state"), "failing") == 0 ? " (failing)" : "");
+	return buf;
+}
+
 void print_case_list(const json_t *r)
 {
 	size_t i;
 	json_t *c, *next;
-	char opened[32], due[32];
+	char opened[32], due[32], what[128];
 
 	if (json_array_size(r) == 0) {
 		printf("no cases\n");
@@ -63,7 +73,7 @@ void print_case_list(const json_t *r)
 		printf("%-6lld %-9s %-15s %-14s %-15s %-20s %-24s %-20s %s\n", i_(c, "id"),
 		       s_(c, "state"), s_(c, "category"), s_(c, "vm_name"), s_(c, "ip"),
 		       t_(c, "opened", opened, sizeof(opened)),
-		       json_is_object(next) ? s_(next, "action") : "-",
+		       next_action(next, what, sizeof(what)),
 		       json_is_object(next) ? t_(next, "due", due, sizeof(due)) : "-",
 		       i_(c, "calls_open") ? s_(c, "contact") : "");
 	}

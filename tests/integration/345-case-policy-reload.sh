@@ -19,21 +19,10 @@ set -euo pipefail
 . "$(dirname "$0")/../cases.sh"
 cdt_init
 command -v sqlite3 >/dev/null || fail "tool sqlite3 is installed (scripts/install-deps.sh)"
-# Private copies of the shipped policies and templates, to change them.
-mkdir "$CDT_TMP/policies" "$CDT_TMP/templates"
-cp "$CDT_ROOT"/policies/*.policy "$CDT_TMP/policies/"
-cp "$CDT_ROOT"/templates/*.txt "$CDT_TMP/templates/"
-sed 's/\] Warning: /] Reminder: /' "$CDT_ROOT/templates/warning.txt" >"$CDT_TMP/templates/reminder.txt"
-CASES_REPO_POLICIES=$CDT_TMP/policies
-CASES_REPO_TEMPLATES=$CDT_TMP/templates
+cases_private_dirs
 topo_cases 2
 all_open vm11 vm12
 
-# subject_count ID WORD: messages of case ID whose subject is "WORD: ...".
-subject_count() {
-	grep -lE "^Subject: \[Abuse case $1\] $2: " "$MAIL_DIR"/*.msg 2>/dev/null | grep -c . || true
-}
-has_reminder() { [ "$(subject_count "$1" Reminder)" -ge 1 ]; }
 # step_field ID N FIELD: FIELD of step N (1-based, the ladder's order) of case ID.
 step_field() { case_get "$1" "[.steps[] | select(.step == $2)][0].$3"; }
 restart() {
@@ -160,12 +149,9 @@ refused() {
 refused "no case 999" case replan 999
 case_ok "$id2" resolve --note "kit removed"
 refused "case $id2 is resolved" case replan "$id2"
-set +e
-out=$(ctl case replan 2>&1)
-rc=$?
-set -e
-check "case replan without an id: usage, exit 2 ($rc)" \
-	eval '[ "$rc" = 2 ] && grep -q "usage: cordonctl case replan ID" <<<"$out"'
+capture ctl case replan
+check "case replan without an id: usage, exit 2 ($RC)" \
+	eval '[ "$RC" = 2 ] && grep -q "usage: cordonctl case replan ID" <<<"$OUT"'
 check "cordonctl --help describes case replan" q eval 'ctl --help | grep -q "case replan ID"'
 
 case_ok "$id1" resolve --note "confirmed in writing"
