@@ -41,35 +41,39 @@ static json_t *ladder_steps_json(const struct policy *p)
 	return arr;
 }
 
-/* Adds the ladder's stored hash and text, and its steps, to o; -1 on a
- * store error. A ladder that cannot be read says why in "error". */
-static int add_ladder_text(struct cordond *d, json_t *o, int64_t ladder)
+/* Adds the ladder's stored hash and text to o; -1 on a store error. */
+static int add_stored(struct cordond *d, json_t *o, int64_t ladder)
 {
 	static const char sql[] = "SELECT hash, text FROM ladders WHERE id = ?";
 	sqlite3_stmt *st = store_cached(d->store, sql);
-	const struct policy *p;
-	char err[512];
 	int rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, ladder);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		json_object_set_new(o, "hash", json_string((const char *)sqlite3_column_text(st, 0)));
-		json_object_set_new(o, "text", json_string((const char *)sqlite3_column_text(st, 1)));
-	}
+	if (rc == SQLITE_ROW &&
+	    (json_object_set_new(o, "hash", json_string((const char *)sqlite3_column_text(st, 0))) < 0 ||
+	     json_object_set_new(o, "text", json_string((const char *)sqlite3_column_text(st, 1))) < 0))
+		rc = SQLITE_NOMEM;
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Adds the stored ladder and its steps to o; -1 on error. A ladder that
+ * cannot be read says why in "error". */
+static int add_ladder_text(struct cordond *d, json_t *o, int64_t ladder)
+{
+	const struct policy *p;
+	char err[512];
+
+	if (add_stored(d, o, ladder) < 0)
 		return -1;
-	if ((p = ladder_get(d, ladder, err, sizeof(err)))) {
-		json_object_set_new(o, "clock", json_string(policy_clock(p) == POLICY_CLOCK_BUSINESS ?
-							   "business" : "wall"));
-		json_object_set_new(o, "steps", ladder_steps_json(p));
-	} else {
-		json_object_set_new(o, "error", json_string(err));
-	}
-	return 0;
+	if (!(p = ladder_get(d, ladder, err, sizeof(err))))
+		return json_object_set_new(o, "error", json_string(err));
+	return json_object_set_new(o, "clock", json_string(policy_clock(p) == POLICY_CLOCK_BUSINESS ?
+							  "business" : "wall")) < 0 ||
+	       json_object_set_new(o, "steps", ladder_steps_json(p)) < 0 ? -1 : 0;
 }
 
 json_t *case_ladder_json(struct cordond *d, int64_t ladder, const char *category)

@@ -267,6 +267,7 @@ static int add_details(struct cordond *d, json_t *c, sqlite3_stmt *st)
 				.opened = sqlite3_column_int64(st, 6) };
 	char err[256];
 	json_t *ladder, *steps;
+	int bad;
 
 	ctx.p = ladder_get(d, ctx.ladder, err, sizeof(err));
 	ladder = case_ladder_json(d, ctx.ladder, col_text(st, 1));
@@ -276,12 +277,16 @@ static int add_details(struct cordond *d, json_t *c, sqlite3_stmt *st)
 		json_decref(steps);
 		return -1;
 	}
-	json_object_set_new(c, "evidence", col_text(st, 13) ? json_string(col_text(st, 13)) : json_null());
-	json_object_set_new(c, "resolution", col_text(st, 14) ? json_string(col_text(st, 14)) : json_null());
-	json_object_set_new(c, "clock", json_string(ctx.p && policy_clock(ctx.p) == POLICY_CLOCK_BUSINESS ?
-						   "business" : "wall"));
-	json_object_set_new(c, "ladder", ladder);
-	json_object_set_new(c, "steps", steps);
+	/* Both set (and so both stolen, even on failure) before any test. */
+	bad = json_object_set_new(c, "ladder", ladder) < 0;
+	bad |= json_object_set_new(c, "steps", steps) < 0;
+	if (bad || json_object_set_new(c, "evidence", col_text(st, 13) ? json_string(col_text(st, 13)) :
+				json_null()) < 0 ||
+	    json_object_set_new(c, "resolution", col_text(st, 14) ? json_string(col_text(st, 14)) :
+				json_null()) < 0 ||
+	    json_object_set_new(c, "clock", json_string(ctx.p && policy_clock(ctx.p) ==
+				POLICY_CLOCK_BUSINESS ? "business" : "wall")) < 0)
+		return -1;
 	return add_history(d, c, id);
 }
 

@@ -328,8 +328,11 @@ static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
 		json_decref(failing);
 		return reply_error("database error");
 	}
-	json_object_set_new(r, "cases_old_ladder", json_integer(old));
-	json_object_set_new(r, "steps_failing", failing);
+	if (json_object_set_new(r, "steps_failing", failing) < 0 || /* steals failing */
+	    json_object_set_new(r, "cases_old_ladder", json_integer(old)) < 0) {
+		json_decref(r);
+		return reply_error("out of memory");
+	}
 	return reply_ok(r);
 }
 
