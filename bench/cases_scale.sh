@@ -49,11 +49,14 @@ n, due, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 now = int(time.time())
 db = sqlite3.connect(path)
 db.execute("PRAGMA synchronous=OFF")
+# Cases opened by this cordond follow the phishing ladder it recorded at its
+# first start (cases without one would be adopted, once, at the next start).
+ladder = db.execute("SELECT id FROM ladders WHERE category = 'phishing' AND current").fetchone()[0]
 def cases():
     for i in range(n):
         opened = now - 4 * 3600 + 60 if i < due else now + 86400 + i
-        yield (i + 1, "phishing", "a0a0a0a0-0000-4000-8000-%012d" % (i % due), "b@example.com", opened)
-db.executemany("INSERT INTO cases (id, category, vm_uuid, contact, opened) VALUES (?,?,?,?,?)", cases())
+        yield (i + 1, "phishing", "a0a0a0a0-0000-4000-8000-%012d" % (i % due), "b@example.com", opened, ladder)
+db.executemany("INSERT INTO cases (id, category, vm_uuid, contact, opened, ladder_id) VALUES (?,?,?,?,?,?)", cases())
 db.execute("INSERT INTO case_reports (case_id, at) SELECT id, opened FROM cases")
 db.execute("INSERT INTO case_steps (case_id, step, report, due, state, fired_at, late)"
            " SELECT id, 0, 0, opened, 'done', opened, 0 FROM cases")

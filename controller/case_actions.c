@@ -142,47 +142,58 @@ json_t *cases_cmd_note(struct cordond *d, const json_t *req, uid_t uid)
 		      "note added");
 }
 
-/* The next step not fired yet: pending first by due time, then skipped or
- * waiting ones in ladder order. 1 found, 0 none, -1 error. */
-static int next_step(struct cordond *d, int64_t id, int64_t *step, int64_t *report, int64_t *due)
+/* The next step not fired yet: pending or failing first by due time, then
+ * skipped or waiting ones in ladder order. 1 found, 0 none, -1 error. */
+static int next_step(struct cordond *d, int64_t id, struct step_ref *r)
 {
 	sqlite3_stmt *st = store_prepare(d->store,
-		"SELECT step, report, coalesce(due, 0) FROM case_steps WHERE case_id = ?"
-		" AND state IN ('pending', 'skipped', 'waiting')"
-		" ORDER BY state != 'pending', due IS NULL, due, step, report LIMIT 1");
-	int rc = 0;
+		"SELECT step, report, coalesce(due, 0), attempts FROM case_steps WHERE case_id = ?"
+		" AND state IN ('pending', 'failing', 'skipped', 'waiting')"
+		" ORDER BY state NOT IN ('pending', 'failing'), due IS NULL, due, step, report LIMIT 1");
+	int rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*step = sqlite3_column_int64(st, 0);
-		*report = sqlite3_column_int64(st, 1);
-		*due = sqlite3_column_int64(st, 2);
-		rc = 1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*r = (struct step_ref){ .case_id = id, .step = sqlite3_column_int64(st, 0),
+					.report = sqlite3_column_int64(st, 1),
+					.due = sqlite3_column_int64(st, 2),
+					.attempts = sqlite3_column_int64(st, 3) };
 	}
 	sqlite3_finalize(st);
-	return rc;
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 json_t *cases_cmd_escalate(struct cordond *d, const json_t *req, uid_t uid)
 {
 	struct case_state c;
-	int64_t id, step, report, due;
+	struct step_ref r;
+	char err[512];
 	json_t *error;
+	int64_t id;
 	int found;
 
 	if (case_get_open(d, req, &id, &c, &error) < 0)
 		return error;
 	if (store_begin(d->store) < 0)
 		return reply_error("database busy; nothing changed");
-	found = next_step(d, id, &step, &report, &due);
-	if (found == 0) {
+	found = next_step(d, id, &r);
+	if (found <= 0) {
 		store_rollback(d->store);
-		return reply_error("case %lld has no step left to run", (long long)id);
+		return found < 0 ? reply_error("database error; nothing changed") :
+			reply_error("case %lld has no step left to run", (long long)id);
 	}
-	return finish(d, found < 0 || scheduler_fire(d, id, step, report, due ? due : store_now(),
-						     uid, true) < 0, id, "next step run now");
+	if (!r.due)
+		r.due = store_now();
+	if (scheduler_fire(d, &r, uid, true, err, sizeof(err)) < 0) {
+		store_rollback(d->store);
+		d->n_push = 0;
+		return reply_error("case %lld: step %lld failed: %s; nothing changed", (long long)id,
+				   (long long)r.step + 1, err);
+	}
+	return finish(d, 0, id, "next step run now");
 }
 
 /* A resolved case has nothing left to do: its remaining steps and the
@@ -192,7 +203,7 @@ static int cancel_rest(struct cordond *d, int64_t id)
 {
 	sqlite3_stmt *st = store_prepare(d->store,
 		"UPDATE case_steps SET state = 'cancelled'"
-		" WHERE case_id = ? AND state IN ('pending', 'waiting', 'skipped')");
+		" WHERE case_id = ? AND state IN ('pending', 'failing', 'waiting', 'skipped')");
 
 	if (!st)
 		return -1;

@@ -1,5 +1,6 @@
 /* Reading cases: list and show (events, reports, steps with due times and,
- * on a business clock, why they fall when they do), and the audit trail. */
+ * on a business clock, why they fall when they do; the ladder the case
+ * follows). A read that fails is an error reply, never a short answer. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "cases.h"
 #include "cordond.h"
 #include "inventory.h"
+#include "ladder.h"
 #include "policy.h"
 #include "util.h"
 
@@ -29,42 +31,27 @@ static const char *case_state_name(sqlite3_stmt *st, int responded_col, int reso
 	return sqlite3_column_type(st, responded_col) != SQLITE_NULL ? "responded" : "open";
 }
 
-static void step_text(const struct policy *p, int64_t step, char *buf, size_t len)
-{
-	const struct policy_step *s;
-	char scopes[32];
-
-	if (!p || (size_t)step >= policy_n_steps(p)) {
-		snprintf(buf, len, "step %lld", (long long)step + 1);
-		return;
-	}
-	s = policy_step(p, (size_t)step);
-	if (s->action == POLICY_NOTIFY)
-		snprintf(buf, len, "notify %s", s->tmpl);
-	else if (s->action == POLICY_SUSPEND) {
-		policy_scopes_format(s->scopes, scopes, sizeof(scopes));
-		snprintf(buf, len, "suspend %s", scopes);
-	} else
-		snprintf(buf, len, "%s", policy_action_name(s->action));
-}
-
-/* The next pending step of a case: {action, due} or null. */
-static json_t *next_step_json(struct cordond *d, int64_t id, const struct policy *p)
+/* The next step to fire: {action, due, state} or JSON null; NULL on error. */
+static json_t *next_step_json(struct cordond *d, int64_t id, int64_t ladder)
 {
 	static const char sql[] =
-		"SELECT step, due FROM case_steps WHERE case_id = ? AND state = 'pending'"
-		" ORDER BY due, step LIMIT 1";
+		"SELECT step, due, state FROM case_steps WHERE case_id = ?"
+		" AND state IN ('pending', 'failing') ORDER BY due, step LIMIT 1";
 	sqlite3_stmt *st = store_cached(d->store, sql);
-	json_t *next = json_null();
+	json_t *next = NULL;
 	char what[96];
+	int rc;
 
 	if (!st)
-		return next;
+		return NULL;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		step_text(p, sqlite3_column_int64(st, 0), what, sizeof(what));
-		next = json_pack("{s:s, s:I}", "action", what, "due",
-				 (json_int_t)sqlite3_column_int64(st, 1));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ladder_step_text(d, ladder, sqlite3_column_int64(st, 0), what, sizeof(what));
+		next = json_pack("{s:s, s:I, s:s}", "action", what, "due",
+				 (json_int_t)sqlite3_column_int64(st, 1), "state", col_text(st, 2));
+	} else if (rc == SQLITE_DONE) {
+		next = json_null();
 	}
 	sqlite3_reset(st);
 	return next;
@@ -74,7 +61,7 @@ static json_int_t open_calls(struct cordond *d, int64_t id)
 {
 	static const char sql[] = "SELECT count(*) FROM calls WHERE case_id = ? AND state = 'open'";
 	sqlite3_stmt *st = store_cached(d->store, sql);
-	json_int_t n = 0;
+	json_int_t n = -1;
 
 	if (st) {
 		sqlite3_bind_int64(st, 1, id);
@@ -86,14 +73,22 @@ static json_int_t open_calls(struct cordond *d, int64_t id)
 }
 
 #define CASE_COLUMNS "c.id, c.category, c.vm_uuid, coalesce(v.name, ''), c.ip, c.contact," \
-	" c.opened, c.responded, c.resolved, c.cut_scopes, c.power_off, c.source"
+	" c.opened, c.responded, c.resolved, c.cut_scopes, c.power_off, c.source," \
+	" coalesce(c.ladder_id, 0)"
 
-static json_t *case_row_json(struct cordond *d, sqlite3_stmt *st)
+/* NULL on a store error. */
+static json_t *case_row_json(struct cordond *d, sqlite3_stmt *st, const void *ctx)
 {
 	int64_t id = sqlite3_column_int64(st, 0);
-	const struct policy *p = policy_set_find(d->policies, col_text(st, 1));
+	json_t *next = next_step_json(d, id, sqlite3_column_int64(st, 12));
+	json_int_t calls = open_calls(d, id);
 	char cut[32];
 
+	(void)ctx;
+	if (!next || calls < 0) {
+		json_decref(next);
+		return NULL;
+	}
 	policy_scopes_format((unsigned)sqlite3_column_int64(st, 9), cut, sizeof(cut));
 	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:o, s:o, s:o, s:s, s:s, s:b, s:s?,"
 			 " s:o, s:I}",
@@ -102,8 +97,27 @@ static json_t *case_row_json(struct cordond *d, sqlite3_stmt *st)
 		"opened", col_time(st, 6), "responded", col_time(st, 7), "resolved", col_time(st, 8),
 		"state", case_state_name(st, 7, 8),
 		"cut", sqlite3_column_int64(st, 9) ? cut : "", "power_off", sqlite3_column_int(st, 10),
-		"source", col_text(st, 11), "next", next_step_json(d, id, p),
-		"calls_open", open_calls(d, id));
+		"source", col_text(st, 11), "next", next, "calls_open", calls);
+}
+
+typedef json_t *row_fn(struct cordond *d, sqlite3_stmt *st, const void *ctx);
+
+/* Appends what make(d, st, ctx) builds for each row of st to arr: 0 when
+ * the rows ended, -1 (arr freed) on any error. Finalizes st. */
+static int collect_rows(struct cordond *d, sqlite3_stmt *st, json_t *arr, row_fn *make,
+			const void *ctx)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr, make(d, st, ctx)) < 0)
+			break;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return -1;
+	}
+	return 0;
 }
 
 json_t *cases_cmd_list(struct cordond *d, const json_t *req, uid_t uid)
@@ -126,122 +140,179 @@ json_t *cases_cmd_list(struct cordond *d, const json_t *req, uid_t uid)
 	snprintf(sql, sizeof(sql), "SELECT " CASE_COLUMNS " FROM cases c LEFT JOIN vms v"
 		 " ON v.uuid = c.vm_uuid WHERE %s ORDER BY c.id LIMIT 10000", where);
 	st = store_prepare(d->store, sql);
-	if (!st)
+	if (!st || !(arr = json_array())) {
+		sqlite3_finalize(st);
 		return reply_error("database error");
-	arr = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(arr, case_row_json(d, st));
-	sqlite3_finalize(st);
+	}
+	if (collect_rows(d, st, arr, case_row_json, NULL) < 0)
+		return reply_error("database error");
 	return reply_ok(arr);
 }
 
-static json_t *step_json(struct cordond *d, const struct policy *p, sqlite3_stmt *st,
-			 int64_t opened)
+/* What a step row needs beyond its columns: the case's ladder. */
+struct show_ctx {
+	int64_t ladder, opened;
+	const struct policy *p; /* NULL when the ladder cannot be read */
+};
+
+static void add_why(struct cordond *d, json_t *o, int64_t step, const struct show_ctx *ctx)
 {
+	const struct policy_step *s = ctx->p ? policy_step(ctx->p, (size_t)step) : NULL;
+	char why[512];
+
+	if (s && policy_clock(ctx->p) == POLICY_CLOCK_BUSINESS && !s->each_report &&
+	    d->calendar && calendar_explain(d->calendar, (time_t)ctx->opened, s->offset,
+					    why, sizeof(why)) == 0)
+		json_object_set_new(o, "why", json_string(why));
+}
+
+static json_t *step_json(struct cordond *d, sqlite3_stmt *st, const void *arg)
+{
+	const struct show_ctx *ctx = arg;
 	int64_t step = sqlite3_column_int64(st, 0);
-	char what[96], why[512] = "";
+	char what[96];
 	json_t *o;
 
-	step_text(p, step, what, sizeof(what));
-	o = json_pack("{s:I, s:I, s:s, s:o, s:s, s:o, s:o}", "step", (json_int_t)step + 1,
+	ladder_step_text(d, ctx->ladder, step, what, sizeof(what));
+	o = json_pack("{s:I, s:I, s:s, s:o, s:s, s:o, s:o, s:I, s:o, s:s?}",
+		"step", (json_int_t)step + 1,
 		"report", (json_int_t)sqlite3_column_int64(st, 1) + 1, "action", what,
 		"due", col_time(st, 2), "state", col_text(st, 3), "fired_at", col_time(st, 4),
-		"late", col_time(st, 5));
-	if (p && policy_clock(p) == POLICY_CLOCK_BUSINESS && (size_t)step < policy_n_steps(p) &&
-	    !policy_step(p, (size_t)step)->each_report && d->calendar &&
-	    calendar_explain(d->calendar, (time_t)opened, policy_step(p, (size_t)step)->offset,
-			     why, sizeof(why)) == 0)
-		json_object_set_new(o, "why", json_string(why));
+		"late", col_time(st, 5), "attempts", (json_int_t)sqlite3_column_int64(st, 6),
+		"next_try", col_time(st, 7), "last_error", col_text(st, 8));
+	if (o && step >= 0)
+		add_why(d, o, step, ctx);
 	return o;
 }
 
-static json_t *steps_json(struct cordond *d, int64_t id, const struct policy *p, int64_t opened)
-{
-	sqlite3_stmt *st = store_prepare(d->store,
-		"SELECT step, report, due, state, fired_at, late FROM case_steps WHERE case_id = ?"
-		" ORDER BY due IS NULL, due, step, report");
-	json_t *arr = json_array();
-
-	if (!st)
-		return arr;
-	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(arr, step_json(d, p, st, opened));
-	sqlite3_finalize(st);
-	return arr;
-}
-
-/* Rows of a simple query as an array of objects named by keys. */
-static json_t *rows_json(struct cordond *d, const char *sql, int64_t id, const char *const keys[],
-			 int n_keys)
+/* The rows of sql (?1 = id), each made by make(d, st, ctx), as an array;
+ * NULL on error. */
+static json_t *query_rows(struct cordond *d, const char *sql, int64_t id, row_fn *make,
+			  const void *ctx)
 {
 	sqlite3_stmt *st = store_prepare(d->store, sql);
 	json_t *arr = json_array();
 
-	if (!st)
-		return arr;
-	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = json_object();
-		for (int i = 0; i < n_keys; i++) {
-			int t = sqlite3_column_type(st, i);
-			json_object_set_new(o, keys[i], t == SQLITE_NULL ? json_null() :
-				t == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, i)) :
-				json_string(col_text(st, i)));
-		}
-		json_array_append_new(arr, o);
+	if (!st || !arr) {
+		sqlite3_finalize(st);
+		json_decref(arr);
+		return NULL;
 	}
-	sqlite3_finalize(st);
-	return arr;
+	sqlite3_bind_int64(st, 1, id);
+	return collect_rows(d, st, arr, make, ctx) < 0 ? NULL : arr;
 }
 
-static void add_history(struct cordond *d, json_t *c, int64_t id)
+static json_t *steps_json(struct cordond *d, int64_t id, const struct show_ctx *ctx)
 {
-	static const char *const ev[] = { "at", "uid", "action", "detail" };
-	static const char *const rep[] = { "at", "source", "evidence" };
-	static const char *const no[] = { "id", "template", "recipient", "state", "attempts",
-					  "last_error", "sent_at" };
-	static const char *const ca[] = { "id", "contact", "created", "state", "hook_state",
-					  "hook_detail", "done_at", "note" };
+	return query_rows(d, "SELECT step, report, due, state, fired_at, late, attempts, next_try,"
+			  " last_error FROM case_steps WHERE case_id = ?"
+			  " ORDER BY due IS NULL, due, step, report", id, step_json, ctx);
+}
 
-	json_object_set_new(c, "events", rows_json(d,
-		"SELECT at, uid, action, detail FROM audit WHERE case_id = ? ORDER BY id", id, ev, 4));
-	json_object_set_new(c, "reports", rows_json(d,
-		"SELECT at, source, evidence FROM case_reports WHERE case_id = ? ORDER BY at", id, rep, 3));
-	json_object_set_new(c, "notifications", rows_json(d,
-		"SELECT id, template, recipient, state, attempts, last_error, sent_at"
-		" FROM notifications WHERE case_id = ? ORDER BY id", id, no, 7));
-	json_object_set_new(c, "calls", rows_json(d,
-		"SELECT id, contact, created, state, hook_state, hook_detail, done_at, note"
-		" FROM calls WHERE case_id = ? ORDER BY id", id, ca, 8));
+/* ctx: the keys, NULL terminated, one per column. */
+static json_t *keyed_row_json(struct cordond *d, sqlite3_stmt *st, const void *ctx)
+{
+	const char *const *keys = ctx;
+	json_t *o = json_object();
+
+	(void)d;
+	for (int i = 0; o && keys[i]; i++) {
+		int t = sqlite3_column_type(st, i);
+		json_object_set_new(o, keys[i], t == SQLITE_NULL ? json_null() :
+			t == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, i)) :
+			json_string(col_text(st, i)));
+	}
+	return o;
+}
+
+/* Sets c[key] to the rows of sql (?1 = id) as objects named by keys (NULL
+ * terminated); -1 on error. */
+static int set_rows(struct cordond *d, json_t *c, const char *key, const char *sql, int64_t id,
+		    const char *const keys[])
+{
+	json_t *rows = query_rows(d, sql, id, keyed_row_json, keys);
+
+	return rows ? json_object_set_new(c, key, rows) : -1;
+}
+
+static int add_history(struct cordond *d, json_t *c, int64_t id)
+{
+	static const char *const ev[] = { "at", "uid", "action", "detail", NULL };
+	static const char *const rep[] = { "at", "source", "evidence", NULL };
+	static const char *const no[] = { "id", "template", "recipient", "state", "attempts",
+					  "last_error", "sent_at", NULL };
+	static const char *const ca[] = { "id", "contact", "created", "state", "hook_state",
+					  "hook_detail", "done_at", "note", NULL };
+	static const char *const hi[] = { "ladder", "step", "report", "action", "due",
+					  "fired_at", "late", "replaced", NULL };
+
+	return set_rows(d, c, "events", "SELECT at, uid, action, detail FROM audit"
+			" WHERE case_id = ? ORDER BY id", id, ev) < 0 ||
+	       set_rows(d, c, "reports", "SELECT at, source, evidence FROM case_reports"
+			" WHERE case_id = ? ORDER BY at", id, rep) < 0 ||
+	       set_rows(d, c, "notifications", "SELECT id, template, recipient, state, attempts,"
+			" last_error, sent_at FROM notifications WHERE case_id = ? ORDER BY id", id, no) < 0 ||
+	       set_rows(d, c, "calls", "SELECT id, contact, created, state, hook_state, hook_detail,"
+			" done_at, note FROM calls WHERE case_id = ? ORDER BY id", id, ca) < 0 ||
+	       set_rows(d, c, "replaced_steps", "SELECT ladder_id, step + 1, report + 1, action, due,"
+			" fired_at, late, replaced FROM case_step_history WHERE case_id = ?"
+			" ORDER BY fired_at, step", id, hi) < 0 ? -1 : 0;
+}
+
+/* The case's own fields beyond the list's: -1 on error. */
+static int add_details(struct cordond *d, json_t *c, sqlite3_stmt *st)
+{
+	int64_t id = sqlite3_column_int64(st, 0);
+	struct show_ctx ctx = { .ladder = sqlite3_column_int64(st, 12),
+				.opened = sqlite3_column_int64(st, 6) };
+	char err[256];
+	json_t *ladder, *steps;
+	int bad;
+
+	ctx.p = ladder_get(d, ctx.ladder, err, sizeof(err));
+	ladder = case_ladder_json(d, ctx.ladder, col_text(st, 1));
+	steps = steps_json(d, id, &ctx);
+	if (!ladder || !steps) {
+		json_decref(ladder);
+		json_decref(steps);
+		return -1;
+	}
+	/* Both set (and so both stolen, even on failure) before any test. */
+	bad = json_object_set_new(c, "ladder", ladder) < 0;
+	bad |= json_object_set_new(c, "steps", steps) < 0;
+	if (bad || json_object_set_new(c, "evidence", col_text(st, 13) ? json_string(col_text(st, 13)) :
+				json_null()) < 0 ||
+	    json_object_set_new(c, "resolution", col_text(st, 14) ? json_string(col_text(st, 14)) :
+				json_null()) < 0 ||
+	    json_object_set_new(c, "clock", json_string(ctx.p && policy_clock(ctx.p) ==
+				POLICY_CLOCK_BUSINESS ? "business" : "wall")) < 0)
+		return -1;
+	return add_history(d, c, id);
 }
 
 json_t *cases_cmd_show(struct cordond *d, const json_t *req, uid_t uid)
 {
-	sqlite3_stmt *st = store_prepare(d->store, "SELECT " CASE_COLUMNS ", c.evidence, c.resolution"
-		" FROM cases c LEFT JOIN vms v ON v.uuid = c.vm_uuid WHERE c.id = ?");
-	const struct policy *p;
+	sqlite3_stmt *st;
 	json_t *c = NULL, *error;
 	int64_t id;
+	int rc;
 
 	(void)uid;
-	if (req_case_id(req, &id, &error) < 0) {
-		sqlite3_finalize(st);
+	if (req_case_id(req, &id, &error) < 0)
 		return error;
-	}
+	st = store_prepare(d->store, "SELECT " CASE_COLUMNS ", c.evidence, c.resolution"
+		" FROM cases c LEFT JOIN vms v ON v.uuid = c.vm_uuid WHERE c.id = ?");
 	if (!st)
 		return reply_error("database error");
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		c = case_row_json(d, st);
-		p = policy_set_find(d->policies, col_text(st, 1));
-		json_object_set_new(c, "evidence", col_text(st, 12) ? json_string(col_text(st, 12)) : json_null());
-		json_object_set_new(c, "resolution", col_text(st, 13) ? json_string(col_text(st, 13)) : json_null());
-		json_object_set_new(c, "clock", json_string(p && policy_clock(p) == POLICY_CLOCK_BUSINESS ?
-							   "business" : "wall"));
-		json_object_set_new(c, "steps", steps_json(d, id, p, sqlite3_column_int64(st, 6)));
-		add_history(d, c, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && (!(c = case_row_json(d, st, NULL)) || add_details(d, c, st) < 0)) {
+		json_decref(c);
+		c = NULL;
+		rc = SQLITE_ERROR;
 	}
 	sqlite3_finalize(st);
-	return c ? reply_ok(c) : reply_error("no case %lld (cordonctl case list shows them)", (long long)id);
+	if (rc == SQLITE_DONE)
+		return reply_error("no case %lld (cordonctl case list shows them)", (long long)id);
+	return c ? reply_ok(c) : reply_error("database error");
 }

@@ -8,6 +8,7 @@
 #include "cases.h"
 #include "cordond.h"
 #include "inventory.h"
+#include "ladder.h"
 #include "log.h"
 #include "policy.h"
 #include "scheduler.h"
@@ -142,13 +143,19 @@ static int add_report(struct cordond *d, int64_t id, const json_t *req, int64_t 
 	return store_exec_stmt(d->store, st);
 }
 
+/* A new case follows the ladder of its category's policy loaded now, for
+ * good: a later policy applies to it only through `case replan`. */
 static int64_t insert_case(struct cordond *d, const json_t *req, const char *uuid,
 			   const char *ip, int64_t now, uid_t uid)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
-		"INSERT INTO cases (category, vm_uuid, ip, contact, source, evidence, opened, opened_by)"
-		" VALUES (?,?,?,?,?,?,?,?)");
+	int64_t ladder = ladder_current(d, req_str(req, "category"));
+	sqlite3_stmt *st;
 
+	if (ladder <= 0)
+		return -1;
+	st = store_prepare(d->store,
+		"INSERT INTO cases (category, vm_uuid, ip, contact, source, evidence, opened, opened_by,"
+		" ladder_id) VALUES (?,?,?,?,?,?,?,?,?)");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, req_str(req, "category"), -1, SQLITE_STATIC);
@@ -159,6 +166,7 @@ static int64_t insert_case(struct cordond *d, const json_t *req, const char *uui
 	sqlite3_bind_text(st, 6, req_str(req, "evidence"), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, uid);
+	sqlite3_bind_int64(st, 9, ladder);
 	if (store_exec_stmt(d->store, st) < 0)
 		return -1;
 	return sqlite3_last_insert_rowid(store_db(d->store));

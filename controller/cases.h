@@ -16,5 +16,8 @@ const char *req_str(const json_t *req, const char *key);
 int req_case_id(const json_t *req, int64_t *id, json_t **error);
 /* Fires everything due now (after a change that may make steps due). */
 void cases_run_scheduler(struct cordond *d);
+/* case_ladder.c: the ladder a case follows, for case show: {id, hash,
+ * text, clock, steps, current, current_id}; NULL on a store error. */
+json_t *case_ladder_json(struct cordond *d, int64_t ladder, const char *category);
 
 #endif

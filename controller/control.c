@@ -11,8 +11,10 @@
 #include "desired.h"
 #include "inventory.h"
 #include "jsonsock.h"
+#include "ladder.h"
 #include "log.h"
 #include "mac.h"
+#include "scheduler.h"
 #include "util.h"
 
 json_t *reply_error(const char *fmt, ...)
@@ -333,11 +335,9 @@ static json_int_t count_of(struct cordond *d, const char *sql)
 	return n;
 }
 
-static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
+static json_t *status_json(struct cordond *d)
 {
-	(void)req;
-	(void)uid;
-	return reply_ok(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I}",
 		"version", CORDON_VERSION,
 		"started", (json_int_t)d->started,
 		"agents_connected", (json_int_t)registry_connected_count(&d->registry),
@@ -354,7 +354,29 @@ static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
 		"cases_open", count_of(d, "SELECT count(*) FROM cases WHERE resolved IS NULL"),
 		"calls_open", count_of(d, "SELECT count(*) FROM calls WHERE state = 'open'"),
 		"notifications_failed", count_of(d, "SELECT count(*) FROM notifications WHERE state = 'failed'"
-						    " OR (state = 'pending' AND attempts > 0)")));
+						    " OR (state = 'pending' AND attempts > 0)"));
+}
+
+/* With the ladders (issue 9): open cases that keep an older ladder than
+ * their policy's, and the steps that fail (the first 20 listed). */
+static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
+{
+	json_t *r = status_json(d), *failing = steps_failing_json(d, 20);
+	int64_t old = ladders_old_count(d);
+
+	(void)req;
+	(void)uid;
+	if (!r || !failing || old < 0) {
+		json_decref(r);
+		json_decref(failing);
+		return reply_error("database error");
+	}
+	if (json_object_set_new(r, "steps_failing", failing) < 0 || /* steals failing */
+	    json_object_set_new(r, "cases_old_ladder", json_integer(old)) < 0) {
+		json_decref(r);
+		return reply_error("out of memory");
+	}
+	return reply_ok(r);
 }
 
 struct command {
@@ -371,7 +393,8 @@ static const struct command commands[] = {
 	{ "case_show", cases_cmd_show }, { "case_respond", cases_cmd_respond },
 	{ "case_resume", cases_cmd_resume }, { "case_escalate", cases_cmd_escalate },
 	{ "case_note", cases_cmd_note }, { "case_resolve", cases_cmd_resolve },
-	{ "case_called", cases_cmd_called }, { "audit", cases_cmd_audit },
+	{ "case_called", cases_cmd_called }, { "case_replan", cases_cmd_replan },
+	{ "audit", cases_cmd_audit },
 	{ "clock", cases_cmd_clock }, { "policy_list", cases_cmd_policy_list },
 	{ "policy_show", cases_cmd_policy_show },
 };

@@ -31,6 +31,7 @@ void print_case_opened(const json_t *result);
 void print_case_list(const json_t *result);
 void print_case_show(const json_t *result);
 void print_done(const json_t *result);
+void print_replan(const json_t *result);
 void print_audit(const json_t *result);
 void print_clock(const json_t *result);
 void print_policy_list(const json_t *result);

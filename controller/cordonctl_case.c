@@ -123,6 +123,19 @@ static int case_note(const struct ctl_opts *o, int argc, char **argv)
 				       "text", argv[2]), print_done);
 }
 
+static int case_replan(const struct ctl_opts *o, int argc, char **argv)
+{
+	json_int_t id;
+
+	if (argc != 2) {
+		fprintf(stderr, "cordonctl: usage: cordonctl case replan ID\n");
+		return EXIT_USAGE;
+	}
+	if (parse_case_id(argv[1], &id) < 0)
+		return EXIT_USAGE;
+	return run_simple(o, json_pack("{s:s, s:I}", "cmd", "case_replan", "id", id), print_replan);
+}
+
 static int case_list(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = { { "state", required_argument, NULL, 's' },
@@ -161,11 +174,13 @@ int cmd_case(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if (strcmp(sub, "note") == 0)
 		return case_note(o, argc - 1, argv + 1);
+	if (strcmp(sub, "replan") == 0)
+		return case_replan(o, argc - 1, argv + 1);
 	if (!strcmp(sub, "respond") || !strcmp(sub, "resume") || !strcmp(sub, "escalate") ||
 	    !strcmp(sub, "resolve") || !strcmp(sub, "called"))
 		return case_action(o, sub, argc - 1, argv + 1);
 	fprintf(stderr, "cordonctl: usage: cordonctl case open|list|show|respond|resume|escalate|"
-		"note|resolve|called ... (cordonctl --help)\n");
+		"note|resolve|called|replan ... (cordonctl --help)\n");
 	return EXIT_USAGE;
 }
 

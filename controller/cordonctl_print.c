@@ -57,6 +57,21 @@ void print_json(const json_t *result)
 	fputc('\n', stdout);
 }
 
+/* Steps that fail and are retried (listed up to the controller's limit). */
+static void print_failing(const json_t *f)
+{
+	size_t i;
+	json_t *s;
+	char next[32];
+
+	printf("failing steps  %lld\n", (long long)num(f, "count"));
+	json_array_foreach(json_object_get(f, "steps"), i, s)
+		printf("  case %lld step %lld (%s): %lld attempt(s), next try %s: %s\n",
+		       (long long)num(s, "case"), (long long)num(s, "step"), str(s, "action"),
+		       (long long)num(s, "attempts"),
+		       format_time_utc(num(s, "next_try"), next, sizeof(next)), str(s, "last_error"));
+}
+
 void print_status(const json_t *r)
 {
 	char when[32];
@@ -73,6 +88,9 @@ void print_status(const json_t *r)
 	       (long long)num(r, "errors"));
 	if (json_is_true(json_object_get(r, "test_clock")))
 		printf("clock          TEST CLOCK enabled\n");
+	printf("cases          %lld open, %lld of them on an older ladder than their policy\n",
+	       (long long)num(r, "cases_open"), (long long)num(r, "cases_old_ladder"));
+	print_failing(json_object_get(r, "steps_failing"));
 }
 
 void print_agents(const json_t *r)

@@ -35,11 +35,32 @@ void print_done(const json_t *r)
 	printf("case %lld: %s\n", i_(r, "id"), s_(r, "done"));
 }
 
+void print_replan(const json_t *r)
+{
+	if (!json_is_true(json_object_get(r, "changed"))) {
+		printf("case %lld: %s (ladder #%lld)\n", i_(r, "id"), s_(r, "done"), i_(r, "to"));
+		return;
+	}
+	printf("case %lld: %s: ladder #%lld -> #%lld, %lld fired step(s) kept, %lld only in the "
+	       "history, %lld planned\n", i_(r, "id"), s_(r, "done"), i_(r, "from"), i_(r, "to"),
+	       i_(r, "kept"), i_(r, "history"), i_(r, "planned"));
+}
+
+/* The next step's action, marked when it is failing (retried). */
+static const char *next_action(const json_t *next, char *buf, size_t len)
+{
+	if (!json_is_object(next))
+		return "-";
+	snprintf(buf, len, "%s%s", s_(next, "action"),
+		 strcmp(s_(next, "state"), "failing") == 0 ? " (failing)" : "");
+	return buf;
+}
+
 void print_case_list(const json_t *r)
 {
 	size_t i;
 	json_t *c, *next;
-	char opened[32], due[32];
+	char opened[32], due[32], what[128];
 
 	if (json_array_size(r) == 0) {
 		printf("no cases\n");
@@ -52,10 +73,22 @@ void print_case_list(const json_t *r)
 		printf("%-6lld %-9s %-15s %-14s %-15s %-20s %-24s %-20s %s\n", i_(c, "id"),
 		       s_(c, "state"), s_(c, "category"), s_(c, "vm_name"), s_(c, "ip"),
 		       t_(c, "opened", opened, sizeof(opened)),
-		       json_is_object(next) ? s_(next, "action") : "-",
+		       next_action(next, what, sizeof(what)),
 		       json_is_object(next) ? t_(next, "due", due, sizeof(due)) : "-",
 		       i_(c, "calls_open") ? s_(c, "contact") : "");
 	}
+}
+
+static void print_step_retry(const json_t *s)
+{
+	char next[32];
+
+	if (strcmp(s_(s, "state"), "failing") == 0)
+		printf("      failed %lld time(s), next try %s: %s\n", i_(s, "attempts"),
+		       t_(s, "next_try", next, sizeof(next)), s_(s, "last_error"));
+	else if (i_(s, "attempts") > 0)
+		printf("      fired after %lld failed attempt(s); the last: %s\n", i_(s, "attempts"),
+		       s_(s, "last_error"));
 }
 
 static void print_steps(const json_t *steps)
@@ -75,6 +108,49 @@ static void print_steps(const json_t *steps)
 		printf("\n");
 		if (json_string_value(json_object_get(s, "why")))
 			printf("      %s\n", s_(s, "why"));
+		print_step_retry(s);
+	}
+}
+
+static void print_replaced(const json_t *steps)
+{
+	size_t i;
+	json_t *s;
+	char fired[32];
+
+	if (json_array_size(steps) == 0)
+		return;
+	printf("fired under an earlier ladder, not in the one followed now:\n");
+	json_array_foreach(steps, i, s)
+		printf("  ladder #%lld step %lld: %s, fired %s\n", i_(s, "ladder"), i_(s, "step"),
+		       s_(s, "action"), t_(s, "fired_at", fired, sizeof(fired)));
+}
+
+/* The ladder the case follows, and how it stands to the current policy. */
+static void print_ladder(const json_t *c)
+{
+	const json_t *l = json_object_get(c, "ladder");
+	const char *text = json_string_value(json_object_get(l, "text"));
+
+	if (!json_is_integer(json_object_get(l, "id"))) {
+		printf("ladder     none recorded (the case is older than the ladders cordond keeps)\n");
+		return;
+	}
+	printf("ladder     #%lld (%s)", i_(l, "id"), s_(l, "hash"));
+	if (json_is_true(json_object_get(l, "current")))
+		printf(": the current %s policy\n", s_(c, "category"));
+	else if (json_is_integer(json_object_get(l, "current_id")))
+		printf(": differs from the current %s policy (#%lld); cordonctl case replan %lld "
+		       "applies it\n", s_(c, "category"), i_(l, "current_id"), i_(c, "id"));
+	else
+		printf(": no %s policy is loaded now\n", s_(c, "category"));
+	if (json_string_value(json_object_get(l, "error")))
+		printf("           cannot be read: %s\n", s_(l, "error"));
+	for (const char *p = text; p && *p;) {
+		size_t n = strcspn(p, "\n");
+		if (strncmp(p, "step ", 5) == 0)
+			printf("  %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
 	}
 }
 
@@ -135,7 +211,9 @@ void print_case_show(const json_t *c)
 	if (json_string_value(json_object_get(c, "resolution")))
 		printf("resolution %s\n", s_(c, "resolution"));
 	printf("reports    %zu\n", json_array_size(json_object_get(c, "reports")));
+	print_ladder(c);
 	print_steps(json_object_get(c, "steps"));
+	print_replaced(json_object_get(c, "replaced_steps"));
 	print_outbox(c);
 	print_events(json_object_get(c, "events"));
 }

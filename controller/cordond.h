@@ -14,6 +14,7 @@
 struct policy_set;
 struct calendar;
 struct notifier;
+struct ladders;
 
 struct cordond {
 	struct ctl_config cfg;
@@ -26,6 +27,7 @@ struct cordond {
 	struct policy_set *policies;
 	struct calendar *calendar;
 	struct notifier *notifier;
+	struct ladders *ladders;    /* ladder.c: parsed ladders of cases */
 	/* Hosts whose desired state changed and must be pushed (deduplicated):
 	 * the scheduler marks them per step and pushes once per batch. */
 	char (*push_hosts)[65];
@@ -61,6 +63,7 @@ json_t *cases_cmd_escalate(struct cordond *d, const json_t *req, uid_t uid);
 json_t *cases_cmd_note(struct cordond *d, const json_t *req, uid_t uid);
 json_t *cases_cmd_resolve(struct cordond *d, const json_t *req, uid_t uid);
 json_t *cases_cmd_called(struct cordond *d, const json_t *req, uid_t uid);
+json_t *cases_cmd_replan(struct cordond *d, const json_t *req, uid_t uid);
 json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid);
 json_t *cases_cmd_clock(struct cordond *d, const json_t *req, uid_t uid);
 json_t *cases_cmd_policy_list(struct cordond *d, const json_t *req, uid_t uid);

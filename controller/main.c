@@ -17,6 +17,7 @@
 #include "scheduler.h"
 #include "jsonsock.h"
 #include "keys.h"
+#include "ladder.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
@@ -112,28 +113,42 @@ static int check_templates(struct cordond *d, const struct policy_set *set, char
 	return 0;
 }
 
-/* Policies and calendar; a missing directory or file means none / the
- * defaults, a malformed one is an error (reported, nothing replaced). */
-static int load_ladders(struct cordond *d, char *err, size_t errlen)
+/* The policies directory: NULL in *set when it does not exist (no case
+ * category can be opened), -1 when it has errors. */
+static int load_policies(struct cordond *d, struct policy_set **set, char *err, size_t errlen)
 {
-	struct policy_set *set = NULL;
-	struct calendar *cal;
-
-	if (access(d->cfg.policies, F_OK) == 0) {
-		set = policy_set_load_dir(d->cfg.policies, err, errlen);
-		if (!set || check_templates(d, set, err, errlen) < 0) {
-			policy_set_free(set);
-			return -1;
-		}
-	} else {
+	*set = NULL;
+	if (access(d->cfg.policies, F_OK) != 0) {
 		log_warnx("policies directory %s does not exist: no case category can be opened",
 			  d->cfg.policies);
+		return 0;
 	}
+	*set = policy_set_load_dir(d->cfg.policies, err, errlen);
+	if (!*set || check_templates(d, *set, err, errlen) < 0) {
+		policy_set_free(*set);
+		*set = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Policies and calendar; a missing directory or file means none / the
+ * defaults, a malformed one is an error (reported, nothing replaced). The
+ * policies' ladders are recorded in the store first (not with
+ * --check-config): open cases keep the ladders they follow (ladder.c). */
+static int load_ladders(struct cordond *d, char *err, size_t errlen)
+{
+	struct policy_set *set;
+	struct calendar *cal;
+
+	if (load_policies(d, &set, err, errlen) < 0)
+		return -1;
 	if (d->cfg.calendar[0] && access(d->cfg.calendar, F_OK) == 0)
 		cal = calendar_load(d->cfg.calendar, err, errlen);
 	else
 		cal = calendar_new();
-	if (!cal) {
+	if (!cal || (d->store && ladders_load(d, set, err, errlen) < 0)) {
+		calendar_free(cal);
 		policy_set_free(set);
 		return -1;
 	}
@@ -153,7 +168,7 @@ static void reload(struct cordond *d)
 	if (ctl_transport_load_keys(d->transport, d->cfg.authorized_agents, err, sizeof(err)) < 0)
 		log_warnx("SIGHUP: %s; keeping the old keys", err);
 	if (load_ladders(d, err, sizeof(err)) < 0)
-		log_warnx("SIGHUP: %s; policies have errors, not reloading them", err);
+		log_warnx("SIGHUP: %s; keeping the policies loaded before", err);
 }
 
 /* 1 = keep running, 0 = stop. */
@@ -325,6 +340,7 @@ int main(int argc, char **argv)
 		log_warnx("could not save the test clock");
 	store_close(d.store);
 	notifier_free(d.notifier);
+	ladders_free(&d);
 	policy_set_free(d.policies);
 	calendar_free(d.calendar);
 	free(d.push_hosts);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cordond.h"
+#include "ladder.h"
 #include "log.h"
 #include "notify.h"
 #include "policy.h"
@@ -74,26 +75,38 @@ static void job_done(uint64_t job, int ok, const char *detail, void *arg)
 		record_result(arg, &notification_kind, (int64_t)job, ok, detail);
 }
 
-/* What the customer is told comes next: the case's next pending step. */
-static void next_step_vars(struct cordond *d, int64_t case_id, const char *category, json_t *vars)
+/* The customer is told what comes next: the message for the case's next
+ * step, from the ladder the case follows. */
+static const char *next_step_text(const struct policy_step *s)
+{
+	if (s->action == POLICY_NOTIFY)
+		return "a further notice";
+	if (s->action == POLICY_CALL)
+		return "a phone call to your authorised contact";
+	if (s->action == POLICY_POWEROFF)
+		return "the server is switched off";
+	if ((s->scopes & POLICY_SCOPE_SMTP) && !(s->scopes & ~POLICY_SCOPE_SMTP))
+		return "outbound e-mail (SMTP) is blocked";
+	return "the server's network is suspended";
+}
+
+static void next_step_vars(struct cordond *d, int64_t case_id, json_t *vars)
 {
 	sqlite3_stmt *st = store_prepare(d->store,
-		"SELECT step, due FROM case_steps WHERE case_id = ? AND state = 'pending'"
-		" ORDER BY due, step LIMIT 1");
-	const struct policy *p = policy_set_find(d->policies, category);
+		"SELECT s.step, s.due, coalesce(c.ladder_id, 0) FROM case_steps s"
+		" JOIN cases c ON c.id = s.case_id WHERE s.case_id = ?"
+		" AND s.state IN ('pending', 'failing') ORDER BY s.due, s.step LIMIT 1");
+	const struct policy *p;
+	const struct policy_step *s;
 	const char *what = "none";
-	char due[40] = "-";
+	char due[40] = "-", err[256];
 
 	if (st) {
 		sqlite3_bind_int64(st, 1, case_id);
-		if (sqlite3_step(st) == SQLITE_ROW && p &&
-		    (size_t)sqlite3_column_int64(st, 0) < policy_n_steps(p)) {
-			const struct policy_step *s = policy_step(p, (size_t)sqlite3_column_int64(st, 0));
-			what = s->action == POLICY_NOTIFY ? "a further notice" :
-			       s->action == POLICY_CALL ? "a phone call to your authorised contact" :
-			       s->action == POLICY_POWEROFF ? "the server is switched off" :
-			       (s->scopes & POLICY_SCOPE_SMTP) && !(s->scopes & ~POLICY_SCOPE_SMTP) ?
-			       "outbound e-mail (SMTP) is blocked" : "the server's network is suspended";
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    (p = ladder_get(d, sqlite3_column_int64(st, 2), err, sizeof(err))) &&
+		    (s = policy_step(p, (size_t)sqlite3_column_int64(st, 0)))) {
+			what = next_step_text(s);
 			format_time_utc(sqlite3_column_int64(st, 1), due, sizeof(due));
 		}
 	}
@@ -132,7 +145,7 @@ static json_t *case_vars(struct cordond *d, int64_t case_id)
 			"from", d->cfg.notify_from);
 		free(excerpt);
 		if (vars)
-			next_step_vars(d, case_id, (const char *)sqlite3_column_text(st, 0), vars);
+			next_step_vars(d, case_id, vars);
 	}
 	sqlite3_finalize(st);
 	return vars;

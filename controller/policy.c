@@ -495,18 +495,27 @@ const struct policy_step *policy_step(const struct policy *p, size_t i)
 
 /* ---- formatting ---- */
 
+void policy_step_describe(const struct policy_step *st, char *buf, size_t len)
+{
+	char sc[64];
+
+	if (st->action == POLICY_NOTIFY) {
+		snprintf(buf, len, "notify %s", st->tmpl);
+	} else if (st->action == POLICY_SUSPEND) {
+		policy_scopes_format(st->scopes, sc, sizeof(sc));
+		snprintf(buf, len, "suspend %s", sc);
+	} else {
+		snprintf(buf, len, "%s", policy_action_name(st->action));
+	}
+}
+
 static void format_step(const struct policy_step *st, FILE *out)
 {
-	char off[CAL_DURATION_STRLEN], win[CAL_DURATION_STRLEN], sc[64];
+	char off[CAL_DURATION_STRLEN], win[CAL_DURATION_STRLEN], what[128];
 
 	calendar_duration_format(st->offset, off, sizeof(off));
-	fprintf(out, "step %-6s %s", off, action_names[st->action]);
-	if (st->action == POLICY_NOTIFY)
-		fprintf(out, " %s", st->tmpl);
-	if (st->action == POLICY_SUSPEND) {
-		policy_scopes_format(st->scopes, sc, sizeof(sc));
-		fprintf(out, " %s", sc);
-	}
+	policy_step_describe(st, what, sizeof(what));
+	fprintf(out, "step %-6s %s", off, what);
 	if (st->each_report)
 		fprintf(out, " each-report");
 	if (st->min_reports) {
@@ -518,17 +527,33 @@ static void format_step(const struct policy_step *st, FILE *out)
 	fputc('\n', out);
 }
 
-int policy_format(const struct policy *p, FILE *out)
+static void format_head(const struct policy *p, FILE *out)
 {
-	fprintf(out, "# %s\n", p->path);
 	fprintf(out, "category = %s\n", p->category);
 	fprintf(out, "clock = %s\n",
 		p->clock == POLICY_CLOCK_WALL ? "wall" : "business");
-	if (p->description)
-		fprintf(out, "description = %s\n", p->description);
+}
+
+static int format_end(const struct policy *p, FILE *out)
+{
 	for (size_t i = 0; i < p->n_steps; i++)
 		format_step(&p->steps[i], out);
 	return ferror(out) || fflush(out) != 0 ? -1 : 0;
+}
+
+int policy_format(const struct policy *p, FILE *out)
+{
+	fprintf(out, "# %s\n", p->path);
+	format_head(p, out);
+	if (p->description)
+		fprintf(out, "description = %s\n", p->description);
+	return format_end(p, out);
+}
+
+int policy_format_ladder(const struct policy *p, FILE *out)
+{
+	format_head(p, out);
+	return format_end(p, out);
 }
 
 /* ---- policy sets ---- */

@@ -85,6 +85,14 @@ void policy_scopes_format(unsigned scopes, char *buf, size_t len);
 /* Canonical text of the policy (loadable again), for `cordonctl policy
  * show`. -1 when writing fails. */
 int policy_format(const struct policy *p, FILE *out);
+/* The ladder alone: category, clock and steps in canonical form, without
+ * the file's name, comments or description, so that two files that run
+ * the same steps give the same text (loadable again). What a case keeps
+ * (ladder.c). -1 when writing fails. */
+int policy_format_ladder(const struct policy *p, FILE *out);
+/* "notify warning", "call", "suspend public,private", "poweroff": the
+ * action and its argument, what identifies a step across ladders. */
+void policy_step_describe(const struct policy_step *st, char *buf, size_t len);
 
 /* Every *.policy file in dir (sorted by name; other files ignored). An
  * empty directory or a category defined twice is an error. */

@@ -7,42 +7,77 @@
 #include "calendar.h"
 #include "cordond.h"
 #include "desired.h"
+#include "ladder.h"
 #include "log.h"
+#include "notify.h"
 #include "policy.h"
 #include "util.h"
 
 struct case_row {
-	int64_t id;
+	int64_t id, ladder_id;
 	char category[POLICY_CATEGORY_MAX + 1];
 	char vm_uuid[65];
 	char contact[256];
 	int64_t opened, responded, resolved; /* 0 = not */
 };
 
-static int case_load(struct cordond *d, int64_t id, struct case_row *c)
+/* Always -1: "what: the store's message" into err. */
+static int store_failed(struct cordond *d, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(store_db(d->store)));
+	return -1;
+}
+
+static int case_from_row(sqlite3_stmt *st, int64_t id, struct case_row *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->opened = sqlite3_column_int64(st, 3);
+	c->responded = sqlite3_column_int64(st, 4);
+	c->resolved = sqlite3_column_int64(st, 5);
+	c->ladder_id = sqlite3_column_int64(st, 6);
+	if (strlcpy_checked(c->category, (const char *)sqlite3_column_text(st, 0), sizeof(c->category)) < 0 ||
+	    strlcpy_checked(c->vm_uuid, (const char *)sqlite3_column_text(st, 1), sizeof(c->vm_uuid)) < 0 ||
+	    strlcpy_checked(c->contact, (const char *)sqlite3_column_text(st, 2), sizeof(c->contact)) < 0)
+		return -1;
+	return 0;
+}
+
+/* 0, or -1 with err (no such case, a store error). */
+static int case_load(struct cordond *d, int64_t id, struct case_row *c, char *err, size_t errlen)
 {
 	static const char sql[] =
-		"SELECT category, vm_uuid, coalesce(contact, ''), opened,"
-		" coalesce(responded, 0), coalesce(resolved, 0) FROM cases WHERE id = ?";
+		"SELECT category, vm_uuid, coalesce(contact, ''), opened, coalesce(responded, 0),"
+		" coalesce(resolved, 0), coalesce(ladder_id, 0) FROM cases WHERE id = ?";
 	sqlite3_stmt *st = store_cached(d->store, sql);
-	int rc = -1;
+	int rc;
 
 	if (!st)
-		return -1;
+		return store_failed(d, "reading the case", err, errlen);
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		memset(c, 0, sizeof(*c));
-		c->id = id;
-		strlcpy_checked(c->category, (const char *)sqlite3_column_text(st, 0), sizeof(c->category));
-		strlcpy_checked(c->vm_uuid, (const char *)sqlite3_column_text(st, 1), sizeof(c->vm_uuid));
-		strlcpy_checked(c->contact, (const char *)sqlite3_column_text(st, 2), sizeof(c->contact));
-		c->opened = sqlite3_column_int64(st, 3);
-		c->responded = sqlite3_column_int64(st, 4);
-		c->resolved = sqlite3_column_int64(st, 5);
-		rc = 0;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && case_from_row(st, id, c) < 0) {
+		snprintf(err, errlen, "case %lld: a field is longer than cordond keeps", (long long)id);
+		rc = SQLITE_MISUSE;
+	} else if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "no case %lld", (long long)id);
+	} else if (rc != SQLITE_ROW) {
+		store_failed(d, "reading the case", err, errlen);
 	}
 	sqlite3_reset(st);
-	return rc;
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int grow_times(time_t **v, size_t *cap)
+{
+	size_t n = *cap ? *cap * 2 : 4;
+	time_t *p = realloc(*v, n * sizeof(*p));
+
+	if (!p)
+		return -1;
+	*v = p;
+	*cap = n;
+	return 0;
 }
 
 /* Report times of a case, ascending; *out is the caller's to free. */
@@ -51,25 +86,24 @@ static int case_reports(struct cordond *d, int64_t id, time_t **out, size_t *n)
 	static const char sql[] = "SELECT at FROM case_reports WHERE case_id = ? ORDER BY at";
 	sqlite3_stmt *st = store_cached(d->store, sql);
 	size_t cap = 0;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 4;
-			time_t *v = realloc(*out, cap * sizeof(*v));
-			if (!v) {
-				sqlite3_reset(st);
-				return -1;
-			}
-			*out = v;
-		}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap && grow_times(out, &cap) < 0)
+			break;
 		(*out)[(*n)++] = (time_t)sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -80,11 +114,14 @@ static const char *due_state_name(enum policy_due_state s)
 
 static int store_plan(struct cordond *d, int64_t id, const struct policy_plan *plan)
 {
-	/* Steps already fired (done) or cancelled keep their history. */
+	/* Steps already fired (done) or cancelled keep their history; a
+	 * failing step that is still due stays failing, so its backoff holds. */
 	static const char sql[] =
 		"INSERT INTO case_steps (case_id, step, report, due, state) VALUES (?,?,?,?,?)"
 		" ON CONFLICT (case_id, step, report) DO UPDATE SET due = excluded.due,"
-		" state = excluded.state WHERE case_steps.state NOT IN ('done', 'cancelled')";
+		" state = CASE WHEN case_steps.state = 'failing' AND excluded.state = 'pending'"
+		"  AND excluded.due <= ?6 THEN 'failing' ELSE excluded.state END"
+		" WHERE case_steps.state NOT IN ('done', 'cancelled')";
 
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct policy_due *it = &plan->items[i];
@@ -99,6 +136,7 @@ static int store_plan(struct cordond *d, int64_t id, const struct policy_plan *p
 		else
 			sqlite3_bind_int64(st, 4, it->due);
 		sqlite3_bind_text(st, 5, due_state_name(it->state), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, store_now());
 		if (store_run(d->store, st) < 0)
 			return -1;
 	}
@@ -112,16 +150,19 @@ int scheduler_replan(struct cordond *d, int64_t case_id)
 	struct policy_case pc = { 0 };
 	struct policy_plan *plan;
 	time_t *reports;
+	char err[512];
 	int rc;
 
-	if (case_load(d, case_id, &c) < 0)
+	if (case_load(d, case_id, &c, err, sizeof(err)) < 0) {
+		log_warnx("case %lld: %s", (long long)case_id, err);
 		return -1;
+	}
 	if (c.resolved)
 		return 0;
-	p = policy_set_find(d->policies, c.category);
+	p = ladder_get(d, c.ladder_id, err, sizeof(err));
 	if (!p) {
-		log_warnx("case %lld: no policy for category '%s' any more; its ladder is frozen",
-			  (long long)case_id, c.category);
+		/* Its rows stay as they are; firing them says why they fail. */
+		log_warnx("case %lld: %s; its steps are not recomputed", (long long)case_id, err);
 		return 0;
 	}
 	if (case_reports(d, case_id, &reports, &pc.n_reports) < 0)
@@ -141,49 +182,45 @@ int scheduler_replan(struct cordond *d, int64_t case_id)
 	return rc;
 }
 
-static void step_describe(const struct policy_step *s, char *buf, size_t len)
-{
-	char scopes[32];
-
-	switch (s->action) {
-	case POLICY_NOTIFY:
-		snprintf(buf, len, "notify %s", s->tmpl);
-		break;
-	case POLICY_SUSPEND:
-		policy_scopes_format(s->scopes, scopes, sizeof(scopes));
-		snprintf(buf, len, "suspend %s", scopes);
-		break;
-	default:
-		snprintf(buf, len, "%s", policy_action_name(s->action));
-	}
-}
-
 static int add_notification(struct cordond *d, const struct case_row *c, const char *tmpl,
-			    int64_t now)
+			    int64_t now, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"INSERT INTO notifications (case_id, template, recipient, created, state, next_try)"
 		" VALUES (?,?,?,?,'pending',?)";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	sqlite3_stmt *st;
+	char why[512];
 
-	if (!st)
+	/* A case's ladder can be older than the templates directory: with its
+	 * template renamed or broken since, the notification could never be
+	 * rendered. The step fails instead, on the case, where operators look,
+	 * and is retried until the template is back. */
+	if (notify_check_template(d->cfg.templates, tmpl, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "template %s: %s", tmpl, why);
 		return -1;
+	}
+	st = store_cached(d->store, sql);
+	if (!st)
+		return store_failed(d, "queueing the notification", err, errlen);
 	sqlite3_bind_int64(st, 1, c->id);
 	sqlite3_bind_text(st, 2, tmpl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, c->contact, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
 	sqlite3_bind_int64(st, 5, now);
-	return store_run(d->store, st);
+	if (store_run(d->store, st) < 0)
+		return store_failed(d, "queueing the notification", err, errlen);
+	return 0;
 }
 
-static int add_call(struct cordond *d, const struct case_row *c, int64_t now)
+static int add_call(struct cordond *d, const struct case_row *c, int64_t now, char *err,
+		    size_t errlen)
 {
 	static const char sql[] =
 		"INSERT INTO calls (case_id, contact, created, state, hook_state) VALUES (?,?,?,'open',?)";
 	sqlite3_stmt *st = store_cached(d->store, sql);
 
 	if (!st)
-		return -1;
+		return store_failed(d, "recording the call task", err, errlen);
 	sqlite3_bind_int64(st, 1, c->id);
 	sqlite3_bind_text(st, 2, c->contact, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
@@ -191,12 +228,14 @@ static int add_call(struct cordond *d, const struct case_row *c, int64_t now)
 		sqlite3_bind_text(st, 4, "pending", -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 4);
-	return store_run(d->store, st);
+	if (store_run(d->store, st) < 0)
+		return store_failed(d, "recording the call task", err, errlen);
+	return 0;
 }
 
 /* Adds to what the case imposes on its VM and recomputes the VM's state. */
 static int case_impose(struct cordond *d, const struct case_row *c, unsigned scopes,
-		       bool power_off)
+		       bool power_off, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"UPDATE cases SET cut_scopes = cut_scopes | ?, power_off = power_off | ? WHERE id = ?";
@@ -204,55 +243,58 @@ static int case_impose(struct cordond *d, const struct case_row *c, unsigned sco
 	struct desired_row row;
 
 	if (!st)
-		return -1;
+		return store_failed(d, "recording the cut", err, errlen);
 	sqlite3_bind_int64(st, 1, scopes);
 	sqlite3_bind_int(st, 2, power_off);
 	sqlite3_bind_int64(st, 3, c->id);
 	if (store_run(d->store, st) < 0 || desired_recompute(d->store, c->vm_uuid, &row) < 0)
-		return -1;
+		return store_failed(d, "recording the cut", err, errlen);
 	agents_mark_vm(d, c->vm_uuid);
 	return 0;
 }
 
 static int step_act(struct cordond *d, const struct case_row *c, const struct policy_step *s,
-		    int64_t now)
+		    int64_t now, char *err, size_t errlen)
 {
 	switch (s->action) {
 	case POLICY_NOTIFY:
-		return add_notification(d, c, s->tmpl, now);
+		return add_notification(d, c, s->tmpl, now, err, errlen);
 	case POLICY_CALL:
-		return add_call(d, c, now);
+		return add_call(d, c, now, err, errlen);
 	case POLICY_SUSPEND:
-		return case_impose(d, c, s->scopes, false);
+		return case_impose(d, c, s->scopes, false, err, errlen);
 	case POLICY_POWEROFF:
-		return case_impose(d, c, 0, true);
+		return case_impose(d, c, 0, true, err, errlen);
 	}
+	snprintf(err, errlen, "unknown action %d", (int)s->action);
 	return -1;
 }
 
-static int step_mark(struct cordond *d, int64_t case_id, int64_t step, int64_t report,
-		     const char *state, int64_t now, int64_t late)
+static int step_mark(struct cordond *d, const struct step_ref *r, const char *state,
+		     int64_t now, int64_t late, char *err, size_t errlen)
 {
 	static const char sql[] =
-		"UPDATE case_steps SET state = ?, fired_at = ?, late = ?"
+		"UPDATE case_steps SET state = ?, fired_at = ?, late = ?, next_try = NULL"
 		" WHERE case_id = ? AND step = ? AND report = ?";
 	sqlite3_stmt *st = store_cached(d->store, sql);
 
 	if (!st)
-		return -1;
+		return store_failed(d, "recording the step", err, errlen);
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, late);
-	sqlite3_bind_int64(st, 4, case_id);
-	sqlite3_bind_int64(st, 5, step);
-	sqlite3_bind_int64(st, 6, report);
-	return store_run(d->store, st);
+	sqlite3_bind_int64(st, 4, r->case_id);
+	sqlite3_bind_int64(st, 5, r->step);
+	sqlite3_bind_int64(st, 6, r->report);
+	if (store_run(d->store, st) < 0)
+		return store_failed(d, "recording the step", err, errlen);
+	return 0;
 }
 
-static void fire_detail(char *buf, size_t len, int64_t step, const char *what, int64_t due,
+static void fire_detail(char *buf, size_t len, const struct step_ref *r, const char *what,
 			int64_t late, bool forced)
 {
-	char when[32], lateness[64] = "";
+	char when[32], lateness[64] = "", tries[48] = "";
 
 	if (late >= 2) {
 		calendar_duration_format((long)late, lateness + 2, sizeof(lateness) - 2);
@@ -260,62 +302,90 @@ static void fire_detail(char *buf, size_t len, int64_t step, const char *what, i
 		strncat(lateness, " late (controller down or clock moved)",
 			sizeof(lateness) - strlen(lateness) - 1);
 	}
-	snprintf(buf, len, "step %lld: %s (due %s%s)%s", (long long)step + 1, what,
-		 format_time_utc(due, when, sizeof(when)), lateness,
+	if (r->attempts > 0)
+		snprintf(tries, sizeof(tries), ", after %lld failed attempt(s)", (long long)r->attempts);
+	snprintf(buf, len, "step %lld: %s (due %s%s)%s%s", (long long)r->step + 1, what,
+		 format_time_utc(r->due, when, sizeof(when)), lateness, tries,
 		 forced ? ", escalated by hand" : "");
 }
 
-int scheduler_fire(struct cordond *d, int64_t case_id, int64_t step, int64_t report,
-		   int64_t due, uid_t uid, bool forced)
+int scheduler_fire(struct cordond *d, const struct step_ref *r, uid_t uid, bool forced,
+		   char *err, size_t errlen)
 {
 	const struct policy *p;
 	const struct policy_step *s;
 	struct case_row c;
-	int64_t now = store_now();
-	char what[96], detail[320];
+	int64_t now = store_now(), late = forced ? 0 : now - r->due;
+	char what[96], detail[400];
 
-	if (case_load(d, case_id, &c) < 0)
+	if (case_load(d, r->case_id, &c, err, errlen) < 0)
 		return -1;
-	p = policy_set_find(d->policies, c.category);
-	if (c.resolved || !p || (size_t)step >= policy_n_steps(p))
-		return step_mark(d, case_id, step, report, "cancelled", now, 0);
-	s = policy_step(p, (size_t)step);
-	if (!forced && !s->always && c.responded && c.responded <= due)
-		return step_mark(d, case_id, step, report, "skipped", now, 0);
-	step_describe(s, what, sizeof(what));
-	if (step_act(d, &c, s, now) < 0 ||
-	    step_mark(d, case_id, step, report, "done", now, forced ? 0 : now - due) < 0)
+	if (c.resolved)
+		return step_mark(d, r, "cancelled", now, 0, err, errlen);
+	if (!(p = ladder_get(d, c.ladder_id, err, errlen)))
 		return -1;
-	fire_detail(detail, sizeof(detail), step, what, due, forced ? 0 : now - due, forced);
-	log_debug("case %lld: %s", (long long)case_id, detail);
-	return store_audit_case(d->store, uid, case_id, "step", c.vm_uuid, detail);
+	if (!(s = r->step >= 0 ? policy_step(p, (size_t)r->step) : NULL)) {
+		snprintf(err, errlen, "step %lld is not in ladder #%lld", (long long)r->step + 1,
+			 (long long)c.ladder_id);
+		return -1;
+	}
+	if (!forced && !s->always && c.responded && c.responded <= r->due)
+		return step_mark(d, r, "skipped", now, 0, err, errlen);
+	policy_step_describe(s, what, sizeof(what));
+	if (step_act(d, &c, s, now, err, errlen) < 0 ||
+	    step_mark(d, r, "done", now, late, err, errlen) < 0)
+		return -1;
+	fire_detail(detail, sizeof(detail), r, what, late, forced);
+	log_debug("case %lld: %s", (long long)r->case_id, detail);
+	if (store_audit_case(d->store, uid, r->case_id, "step", c.vm_uuid, detail) < 0)
+		return store_failed(d, "auditing the step", err, errlen);
+	return 0;
 }
 
-struct due_row {
-	int64_t case_id, step, report, due;
-};
-
-static int collect_due(struct cordond *d, int64_t now, int batch, struct due_row *rows)
+/* Rows of sql (?1 now, ?2 limit) into rows: how many, or -1. */
+static int read_steps(struct cordond *d, const char *sql, int64_t now, int max,
+		      struct step_ref *rows)
 {
-	static const char sql[] =
-		"SELECT case_id, step, report, due FROM case_steps"
-		" WHERE state = 'pending' AND due <= ? ORDER BY due, case_id, step, report LIMIT ?";
 	sqlite3_stmt *st = store_cached(d->store, sql);
-	int n = 0;
+	int n = 0, rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, batch);
-	while (n < batch && sqlite3_step(st) == SQLITE_ROW) {
+	sqlite3_bind_int(st, 2, max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
 		rows[n].case_id = sqlite3_column_int64(st, 0);
 		rows[n].step = sqlite3_column_int64(st, 1);
 		rows[n].report = sqlite3_column_int64(st, 2);
 		rows[n].due = sqlite3_column_int64(st, 3);
+		rows[n].attempts = sqlite3_column_int64(st, 4);
 		n++;
 	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("scheduler: reading due steps: %s", sqlite3_errmsg(store_db(d->store)));
+		return -1;
+	}
 	return n;
+}
+
+/* Failing steps whose retry time has come first (they are the oldest due),
+ * then pending ones by due time. */
+static int collect_due(struct cordond *d, int64_t now, int max, struct step_ref *rows)
+{
+	static const char retry[] =
+		"SELECT case_id, step, report, due, attempts FROM case_steps"
+		" WHERE state = 'failing' AND next_try <= ?1 ORDER BY next_try, case_id, step, report"
+		" LIMIT ?2";
+	static const char due[] =
+		"SELECT case_id, step, report, due, attempts FROM case_steps"
+		" WHERE state = 'pending' AND due <= ?1 ORDER BY due, case_id, step, report LIMIT ?2";
+	int n = read_steps(d, retry, now, max, rows), m;
+
+	if (n < 0)
+		return -1;
+	m = read_steps(d, due, now, max - n, rows + n);
+	return m < 0 ? -1 : n + m;
 }
 
 #define BATCH_MAX 4096
@@ -323,26 +393,29 @@ static int collect_due(struct cordond *d, int64_t now, int batch, struct due_row
 int scheduler_run(struct cordond *d, int batch)
 {
 	/* Runs on every loop turn: no allocation when nothing is due. */
-	static struct due_row rows[BATCH_MAX];
-	int n, i;
+	static struct step_ref rows[BATCH_MAX];
+	int n, i, rc = 0, failed = 0;
 
 	if (batch > BATCH_MAX)
 		batch = BATCH_MAX;
 	n = collect_due(d, store_now(), batch, rows);
 	if (n <= 0 || store_begin(d->store) < 0)
 		return n < 0 ? -1 : 0;
-	for (i = 0; i < n; i++)
-		if (scheduler_fire(d, rows[i].case_id, rows[i].step, rows[i].report, rows[i].due,
-				   (uid_t)-1, false) < 0)
-			break;
-	if (i < n || store_commit(d->store) < 0) {
+	for (i = 0; i < n && rc >= 0; i++) {
+		rc = step_try(d, &rows[i]);
+		failed += rc == 1;
+	}
+	if (rc < 0 || store_commit(d->store) < 0) {
 		/* Nothing of this batch happened: it is retried on the next tick. */
 		store_rollback(d->store);
 		d->n_push = 0;
-		log_warnx("scheduler: a step failed; the batch is rolled back and retried");
+		log_warnx("scheduler: a store error; the batch is rolled back and retried");
 		return -1;
 	}
 	agents_flush(d);
-	log_info("scheduler: %d step(s) fired", n);
+	if (failed)
+		log_info("scheduler: %d step(s) fired, %d failed (retried later)", n - failed, failed);
+	else
+		log_info("scheduler: %d step(s) fired", n);
 	return n;
 }

@@ -109,6 +109,33 @@ static const char *const migrations[] = {
 	"  JOIN vm_hosts h ON h.uuid = d.vm_uuid AND h.host_id = d.acked_host"
 	"  WHERE d.acked_generation > 0;"
 	"ALTER TABLE hosts ADD COLUMN inventory_complete INTEGER NOT NULL DEFAULT 1;",
+	/* 5 -> 6 (issue 9): each
+	 * case keeps the ladder it follows, so that a policy reload never remaps its steps (ladder.c).
+	 * A ladder's text is stored once; `current` marks those of the
+	 * policies loaded now. Cases from before have no ladder_id until the
+	 * first start loads the policies: then each open one adopts its
+	 * category's policy (ladders_load, audited); cases_unbound finds them
+	 * and cases_ladder counts the open cases of a ladder without a scan. A step that fails is retried with backoff (attempts,
+	 * next_try, last_error; state 'failing'); the steps that fired under
+	 * a ladder `case replan` replaced, with no counterpart in the new
+	 * one, are kept in case_step_history. No foreign key on ladder_id:
+	 * the code writes only ids it read, and a plain column can be dropped
+	 * again by hand (test 345 makes a store of the previous schema). */
+	"CREATE TABLE ladders (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  category TEXT NOT NULL, hash TEXT NOT NULL, text TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, current INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX ladders_text ON ladders(category, hash);"
+	"ALTER TABLE cases ADD COLUMN ladder_id INTEGER;"
+	"CREATE INDEX cases_unbound ON cases(category) WHERE ladder_id IS NULL AND resolved IS NULL;"
+	"CREATE INDEX cases_ladder ON cases(ladder_id) WHERE resolved IS NULL;"
+	"ALTER TABLE case_steps ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE case_steps ADD COLUMN next_try INTEGER;"
+	"ALTER TABLE case_steps ADD COLUMN last_error TEXT;"
+	"CREATE INDEX case_steps_retry ON case_steps(state, next_try);"
+	"CREATE TABLE case_step_history (case_id INTEGER NOT NULL, ladder_id INTEGER NOT NULL,"
+	"  step INTEGER NOT NULL, report INTEGER NOT NULL, action TEXT NOT NULL, due INTEGER,"
+	"  fired_at INTEGER, late INTEGER, replaced INTEGER NOT NULL);"
+	"CREATE INDEX case_step_history_case ON case_step_history(case_id);",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -50,13 +50,33 @@ cases_setup_files() {
 	chmod +x "$CDT_TMP/notify.sh" "$CDT_TMP/call.sh"
 }
 
+# cases_private_dirs: private copies of the shipped policies and templates
+# in $CDT_TMP/policies and $CDT_TMP/templates, for a test to change, and
+# the controller of topo_cases runs them; the templates get a reminder
+# (cases_make_reminder).
+cases_private_dirs() {
+	mkdir "$CDT_TMP/policies" "$CDT_TMP/templates"
+	cp "$CASES_REPO"/policies/*.policy "$CDT_TMP/policies/"
+	cp "$CASES_REPO"/templates/*.txt "$CDT_TMP/templates/"
+	cases_make_reminder
+	CASES_REPO_POLICIES=$CDT_TMP/policies
+	CASES_REPO_TEMPLATES=$CDT_TMP/templates
+}
+
+# cases_make_reminder: $CDT_TMP/templates/reminder.txt, the warning with
+# the Subject "[Abuse case N] Reminder: ...".
+cases_make_reminder() {
+	sed 's/\] Warning: /] Reminder: /' "$CASES_REPO/templates/warning.txt" >"$CDT_TMP/templates/reminder.txt"
+}
+
 # cases_conf_lines: the extra cordond.conf lines, one per array element, in
-# CASES_CONF. CASES_REPO_POLICIES overrides the policies directory,
-# CASES_NOTIFY_COMMAND and CASES_CALL_HOOK the recording notifiers.
+# CASES_CONF. CASES_REPO_POLICIES and CASES_REPO_TEMPLATES override the
+# policies and templates directories, CASES_NOTIFY_COMMAND and
+# CASES_CALL_HOOK the recording notifiers.
 cases_conf_lines() {
 	CASES_CONF=(
 		"policies = ${CASES_REPO_POLICIES:-$CASES_REPO/policies}"
-		"templates = $CASES_REPO/templates"
+		"templates = ${CASES_REPO_TEMPLATES:-$CASES_REPO/templates}"
 		"calendar = $CDT_TMP/calendar.conf"
 		"notify_command = ${CASES_NOTIFY_COMMAND:-$CDT_TMP/notify.sh}"
 		"notify_from = abuse@cordon.test"
@@ -147,6 +167,15 @@ step_state() {
 # step_is ID ACTION STATE
 step_is() { [ "$(step_state "$1" "$2")" = "$3" ]; }
 
+# capture CMD...: runs CMD (set -e or not), its output (stdout and stderr)
+# in OUT, its exit status in RC.
+capture() {
+	set +e
+	OUT=$("$@" 2>&1)
+	RC=$?
+	set -e
+}
+
 # ------------------------------------------------------------- notifiers
 
 # mails_for ID: the message files whose Subject names case ID.
@@ -158,6 +187,13 @@ mail_count() { mails_for "$1" | grep -c . || true; }
 
 # has_mails ID N: at least N messages for case ID.
 has_mails() { [ "$(mail_count "$1")" -ge "$2" ]; }
+
+# subject_count ID WORD: messages of case ID whose Subject is "WORD: ...".
+subject_count() {
+	grep -lE "^Subject: \[Abuse case $1\] $2: " "$MAIL_DIR"/*.msg 2>/dev/null | grep -c . || true
+}
+
+has_reminder() { [ "$(subject_count "$1" Reminder)" -ge 1 ]; }
 
 # calls_for ID: the call hook records for case ID.
 calls_for() {

@@ -160,9 +160,10 @@ SQL
 ok "a version 3 database (no port column) with vm11 cut public+private at generation 1000"
 
 start_controller
-check "cordond migrated the database to schema version 5" \
-	test "$(sqlite3 "$db" 'PRAGMA user_version')" = 5
-check "cordond logged both migrations (4: ports, 5: hosts per VM)" \
+# At least 5: later migrations (the ladders, issue 9) run on too.
+check "cordond migrated the database to schema version 5 and on" \
+	test "$(sqlite3 "$db" 'PRAGMA user_version')" -ge 5
+check "cordond logged the migrations (4: ports, 5: hosts per VM)" \
 	eval "q grep -F 'database schema migrated to version 4' '$CDT_TMP/ctl/cordond.log' &&
 	      q grep -F 'database schema migrated to version 5' '$CDT_TMP/ctl/cordond.log'"
 check "the migrated database lists vm11 on hv1 (vm_hosts)" \

@@ -352,6 +352,70 @@ static void test_format_roundtrip(void **state)
 	}
 }
 
+/* The ladder a case keeps (controller/ladder.c): policy_format_ladder of
+ * text as a string (the caller frees it). */
+static char *ladder_of(const char *text)
+{
+	char err[512], *out = NULL;
+	size_t len = 0;
+	struct policy *p = policy_parse("t.policy", text, err, sizeof(err));
+	FILE *f;
+
+	if (!p)
+		fail_msg("%s", err);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	assert_int_equal(policy_format_ladder(p, f), 0);
+	assert_int_equal(fclose(f), 0);
+	policy_free(p);
+	return out;
+}
+
+/* Comments, the description, spacing and the file's name are not the
+ * ladder: two files that run the same steps give the same text, which
+ * loads again; another step gives another text. */
+static void test_format_ladder(void **state)
+{
+	char *a = ladder_of("# phishing\ncategory = phishing\ndescription = one\n"
+			    "step 0 notify warning\nstep 2h call # item 3\n"
+			    "step 4h suspend private,public\n");
+	char *b = ladder_of("category=phishing\nclock = wall\n\nstep 0   notify warning\n"
+			    "step 120m  call\nstep 4h  suspend public,private\n");
+	char *c = ladder_of("category = phishing\nstep 0 notify warning\nstep 1h notify reminder\n"
+			    "step 2h call\nstep 4h suspend public,private\n");
+	char *again = ladder_of(a);
+
+	(void)state;
+	assert_string_equal(a, "category = phishing\nclock = wall\nstep 0      notify warning\n"
+			    "step 2h     call\nstep 4h     suspend public,private\n");
+	assert_string_equal(a, b);
+	assert_string_equal(a, again);
+	assert_string_not_equal(a, c);
+	free(a);
+	free(b);
+	free(c);
+	free(again);
+}
+
+/* What identifies a step across ladders (case replan matches on it). */
+static void test_step_describe(void **state)
+{
+	struct policy *p = load_shipped("outbound-attack"), *q = load_shipped("compromise");
+	char buf[96];
+
+	(void)state;
+	policy_step_describe(policy_step(p, 0), buf, sizeof(buf));
+	assert_string_equal(buf, "suspend public,private");
+	policy_step_describe(policy_step(p, 1), buf, sizeof(buf));
+	assert_string_equal(buf, "notify suspended");
+	policy_step_describe(policy_step(q, 1), buf, sizeof(buf));
+	assert_string_equal(buf, "call");
+	policy_step_describe(policy_step(q, 2), buf, sizeof(buf));
+	assert_string_equal(buf, "poweroff");
+	policy_free(p);
+	policy_free(q);
+}
+
 /* ---- plans ---- */
 
 static struct policy_plan *plan(const struct policy *p,
@@ -571,6 +635,8 @@ int main(void)
 		cmocka_unit_test(test_long_line_and_files),
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_format_roundtrip),
+		cmocka_unit_test(test_format_ladder),
+		cmocka_unit_test(test_step_describe),
 		cmocka_unit_test(test_plan_phishing),
 		cmocka_unit_test(test_plan_outbound_always),
 		cmocka_unit_test(test_plan_virus_business),
