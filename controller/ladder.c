@@ -188,9 +188,12 @@ int64_t ladder_current(struct cordond *d, const char *category)
 int64_t ladders_old_count(struct cordond *d)
 {
 	/* Two counts on the partial index of open cases by ladder: only the
-	 * ladders that are not current are probed, never every open case. */
+	 * ladders that are not current are probed, never every open case
+	 * (left to itself the planner walks the 1M open cases of cases_open:
+	 * 0.1 s a `cordonctl status`). */
 	static const char sql[] =
-		"SELECT (SELECT count(*) FROM cases WHERE resolved IS NULL AND ladder_id IN"
+		"SELECT (SELECT count(*) FROM cases INDEXED BY cases_ladder WHERE resolved IS NULL"
+		" AND ladder_id IN"
 		" (SELECT id FROM ladders WHERE current = 0))"
 		" + (SELECT count(*) FROM cases WHERE resolved IS NULL AND ladder_id IS NULL)";
 	sqlite3_stmt *st = store_cached(d->store, sql);

@@ -131,7 +131,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE case_steps ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE case_steps ADD COLUMN next_try INTEGER;"
 	"ALTER TABLE case_steps ADD COLUMN last_error TEXT;"
-	"CREATE INDEX case_steps_retry ON case_steps(state, next_try);"
+	"CREATE INDEX case_steps_retry ON case_steps(next_try) WHERE state = 'failing';"
 	"CREATE TABLE case_step_history (case_id INTEGER NOT NULL, ladder_id INTEGER NOT NULL,"
 	"  step INTEGER NOT NULL, report INTEGER NOT NULL, action TEXT NOT NULL, due INTEGER,"
 	"  fired_at INTEGER, late INTEGER, replaced INTEGER NOT NULL);"
@@ -207,8 +207,11 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	if (path_dirname(path, dir, sizeof(dir)) == 0)
 		mkdir_parents(dir, 0750);
+	/* NOMUTEX: one thread uses the connection (cordond has no other);
+	 * the serialized mode's mutex cost ~5 % of firing 100k steps. */
 	if (sqlite3_open_v2(path, &store->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", path,
 			 store->db ? sqlite3_errmsg(store->db) : "out of memory");
 		store_close(store);
@@ -216,8 +219,11 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(store->db, 5000);
 	/* An ack to an operator means the change is on disk: FULL sync. */
+	/* temp_store in memory: each fired step runs in a savepoint (so one
+	 * failing step never rolls back its batch), whose sub-journal would
+	 * otherwise be written to a temp file page by page. */
 	if (store_exec(store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			      "PRAGMA foreign_keys=ON;") < 0 ||
+			      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;") < 0 ||
 	    store_migrate(store, err, errlen) < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "cannot initialise database %s", path);
