@@ -27,13 +27,19 @@ static int case_get(struct cordond *d, int64_t id, struct case_state *c, json_t 
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	switch (store_step(d->store, st)) {
+	case 1:
 		strlcpy_checked(c->vm_uuid, (const char *)sqlite3_column_text(st, 0), sizeof(c->vm_uuid));
 		c->responded = sqlite3_column_int64(st, 1);
 		c->resolved = sqlite3_column_int64(st, 2);
 		rc = 0;
-	} else {
+		break;
+	case 0:
 		*error = reply_error("no case %lld (cordonctl case list shows them)", (long long)id);
+		break;
+	default:
+		*error = reply_error("cannot read case %lld from the database; nothing changed",
+				     (long long)id);
 	}
 	sqlite3_finalize(st);
 	return rc;

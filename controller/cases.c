@@ -123,8 +123,14 @@ static int64_t open_case_for(struct cordond *d, const char *cat, const char *uui
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, cat, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	switch (store_step(d->store, st)) {
+	case 1:
 		id = sqlite3_column_int64(st, 0);
+		break;
+	case -1: /* not "no open case": that would open a second one */
+		id = -1;
+		break;
+	}
 	sqlite3_finalize(st);
 	return id;
 }
