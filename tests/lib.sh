@@ -531,7 +531,7 @@ _log_register() {
 _stop_pid() {
 	local pid=$1 what=$2 sig=${3:-TERM} rc
 	[ -n "$pid" ] || return 0
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; } # already gone
 	kill -s "$sig" "$pid" 2>/dev/null || true
 	if ! wait_until 10 not kill -0 "$pid"; then
 		kill -9 "$pid" 2>/dev/null || true
