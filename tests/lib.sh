@@ -940,6 +940,24 @@ raw_count() {
 	rm -f -- "$out"
 }
 
+# shared_mount DIR MOUNT-ARGS...: mounts a filesystem for the test on DIR/fs
+# (mount MOUNT-ARGS DIR/fs), under DIR, a small tmpfs made shared. Every ip
+# netns exec (ours, and other tests' running meanwhile) gives its process a
+# copy of the mounts; under a shared parent the copies follow an umount of
+# DIR/fs, instead of keeping the filesystem and its device busy. Both are
+# unmounted at exit.
+shared_mount() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	mount -t tmpfs -o size=64k,mode=0755 cdt-shared "$dir"
+	on_exit umount -l "$dir"
+	mount --make-shared "$dir"
+	mkdir "$dir/fs"
+	mount "$@" "$dir/fs"
+	on_exit umount -l "$dir/fs"
+}
+
 # ------------------------------------------------------------ many VMs
 
 _judge_one() { # VM SCOPE cut|open RESULT-FILE
