@@ -83,7 +83,7 @@ static json_t *clock_change(struct cordond *d, int64_t target, uid_t uid)
 	    store_audit(d->store, uid, "clock", NULL, detail) < 0 || store_commit(d->store) < 0) {
 		store_rollback(d->store);
 		store_load_test_now(d->store);
-		return reply_error("database error; clock unchanged");
+		return reply_store_error(d);
 	}
 	log_info("uid %u: %s", (unsigned)uid, detail);
 	cases_run_scheduler(d);

@@ -144,10 +144,21 @@ static void record_acks(struct cordond *d, const char *host_id,
 		store_rollback(d->store);
 }
 
+static void ask_hello(struct cordond *d, const struct peer *peer)
+{
+	Cordon__Envelope req = CORDON__ENVELOPE__INIT;
+	Cordon__HelloRequired body = CORDON__HELLO_REQUIRED__INIT;
+
+	req.body_case = CORDON__ENVELOPE__BODY_HELLO_REQUIRED;
+	req.hello_required = &body;
+	send_simple(d, peer, &req);
+}
+
 static void handle_hello(struct cordond *d, const struct peer *peer,
 			 const Cordon__Hello *hello)
 {
 	struct agent_conn *a;
+	bool stored;
 
 	if (strcmp(hello->host_id, peer->host_id) != 0) {
 		log_warnx("refused agent claiming host '%s' with the key enrolled for host '%s'",
@@ -155,14 +166,19 @@ static void handle_hello(struct cordond *d, const struct peer *peer,
 		refuse(d, peer, "host id does not match the key it is enrolled with");
 		return;
 	}
-	if (store_inventory(d, peer->host_id, hello->vms, hello->n_vms, hello->version,
-			    !hello->inventory_incomplete) < 0) {
-		log_warnx("cannot store the inventory of %s; not accepting its hello", peer->host_id);
-		return;
-	}
+	/* A store that cannot be written (a full disk) must not keep a host
+	 * from its cuts: one that lost its state in a reboot gets them only
+	 * from us. It is served from what the store has, and asked for its
+	 * hello again until its inventory is stored (test 530). */
+	stored = store_inventory(d, peer->host_id, hello->vms, hello->n_vms, hello->version,
+				 !hello->inventory_incomplete) == 0;
+	if (!stored)
+		log_warnx("cannot store the inventory of %s; serving it the desired state stored "
+			  "before, its hello is asked for again", peer->host_id);
 	a = registry_bind(&d->registry, peer);
 	if (!a)
 		return;
+	a->hello_again_mono = stored ? 0 : now_mono_ms() + (uint64_t)d->cfg.agent_timeout_ms;
 	strlcpy_checked(a->version, hello->version, sizeof(a->version));
 	a->vm_count = (uint32_t)hello->n_vms;
 	log_info("agent %s connected (version %s, %zu VMs, %zu enforced)", peer->host_id,
@@ -211,11 +227,7 @@ void agents_handle(struct cordond *d, const struct peer *peer,
 	a = registry_by_peer(&d->registry, peer);
 	if (!a) {
 		/* We restarted, or it timed out: it must introduce itself again. */
-		Cordon__Envelope req = CORDON__ENVELOPE__INIT;
-		Cordon__HelloRequired body = CORDON__HELLO_REQUIRED__INIT;
-		req.body_case = CORDON__ENVELOPE__BODY_HELLO_REQUIRED;
-		req.hello_required = &body;
-		send_simple(d, peer, &req);
+		ask_hello(d, peer);
 		return;
 	}
 	registry_touch(a);
@@ -255,6 +267,10 @@ void agents_tick(struct cordond *d)
 		 * while acks flow, it is working through what it has. */
 		if (a->connected && quiet >= (uint64_t)d->cfg.resend_ms)
 			send_desired(d, a, DESIRED_UNACKED);
+		if (a->connected && a->hello_again_mono && now >= a->hello_again_mono) {
+			a->hello_again_mono = now + (uint64_t)d->cfg.agent_timeout_ms;
+			ask_hello(d, &a->peer); /* its inventory could not be stored */
+		}
 	}
 }
 

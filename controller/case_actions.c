@@ -77,7 +77,7 @@ static json_t *finish(struct cordond *d, int failed, int64_t id, const char *wha
 	if (failed || store_commit(d->store) < 0) {
 		store_rollback(d->store);
 		d->n_push = 0;
-		return reply_error("database error; nothing changed");
+		return reply_store_error(d);
 	}
 	agents_flush(d);
 	cases_run_scheduler(d);
@@ -103,7 +103,7 @@ json_t *cases_cmd_respond(struct cordond *d, const json_t *req, uid_t uid)
 	if (!note)
 		return reply_error("respond needs --note TEXT (what the customer said, at most 2000 bytes)");
 	if (store_begin(d->store) < 0)
-		return reply_error("database busy; nothing changed");
+		return reply_store_error(d);
 	bad = (!c.responded && exec_case_update(d, "UPDATE cases SET responded = ?1 WHERE id = ?3",
 						id, store_now(), NULL) < 0) ||
 	      scheduler_replan(d, id) < 0 ||
@@ -123,7 +123,7 @@ json_t *cases_cmd_resume(struct cordond *d, const json_t *req, uid_t uid)
 	if (!c.responded)
 		return reply_error("case %lld is escalating already; nothing to resume", (long long)id);
 	if (store_begin(d->store) < 0)
-		return reply_error("database busy; nothing changed");
+		return reply_store_error(d);
 	bad = exec_case_update(d, "UPDATE cases SET responded = NULL WHERE id = ?3", id, 0, NULL) < 0 ||
 	      scheduler_replan(d, id) < 0 ||
 	      store_audit_case(d->store, uid, id, "resume", c.vm_uuid,
@@ -143,7 +143,7 @@ json_t *cases_cmd_note(struct cordond *d, const json_t *req, uid_t uid)
 	if (!text)
 		return reply_error("note needs a TEXT of at most 2000 bytes");
 	if (store_begin(d->store) < 0)
-		return reply_error("database busy; nothing changed");
+		return reply_store_error(d);
 	return finish(d, store_audit_case(d->store, uid, id, "note", c.vm_uuid, text) < 0, id,
 		      "note added");
 }
@@ -184,11 +184,11 @@ json_t *cases_cmd_escalate(struct cordond *d, const json_t *req, uid_t uid)
 	if (case_get_open(d, req, &id, &c, &error) < 0)
 		return error;
 	if (store_begin(d->store) < 0)
-		return reply_error("database busy; nothing changed");
+		return reply_store_error(d);
 	found = next_step(d, id, &r);
 	if (found <= 0) {
 		store_rollback(d->store);
-		return found < 0 ? reply_error("database error; nothing changed") :
+		return found < 0 ? reply_store_error(d) :
 			reply_error("case %lld has no step left to run", (long long)id);
 	}
 	if (!r.due)
@@ -239,7 +239,7 @@ json_t *cases_cmd_resolve(struct cordond *d, const json_t *req, uid_t uid)
 		return reply_error("resolve needs --note TEXT: the customer's written confirmation or "
 				   "root cause (at most 4000 bytes); nothing changed");
 	if (store_begin(d->store) < 0)
-		return reply_error("database busy; nothing changed");
+		return reply_store_error(d);
 	bad = exec_case_update(d, "UPDATE cases SET resolved = ?1, resolution = ?2,"
 			       " cut_scopes = 0, power_off = 0 WHERE id = ?3", id, store_now(), note) < 0 ||
 	      cancel_rest(d, id) < 0 || desired_recompute(d->store, c.vm_uuid, &row) < 0 ||
@@ -260,7 +260,7 @@ json_t *cases_cmd_called(struct cordond *d, const json_t *req, uid_t uid)
 	if (req_case_id(req, &id, &error) < 0 || case_get(d, id, &c, &error) < 0)
 		return error;
 	if (store_begin(d->store) < 0)
-		return reply_error("database busy; nothing changed");
+		return reply_store_error(d);
 	bad = exec_case_update(d, "UPDATE calls SET state = 'done', done_at = ?1, note = ?2"
 			       " WHERE case_id = ?3 AND state = 'open'", id, store_now(), note) < 0;
 	if (!bad && sqlite3_changes(store_db(d->store)) == 0) {

@@ -203,7 +203,7 @@ json_t *cases_cmd_open(struct cordond *d, const json_t *req, uid_t uid)
 	if (open_validate(d, req, uuid, &ip, &error) < 0)
 		return error;
 	if (store_begin(d->store) < 0)
-		return reply_error("database busy; nothing changed");
+		return reply_store_error(d);
 	id = open_case_for(d, cat, uuid);
 	joined = id > 0;
 	if (id == 0)
@@ -214,7 +214,7 @@ json_t *cases_cmd_open(struct cordond *d, const json_t *req, uid_t uid)
 	    store_audit_case(d->store, uid, id, joined ? "report" : "open", uuid, detail) < 0 ||
 	    store_commit(d->store) < 0) {
 		store_rollback(d->store);
-		return reply_error("database error; nothing changed");
+		return reply_store_error(d);
 	}
 	log_info("uid %u: case %lld %s", (unsigned)uid, (long long)id, detail);
 	cases_run_scheduler(d);

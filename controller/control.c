@@ -28,6 +28,14 @@ json_t *reply_error(const char *fmt, ...)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
+json_t *reply_store_error(struct cordond *d)
+{
+	const char *why = store_last_error(d->store);
+
+	return reply_error("database not written (%s); nothing changed",
+			   why[0] ? why : "see cordond's log");
+}
+
 json_t *reply_ok(json_t *result)
 {
 	return json_pack("{s:b, s:o}", "ok", 1, "result", result ? result : json_null());
@@ -174,13 +182,13 @@ static json_t *change_hold(struct cordond *d, const char *uuid, const struct hol
 	if (c->reason)
 		strncat(detail, c->reason, sizeof(detail) - strlen(detail) - 1);
 	if (store_begin(d->store) < 0)
-		return reply_error("database busy; nothing changed");
+		return reply_store_error(d);
 	if (desired_set_hold(d->store, uuid, c->part, c->value, c->reason, uid) < 0 ||
 	    desired_recompute(d->store, uuid, &row) < 0 ||
 	    store_audit(d->store, uid, c->action, uuid, detail) < 0 ||
 	    store_commit(d->store) < 0) {
 		store_rollback(d->store);
-		return reply_error("database error; nothing changed");
+		return reply_store_error(d);
 	}
 	log_info("uid %u: %s %s (generation %llu)", (unsigned)uid, detail, uuid,
 		 (unsigned long long)row.generation);

@@ -84,8 +84,11 @@ static json_t *call(const struct ctl_opts *o, json_t *req, int *status)
 
 	json_decref(req);
 	if (!reply) {
+		/* Sent but unanswered (cordond died or hung meanwhile): it may
+		 * have done it, and the operator must not assume either way. */
 		fprintf(stderr, "cordonctl: %s%s\n", err, unreachable ?
-			" (is cordond running? use --socket PATH or $CORDON_SOCKET)" : "");
+			" (is cordond running? use --socket PATH or $CORDON_SOCKET)" :
+			" (the request was sent: cordond may have done it; see cordonctl audit)");
 		*status = unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
 		return NULL;
 	}

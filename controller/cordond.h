@@ -50,6 +50,9 @@ void control_accept(struct cordond *d);
 json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid);
 json_t *reply_ok(json_t *result);
 json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A change the store did not take, with the reason (a full disk, a
+ * read-only filesystem, another writer's lock): "nothing changed". */
+json_t *reply_store_error(struct cordond *d);
 /* req's "vm" (uuid, name or IP) -> uuid; else *error is the reply. */
 int resolve_arg(struct cordond *d, const json_t *req, char uuid[65], json_t **error);
 

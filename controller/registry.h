@@ -16,6 +16,7 @@ struct agent_conn {
 	uint64_t last_resend_mono; /* ms */
 	uint64_t last_ack_mono;    /* ms: the agent is making progress */
 	uint64_t sent_gen;         /* highest generation sent on this link */
+	uint64_t hello_again_mono; /* ms: its inventory is not stored, ask again then; 0 */
 	char version[32];
 	uint32_t vm_count;
 };

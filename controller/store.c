@@ -22,6 +22,7 @@ struct store {
 	sqlite3 *db;
 	struct cached_stmt cache[STMT_CACHE];
 	size_t n_cached;
+	char last_error[200]; /* of the current transaction, for the operator */
 };
 
 /* Each entry migrates the schema from version i to i+1. Append only. */
@@ -140,6 +141,19 @@ static const char *const migrations[] = {
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
+/* Logs why a statement failed and keeps it for store_last_error: once the
+ * transaction is rolled back, sqlite3_errmsg no longer says. */
+static void store_failed(struct store *store, const char *what, const char *why)
+{
+	log_warnx("sqlite: %s%s", what, why);
+	snprintf(store->last_error, sizeof(store->last_error), "%s", why);
+}
+
+const char *store_last_error(const struct store *store)
+{
+	return store->last_error;
+}
+
 int store_step(struct store *store, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
@@ -148,7 +162,7 @@ int store_step(struct store *store, sqlite3_stmt *st)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	log_warnx("sqlite: reading: %s", sqlite3_errmsg(store->db));
+	store_failed(store, "reading: ", sqlite3_errmsg(store->db));
 	return -1;
 }
 
@@ -157,7 +171,7 @@ int store_exec(struct store *store, const char *sql)
 	char *msg = NULL;
 
 	if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		log_warnx("sqlite: %s", msg ? msg : "error");
+		store_failed(store, "", msg ? msg : "error");
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -250,6 +264,7 @@ sqlite3 *store_db(struct store *store)
 
 int store_begin(struct store *store)
 {
+	store->last_error[0] = '\0';
 	return store_exec(store, "BEGIN IMMEDIATE");
 }
 
@@ -302,11 +317,11 @@ int store_run(struct store *store, sqlite3_stmt *stmt)
 	if (!stmt)
 		return -1;
 	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		store_failed(store, "", sqlite3_errmsg(store->db));
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(store->db));
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return -1;
-	}
 	return 0;
 }
 
@@ -317,11 +332,11 @@ int store_exec_stmt(struct store *store, sqlite3_stmt *stmt)
 	if (!stmt)
 		return -1;
 	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE)
+		store_failed(store, "", sqlite3_errmsg(store->db));
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(store->db));
+	if (rc != SQLITE_DONE)
 		return -1;
-	}
 	return 0;
 }
 
@@ -334,10 +349,13 @@ uint64_t store_next_generation(struct store *store)
 		"UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value";
 
 	st = store_cached(store, sql);
-	if (st && sqlite3_step(st) == SQLITE_ROW)
+	if (!st)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
 		gen = (uint64_t)sqlite3_column_int64(st, 0);
-	if (st)
-		sqlite3_reset(st);
+	else
+		store_failed(store, "generation: ", sqlite3_errmsg(store->db));
+	sqlite3_reset(st);
 	return gen;
 }
 

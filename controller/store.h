@@ -16,6 +16,9 @@ void store_close(struct store *store);
 sqlite3 *store_db(struct store *store);
 
 int store_begin(struct store *store);
+/* Why the last statement of the current transaction that failed did ("" if
+ * none did since store_begin): for the operator's error line. */
+const char *store_last_error(const struct store *store);
 int store_commit(struct store *store);
 void store_rollback(struct store *store);
 

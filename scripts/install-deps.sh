@@ -12,7 +12,7 @@ packages=(
 	libnl-3-dev libnl-route-3-dev libvirt-dev libxml2-dev
 	# run and test
 	nftables iproute2 iputils-ping netcat-openbsd sqlite3 jq procps
-	coreutils util-linux
+	coreutils util-linux gdb
 	# tests/vm (private libvirtd + QEMU TCG guests; the guest kernel is
 	# fetched by tests/vm/build-guest.sh with apt-get download, which needs
 	# the apt-get update below to have run once)

@@ -448,7 +448,8 @@ ctl_keygen() {
 		fail "cordonctl keygen wrote controller.cert_secret"
 }
 
-# write_controller_conf [EXTRA LINES...]: $CDT_TMP/ctl/cordond.conf.
+# write_controller_conf [EXTRA LINES...]: $CDT_TMP/ctl/cordond.conf. The
+# database is $CTL_DB if set (e.g. on a filesystem the test mounted).
 write_controller_conf() {
 	local l
 	{
@@ -456,7 +457,7 @@ write_controller_conf() {
 		echo "listen = tcp://$CTL_ADDR:$CTL_PORT"
 		echo "key = $CDT_TMP/ctl/controller.cert_secret"
 		echo "authorized_agents = $CDT_TMP/ctl/authorized"
-		echo "database = $CDT_TMP/ctl/cordon.db"
+		echo "database = ${CTL_DB:-$CDT_TMP/ctl/cordon.db}"
 		echo "control_socket = $CDT_TMP/ctl/control.sock"
 		echo "control_group = root"
 		echo "resend_ms = 500"
@@ -530,7 +531,7 @@ _log_register() {
 _stop_pid() {
 	local pid=$1 what=$2 sig=${3:-TERM} rc
 	[ -n "$pid" ] || return 0
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; } # already gone
 	kill -s "$sig" "$pid" 2>/dev/null || true
 	if ! wait_until 10 not kill -0 "$pid"; then
 		kill -9 "$pid" 2>/dev/null || true
@@ -705,6 +706,27 @@ topo_two_hosts() {
 		for v in vm11 vm12 vm21 vm22; do wait_vm_known "$v"; done
 		ok "controller and agents hv1, hv2 up; cordonctl vms lists vm11 vm12 vm21 vm22"
 	fi
+}
+
+# topo_hosts NHOSTS NVMS: controller + hosts hv1..hvNHOSTS with NVMS VMs
+# each (vm11.., vm21.., ...), keys, configs, all daemons running and every VM
+# known to the controller.
+topo_hosts() {
+	local i v
+	topo_controller
+	ctl_keygen
+	write_controller_conf
+	for ((i = 1; i <= $1; i++)); do
+		topo_host "hv$i" "$i"
+		for ((v = 1; v <= $2; v++)); do topo_vm "hv$i" "$i" "$v"; done
+		setup_agent "hv$i"
+	done
+	start_controller
+	for ((i = 1; i <= $1; i++)); do start_agent "hv$i"; done
+	for ((i = 1; i <= $1; i++)); do
+		wait_agent_connected "hv$i"
+		wait_vm_known "vm$i$2"
+	done
 }
 
 # topo_one_host_unstarted N: the controller's namespace, keys and config,
@@ -916,4 +938,74 @@ raw_count() {
 	tail -n 1 "$out"
 	echo "    counted $(tail -n 1 "$out")" >>"$log"
 	rm -f -- "$out"
+}
+
+# shared_mount DIR MOUNT-ARGS...: mounts a filesystem for the test on DIR/fs
+# (mount MOUNT-ARGS DIR/fs), under DIR, a small tmpfs made shared. Every ip
+# netns exec (ours, and other tests' running meanwhile) gives its process a
+# copy of the mounts; under a shared parent the copies follow an umount of
+# DIR/fs, instead of keeping the filesystem and its device busy. Both are
+# unmounted at exit.
+shared_mount() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	mount -t tmpfs -o size=64k,mode=0755 cdt-shared "$dir"
+	on_exit umount -l "$dir"
+	mount --make-shared "$dir"
+	mkdir "$dir/fs"
+	mount "$@" "$dir/fs"
+	on_exit umount -l "$dir/fs"
+}
+
+# ------------------------------------------------------------ many VMs
+
+_judge_one() { # VM SCOPE cut|open RESULT-FILE
+	local r=bad
+	if [ "$3" = cut ]; then
+		if wait_until 15 not vm_ping "$1" "$2" && ! vm_ping "$1" "$2" && ! vm_ping "$1" "$2"; then
+			r=ok
+		fi
+	elif wait_until 15 vm_ping "$1" "$2"; then
+		r=ok
+	fi
+	echo "$r" >"$4"
+}
+
+# judge_vms VM=SCOPES...: the probes judge many VMs at once (one background
+# ping loop per VM and scope). SCOPES: the scopes that must be cut, comma
+# separated ("public", "private,public"), "-" for none. A cut scope's ping
+# must fail within 15 s and twice more right after; every other scope's must
+# pass within 15 s. One ok/fail line per VM and scope.
+judge_vms() {
+	local spec vm scopes scope want dir f pids=()
+	dir=$(mktemp -d "$CDT_TMP/judge.XXXXXX")
+	for spec in "$@"; do
+		vm=${spec%%=*} scopes=${spec#*=}
+		for scope in public private; do
+			want=open
+			[[ ",$scopes," != *",$scope,"* ]] || want=cut
+			_judge_one "$vm" "$scope" "$want" "$dir/$vm.$scope.$want" &
+			pids+=($!)
+		done
+	done
+	wait "${pids[@]}" || true
+	for spec in "$@"; do
+		vm=${spec%%=*}
+		for f in "$dir/$vm".*; do
+			scope=${f#"$dir/$vm".}
+			want=${scope#*.} scope=${scope%.*}
+			if [ "$want" = cut ]; then
+				if [ "$(cat "$f")" = ok ]; then ok "$scope ping to $vm fails"
+				else fail "$scope ping to $vm fails (answered within 15 s, or again after failing)"; fi
+			elif [ "$(cat "$f")" = ok ]; then ok "$scope ping to $vm passes"
+			else fail "$scope ping to $vm passes (none answered within 15 s)"; fi
+		done
+	done
+}
+
+# vm_cut_specs: VM=SCOPES for every VM of cordonctl --json vms, from its
+# desired scopes (for judge_vms).
+vm_cut_specs() {
+	ctl --json vms | jq -r '.[] | "\(.name)=\(if .scopes == [] then "-" else (.scopes | sort | join(",")) end)"'
 }
