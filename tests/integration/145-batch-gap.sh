@@ -34,7 +34,8 @@ check "gdb held the agent at the return of its batch's sendto" \
 check "the tamper landed while the agent was held: an accept rule in in_vm1-pub" \
 	q grep -qw accept "$CDT_TMP/tampered"
 now_ms; t0=$NOW_MS
-repaired() { ! host_nft hv1 list chain netdev cordon in_vm1-pub | grep -qw accept; }
+# (captured first: grep -q closing the pipe early fails under pipefail)
+repaired() { local c; c=$(host_nft hv1 list chain netdev cordon in_vm1-pub) && ! grep -qw accept <<<"$c"; }
 check "the agent removes the rule within 3 s (the periodic check is 60 s away)" wait_until 3 repaired
 now_ms
 note "repaired $((NOW_MS - t0)) ms after gdb let the agent go"

@@ -33,7 +33,7 @@ check "cordonctl vm show vm21: listed by hv1 and hv2" both
 check "hv2's kernel still holds vm21's cut" q host_holds hv2 "$(vm_mac vm21 public)"
 on_hv2() { vms_jq --arg u "$uuid" 'any(.[]; .uuid == $u and .host == "hv2")'; }
 check "cordonctl vms: vm21's host is still hv2" on_hv2
-text_both() { ctl vm show "$uuid" | grep -q hv1 && ctl vm show "$uuid" | grep -q hv2; }
+text_both() { local t; t=$(ctl vm show "$uuid") && grep -q hv1 <<<"$t" && grep -q hv2 <<<"$t"; }
 check "cordonctl vm show (text) names both hosts" text_both
 hv1_cut() { agent_status hv1 --json | jq -e --arg u "$uuid" 'any(.vms[]; .uuid == $u and (.scopes | length) > 0)' >/dev/null; }
 check "hv1 got vm21's desired state too (its status lists it cut)" wait_until 10 hv1_cut

@@ -81,7 +81,8 @@ check "the agent skips $D2 (65 interfaces) and says its inventory is incomplete"
 incomplete() { agents_jq 'any(.[]; .host == "hv1" and .inventory_complete == false)'; }
 check "cordonctl agents: hv1's inventory_complete is false" wait_until 10 incomplete
 # Not host_holds: the agent's status has no interfaces for a VM it cannot read.
-in_map() { host_nft hv1 list map bridge cordon cut 2>/dev/null | grep -qi "$MAC2"; }
+# (captured first: grep -q closing the pipe early fails under pipefail)
+in_map() { local m; m=$(host_nft hv1 list map bridge cordon cut 2>/dev/null) && grep -qi "$MAC2" <<<"$m"; }
 check "$D2's cut stays in hv1's kernel (bridge map) for 5 s" never_within 5 not in_map
 still_bound() { vms_jq --arg n "$D2" 'any(.[]; .name == $n and .host == "hv1" and (.scopes | length) > 0)'; }
 check "cordonctl vms: $D2 still on hv1, still cut" still_bound
