@@ -383,10 +383,9 @@ int enforcer_ack_for(struct enforcer *e, char *const *uuids, size_t n, Cordon__A
 	return 0;
 }
 
-static bool should_apply(struct enforcer *e, const Cordon__VmState *d, bool full)
+/* v: what this host holds for d's VM, NULL if nothing. */
+static bool should_apply(const struct vm_enforced *v, const Cordon__VmState *d, bool full)
 {
-	struct vm_enforced *v = state_find(&e->state, d->uuid);
-
 	bool differs;
 
 	if (!v)
@@ -406,9 +405,10 @@ static bool should_apply(struct enforcer *e, const Cordon__VmState *d, bool full
  * of them must not take the agent's memory. Existing entries always stay. */
 #define UNCOUNTED ((size_t)-1)
 
-static bool unlisted_refused(struct enforcer *e, const Cordon__VmState *d, size_t *unlisted)
+static bool unlisted_refused(struct enforcer *e, const struct vm_enforced *v,
+			     const Cordon__VmState *d, size_t *unlisted)
 {
-	if (state_find(&e->state, d->uuid) || inventory_find(e->inv, d->uuid))
+	if (v || inventory_find(e->inv, d->uuid))
 		return false;
 	if (*unlisted == UNCOUNTED) { /* once per set: rare, and linear */
 		*unlisted = 0;
@@ -436,8 +436,9 @@ int enforcer_stage(struct enforcer *e, Cordon__VmState **desired, size_t n, bool
 	if (full && lift_unlisted(e, desired, n))
 		e->staged = true;
 	for (size_t i = 0; i < n; i++) {
-		if (!should_apply(e, desired[i], full) ||
-		    unlisted_refused(e, desired[i], &unlisted))
+		const struct vm_enforced *v = state_find(&e->state, desired[i]->uuid);
+		if (!should_apply(v, desired[i], full) ||
+		    unlisted_refused(e, v, desired[i], &unlisted))
 			continue;
 		if (entry_set(e, desired[i]) < 0)
 			rc = -1;

@@ -208,22 +208,6 @@ struct vm_enforced *state_upsert(struct agent_state *state, const char *uuid)
 	return vm;
 }
 
-void state_remove(struct agent_state *state, const char *uuid)
-{
-	struct vm_enforced *vm = state_find(state, uuid);
-	size_t i;
-
-	if (!vm)
-		return;
-	i = (size_t)(vm - state->vms);
-	vm_clear(vm);
-	/* memmove, not swap-with-last: keeps the file order stable. */
-	memmove(&state->vms[i], &state->vms[i + 1],
-		(state->n - i - 1) * sizeof(state->vms[0]));
-	state->n--;
-	strindex_mark_stale(&state->index);
-}
-
 void state_remove_if(struct agent_state *state,
 		     bool (*drop)(struct vm_enforced *vm, void *arg), void *arg)
 {
@@ -241,6 +225,16 @@ void state_remove_if(struct agent_state *state,
 	state->n = kept;
 	if (kept != n)
 		strindex_mark_stale(&state->index);
+}
+
+static bool uuid_is(struct vm_enforced *vm, void *uuid)
+{
+	return strcmp(vm->uuid, uuid) == 0;
+}
+
+void state_remove(struct agent_state *state, const char *uuid)
+{
+	state_remove_if(state, uuid_is, (void *)uuid);
 }
 
 /* ---- load ---- */

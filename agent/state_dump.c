@@ -77,11 +77,11 @@ static void out_str(struct out *o, const char *s)
 	out_raw(o, "\"", 1);
 }
 
-static void out_u64(struct out *o, uint64_t v)
+static void out_int(struct out *o, long long v)
 {
 	char b[24];
 
-	out_raw(o, b, (size_t)snprintf(b, sizeof(b), "%llu", (unsigned long long)v));
+	out_raw(o, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
 }
 
 static void out_bool(struct out *o, bool v)
@@ -91,18 +91,11 @@ static void out_bool(struct out *o, bool v)
 
 static void out_mac(struct out *o, const struct mac *m)
 {
-	static const char hex[] = "0123456789abcdef";
-	char b[19], *p = b;
+	char b[MAC_STRLEN + 2] = "\"";
 
-	*p++ = '"';
-	for (int i = 0; i < 6; i++) {
-		*p++ = hex[m->b[i] >> 4];
-		*p++ = hex[m->b[i] & 15];
-		if (i < 5)
-			*p++ = ':';
-	}
-	*p++ = '"';
-	out_raw(o, b, (size_t)(p - b));
+	mac_format(m, b + 1);
+	b[MAC_STRLEN] = '"';
+	out_raw(o, b, MAC_STRLEN + 1);
 }
 
 static void dump_macs(struct out *o, const struct vm_enforced *vm)
@@ -126,7 +119,6 @@ static void dump_held(struct out *o, const struct vm_enforced *vm)
 	out_lit(o, ", \"held\": [");
 	for (size_t i = 0; i < vm->n_held; i++) {
 		const struct held_iface *h = &vm->held[i];
-		char id[16];
 		out_lit(o, i ? ", {\"mac\": " : "{\"mac\": ");
 		out_mac(o, &h->mac);
 		out_lit(o, ", \"scope\": ");
@@ -137,9 +129,8 @@ static void dump_held(struct out *o, const struct vm_enforced *vm)
 		out_str(o, h->xml);
 		out_lit(o, ", \"unplug_pending\": ");
 		out_bool(o, h->unplug_pending);
-		snprintf(id, sizeof(id), "%d", h->domain_id);
 		out_lit(o, ", \"domain_id\": ");
-		out_lit(o, id);
+		out_int(o, h->domain_id);
 		out_lit(o, "}");
 	}
 	out_lit(o, "]");
@@ -150,7 +141,7 @@ static void dump_vm(struct out *o, const struct vm_enforced *vm)
 	out_lit(o, "{\"uuid\": ");
 	out_str(o, vm->uuid);
 	out_lit(o, ", \"generation\": ");
-	out_u64(o, vm->generation);
+	out_int(o, (long long)vm->generation); /* <= INT64_MAX: vm_saveable */
 	out_lit(o, ", \"scopes\": [");
 	for (int s = 0, n = 0; s < SCOPE_COUNT; s++)
 		if (vm->scopes & (1u << s)) {
@@ -184,7 +175,7 @@ static void dump_vm(struct out *o, const struct vm_enforced *vm)
 	}
 	if (vm->restarted) {
 		out_lit(o, ", \"restarted_by_someone\": ");
-		out_u64(o, vm->restarted);
+		out_int(o, vm->restarted);
 	}
 	out_lit(o, "}");
 }
@@ -232,16 +223,14 @@ static bool vm_saveable(const struct vm_enforced *vm)
 char *state_dump(const struct agent_state *state, int version)
 {
 	struct out o = { 0 };
-	char v[16];
 
 	for (size_t i = 0; i < state->n; i++)
 		if (!vm_saveable(&state->vms[i])) {
 			errno = EINVAL;
 			return NULL;
 		}
-	snprintf(v, sizeof(v), "%d", version);
 	out_lit(&o, "{\"version\": ");
-	out_lit(&o, v);
+	out_int(&o, version);
 	out_lit(&o, ", \"vms\": [");
 	for (size_t i = 0; i < state->n; i++) {
 		out_lit(&o, i ? ",\n " : "\n ");

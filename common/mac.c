@@ -114,10 +114,18 @@ int mac_parse(const char *text, struct mac *out)
 	return 0;
 }
 
+/* Without snprintf: the agent formats every cut MAC each time it writes
+ * its state file (200k at 100k VMs). */
 void mac_format(const struct mac *mac, char out[MAC_STRLEN])
 {
-	snprintf(out, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac->b[0],
-		 mac->b[1], mac->b[2], mac->b[3], mac->b[4], mac->b[5]);
+	static const char hex[] = "0123456789abcdef";
+	char *p = out;
+
+	for (int i = 0; i < 6; i++) {
+		*p++ = hex[mac->b[i] >> 4];
+		*p++ = hex[mac->b[i] & 15];
+		*p++ = i < 5 ? ':' : '\0';
+	}
 }
 
 int mac_cmp(const struct mac *a, const struct mac *b)

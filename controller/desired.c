@@ -178,7 +178,7 @@ int desired_foreach_host(struct store *store, const char *host_id,
 	return rc; /* a failed read sends nothing: not half a full set */
 }
 
-const char *desired_state_name(const struct desired_row *row, bool agent_error)
+static const char *desired_state_name(const struct desired_row *row, bool agent_error)
 {
 	if (row->generation == 0)
 		return "none";

@@ -51,11 +51,10 @@ int desired_foreach_host(struct store *store, const char *host_id,
 			 void (*fn)(const struct desired_row *row, void *arg),
 			 void *arg);
 
-/* "enforced" (acked by every host listing it, and cut), "pending" (not
- * acked yet), "error" (acked, an agent reported an error) or "none". */
-const char *desired_state_name(const struct desired_row *row, bool agent_error);
-/* Adds scopes, power_off, generation, acked_generation, state, mechanisms,
- * error, hosts (vm_hosts_json) to obj. 0, or -1 on a read error. */
+/* Adds scopes, power_off, generation, acked_generation, mechanisms, error,
+ * hosts (vm_hosts_json) and state to obj: "enforced" (acked by every host
+ * listing it, and cut), "pending" (not acked yet), "error" (acked, an agent
+ * reported an error) or "none". 0, or -1 on a read error. */
 int desired_add_json(struct store *store, const char *uuid, json_t *obj);
 
 #endif

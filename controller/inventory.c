@@ -145,6 +145,13 @@ static int vm_store(struct store *store, const char *host_id,
  * host that starts listing a VM shown by another host changes neither
  * (trusted for its own ports only), unless the other one stopped running
  * it and this one runs it (a migration's end). */
+static bool describes(const char *host_id, const Cordon__Vm *vm, const char *shown,
+		      bool shown_running)
+{
+	return !shown[0] || strcmp(shown, host_id) == 0 ||
+	       (!shown_running && strcmp(vm->state, "running") == 0);
+}
+
 static int vm_listed_by(struct store *store, const char *host_id, const Cordon__Vm *vm)
 {
 	char shown[65];
@@ -154,11 +161,9 @@ static int vm_listed_by(struct store *store, const char *host_id, const Cordon__
 
 	if (added < 0 || vm_lookup(store, vm->uuid, shown, &hash, &running) < 0)
 		return -1;
-	if (shown[0] && strcmp(shown, host_id) != 0 &&
-	    (running || strcmp(vm->state, "running") != 0))
-		shown[0] = '\0'; /* not ours to describe */
-	else if (!(strcmp(shown, host_id) == 0 && hash == vm_hash(vm)) &&
-		 vm_store(store, host_id, vm) < 0)
+	/* Unchanged since this host last described it: nothing to write. */
+	if (describes(host_id, vm, shown, running) &&
+	    !(strcmp(shown, host_id) == 0 && hash == vm_hash(vm)) && vm_store(store, host_id, vm) < 0)
 		return -1;
 	/* A host that starts listing it has acked nothing yet. */
 	return added ? acks_summarize(store, vm->uuid) : 0;

@@ -56,11 +56,9 @@ static char *ladder_text(const struct policy *p)
  * there is none, -1 on a store error. Resets st. */
 static int64_t one_id(struct cordond *d, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+	int rc = store_step(d->store, st); /* logs an error */
+	int64_t id = rc == 1 ? sqlite3_column_int64(st, 0) : rc;
 
-	if (id < 0)
-		log_warnx("sqlite: %s", sqlite3_errmsg(store_db(d->store)));
 	sqlite3_reset(st);
 	return id;
 }

@@ -110,14 +110,15 @@ static const char *const migrations[] = {
 	"  JOIN vm_hosts h ON h.uuid = d.vm_uuid AND h.host_id = d.acked_host"
 	"  WHERE d.acked_generation > 0;"
 	"ALTER TABLE hosts ADD COLUMN inventory_complete INTEGER NOT NULL DEFAULT 1;",
-	/* 5 -> 6 (issue 9): each
-	 * case keeps the ladder it follows, so that a policy reload never remaps its steps (ladder.c).
-	 * A ladder's text is stored once; `current` marks those of the
-	 * policies loaded now. Cases from before have no ladder_id until the
-	 * first start loads the policies: then each open one adopts its
-	 * category's policy (ladders_load, audited); cases_unbound finds them
-	 * and cases_ladder counts the open cases of a ladder without a scan. A step that fails is retried with backoff (attempts,
-	 * next_try, last_error; state 'failing'); the steps that fired under
+	/* 5 -> 6: each case keeps the ladder it follows, so that a policy
+	 * reload never remaps its steps (ladder.c). A ladder's text is stored
+	 * once; `current` marks those of the policies loaded now. Cases from
+	 * before have no ladder_id until the first start loads the policies:
+	 * then each open one adopts its category's policy (ladders_load,
+	 * audited); cases_unbound finds them and cases_ladder counts the open
+	 * cases of a ladder without a scan. A step that fails is retried with
+	 * backoff (attempts, next_try, last_error; state 'failing'; indexed
+	 * for failing steps only); the steps that fired under
 	 * a ladder `case replan` replaced, with no counterpart in the new
 	 * one, are kept in case_step_history. No foreign key on ladder_id:
 	 * the code writes only ids it read, and a plain column can be dropped

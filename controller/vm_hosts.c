@@ -153,19 +153,6 @@ int vm_hosts_pick_shown(struct store *store, const char *uuid, char host[65])
 	return rc < 0 ? -1 : 0;
 }
 
-int vm_hosts_has(struct store *store, const char *uuid, const char *host)
-{
-	static const char sql[] = "SELECT 1 FROM vm_hosts WHERE uuid = ? AND host_id = ?";
-	sqlite3_stmt *st = pair_stmt(store, sql, uuid, host);
-	int rc;
-
-	if (!st)
-		return -1;
-	rc = store_step(store, st);
-	sqlite3_reset(st);
-	return rc;
-}
-
 /* What an ack is checked against, in one read (100k acks at once). */
 struct ack_target {
 	struct desired_row row;

@@ -30,8 +30,6 @@ int vm_hosts_foreach(struct store *store, const char *uuid,
 /* The host to show for uuid: one that runs it, else the latest to list
  * it; "" when none. 0 or -1. */
 int vm_hosts_pick_shown(struct store *store, const char *uuid, char host[65]);
-/* 1 if host lists uuid, 0 if not, -1 on error. */
-int vm_hosts_has(struct store *store, const char *uuid, const char *host);
 
 /* Records host's ack of one VM. Refused (0, logged) when host does not
  * list the VM, when it acks a generation the controller never sent, or

@@ -759,6 +759,15 @@ vm_suspend() {
 	LAST_OUT=$out
 }
 
+# vm_cut_all VM: suspend --scope all, both scopes' pings fail (probes),
+# and cordonctl vms shows it enforced.
+vm_cut_all() {
+	vm_suspend "$1" all
+	expect_cut "$1" public
+	expect_cut "$1" private
+	check "cordonctl vms: $1 enforced" wait_until 10 vm_enforced "$1"
+}
+
 vm_restore() {
 	local out
 	out=$(ctl restore "$1" 2>&1) || fail "cordonctl restore $1 succeeds: $out"

@@ -10,10 +10,7 @@ set -euo pipefail
 cdt_init
 topo_one_host 2
 
-vm_suspend vm11 all
-expect_cut vm11 public
-expect_cut vm11 private
-check "cordonctl vms: vm11 enforced" wait_until 10 vm_enforced vm11
+vm_cut_all vm11
 
 stop_agent hv1
 conf=$CDT_TMP/hv1/agent.conf

@@ -8,10 +8,7 @@ set -euo pipefail
 cdt_init
 topo_two_hosts
 
-vm_suspend vm21 all
-expect_cut vm21 public
-expect_cut vm21 private
-check "cordonctl vms: vm21 enforced" wait_until 10 vm_enforced vm21
+vm_cut_all vm21
 uuid=${VM_UUID[vm21]}
 
 inv1=$CDT_TMP/hv1/inventory.json

@@ -9,9 +9,7 @@ set -euo pipefail
 cdt_init
 topo_one_host 2
 
-vm_suspend vm11 all
-expect_cut vm11 public
-check "cordonctl vms: vm11 enforced" wait_until 10 vm_enforced vm11
+vm_cut_all vm11
 gen=$(vm_field vm11 generation)
 
 stop_agent hv1
