@@ -391,6 +391,54 @@ static int check_body(struct vctx *v, const Cordon__Envelope *env)
 	}
 }
 
+/* protobuf-c allocates every element on its own: two bytes on the wire (an
+ * empty sub-message) cost about a hundred here, so a full-size message of
+ * empty items would take gigabytes before the item limits could refuse it.
+ * The decoder gets a budget proportional to the message instead. */
+struct decode_budget {
+	size_t left;
+	int exceeded;
+};
+
+static void *budget_alloc(void *data, size_t size)
+{
+	struct decode_budget *b = data;
+	size_t cost = size + 16; /* malloc's own header and rounding, about */
+
+	if (cost < size || cost > b->left) {
+		b->exceeded = 1;
+		return NULL;
+	}
+	b->left -= cost; /* never given back: what the decoder frees it still had */
+	return malloc(size);
+}
+
+static void budget_free(void *data, void *ptr)
+{
+	(void)data;
+	free(ptr); /* what codec_free (the default allocator) expects */
+}
+
+size_t codec_decode_budget(size_t len)
+{
+	return len * CORDON_DECODE_FACTOR + CORDON_DECODE_SLACK;
+}
+
+static Cordon__Envelope *envelope_unpack_budgeted(const void *buf, size_t len,
+						  struct vctx *v)
+{
+	struct decode_budget b = { codec_decode_budget(len), 0 };
+	ProtobufCAllocator alloc = { budget_alloc, budget_free, &b };
+	Cordon__Envelope *env = cordon__envelope__unpack(&alloc, len, buf);
+
+	if (!env && b.exceeded)
+		fail(v, "envelope", "", "decoding %zu bytes needs more than %zu bytes of memory "
+		     "(too many items)", len, codec_decode_budget(len));
+	else if (!env)
+		fail(v, "envelope", "", "malformed protobuf");
+	return env;
+}
+
 Cordon__Envelope *codec_decode(const void *buf, size_t len, char *err,
 			       size_t errlen)
 {
@@ -406,11 +454,9 @@ Cordon__Envelope *codec_decode(const void *buf, size_t len, char *err,
 		     CORDON_MAX_MSG);
 		return NULL;
 	}
-	env = cordon__envelope__unpack(NULL, len, buf);
-	if (!env) {
-		fail(&v, "envelope", "", "malformed protobuf");
+	env = envelope_unpack_budgeted(buf, len, &v);
+	if (!env)
 		return NULL;
-	}
 	if (env->version != CORDON_PROTO_VERSION) {
 		fail(&v, "envelope", "version", "%u, expected %d", env->version,
 		     CORDON_PROTO_VERSION);

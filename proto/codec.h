@@ -13,9 +13,14 @@
 #include "cordon.pb-c.h"
 
 #define CORDON_PROTO_VERSION 1
-/* Also ZMQ_MAXMSGSIZE on both sockets. Room for a Hello with 100k VMs. */
-#define CORDON_MAX_MSG (64 * 1024 * 1024)
-#define CORDON_MAX_ITEMS 1000000   /* VMs / states per message */
+/* Also ZMQ_MAXMSGSIZE on both sockets. Room for a Hello of 20,000 VMs with
+ * two interfaces each and their enforced states (about 9 MiB; test_codec). */
+#define CORDON_MAX_MSG (16 * 1024 * 1024)
+/* Memory the decoder may take for a message of len bytes: len * factor +
+ * slack. Legitimate messages need about 3x; empty items would need 50x. */
+#define CORDON_DECODE_FACTOR 8
+#define CORDON_DECODE_SLACK (64 * 1024)
+#define CORDON_MAX_ITEMS 200000    /* VMs / states per message */
 #define CORDON_MAX_IFACES 64       /* interfaces per VM */
 #define CORDON_MAX_IPS 64          /* addresses per interface */
 #define CORDON_MAX_STR 256         /* any string field */
@@ -25,6 +30,7 @@
 Cordon__Envelope *codec_decode(const void *buf, size_t len, char *err,
 			       size_t errlen);
 void codec_free(Cordon__Envelope *env);
+size_t codec_decode_budget(size_t len);
 
 /* Sets env->version and packs. *out is malloc'ed, the caller's to free.
  * 0 or -1. */
