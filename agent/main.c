@@ -223,13 +223,19 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 	struct agent_link *l = a->link;
 	uint64_t hb = (uint64_t)a->cfg.heartbeat_ms;
 
-	if (l->state == LINK_REFUSED) {
+	if (l->state == LINK_REFUSED || l->state == LINK_AUTH_FAILED) {
 		if (!t->refused_since)
 			t->refused_since = now;
 		if (now - t->refused_since >= REFUSED_RETRY_MS) {
+			/* libzmq gives up a session whose key was refused: the
+			 * key may be enrolled since (cordond reloaded). */
+			if (l->state == LINK_AUTH_FAILED)
+				link_reconnect(l, a->cfg.controller);
 			l->hello_needed = true;
 			t->refused_since = 0;
 		}
+	} else {
+		t->refused_since = 0;
 	}
 	if (l->hello_needed && l->state != LINK_REFUSED && hello_ready(a, now))
 		send_hello(a);

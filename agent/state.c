@@ -590,21 +590,6 @@ int state_load(const char *path, struct agent_state *out, char *err,
 
 /* ---- save ---- */
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Write, flush and close tmp; on failure it is removed. errno kept. */
 static int write_tmp(const char *tmp, const char *text)
 {

@@ -109,6 +109,19 @@ void link_free(struct agent_link *l)
 	free(l);
 }
 
+void link_reconnect(struct agent_link *l, const char *endpoint)
+{
+	/* Both may fail when libzmq already dropped the endpoint: the connect
+	 * is what counts, and a failure is retried at the next turn. */
+	zmq_disconnect(l->dealer, endpoint);
+	if (zmq_connect(l->dealer, endpoint) < 0) {
+		log_warnx("reconnecting to %s: %s", endpoint, zmq_strerror(errno));
+		return;
+	}
+	l->state = LINK_CONNECTING;
+	log_info("trying the controller again with this host's key");
+}
+
 int link_send(struct agent_link *l, Cordon__Envelope *env)
 {
 	uint8_t *buf;

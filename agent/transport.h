@@ -33,6 +33,8 @@ struct agent_link {
 
 struct agent_link *link_new(const struct agent_config *cfg, char *err, size_t errlen);
 void link_free(struct agent_link *l);
+/* A new session to endpoint, after libzmq gave up one whose key was refused. */
+void link_reconnect(struct agent_link *l, const char *endpoint);
 /* 0 sent, -1 not sent (not connected: retried by the caller). */
 int link_send(struct agent_link *l, Cordon__Envelope *env);
 /* 1 with *env (codec_free it), 0 nothing (or dropped), -1 error. */

@@ -2,6 +2,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,86 @@
 #include "codec.h"
 #include "util.h"
 
+/* Copies the file CZMQ wrote into fd (ours, created O_EXCL). */
+static int copy_into(const char *from, int fd)
+{
+	char buf[4096];
+	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = 0;
+
+	if (in < 0)
+		return -1;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write_all(fd, buf, (size_t)n) < 0) {
+			n = -1;
+			break;
+		}
+	close(in);
+	return n < 0 || fsync(fd) < 0 ? -1 : 0;
+}
+
+/* CZMQ writes the pair into a directory only we can enter, next to path;
+ * it is copied from there into fd_pub and fd_sec. */
+static int fill_pair(zcert_t *cert, const char *path, int fd_pub, int fd_sec,
+		     char *err, size_t errlen)
+{
+	char tmpdir[4096], tmp_pub[4200], tmp_sec[4300];
+	int rc = -1;
+
+	if (path_dirname(path, tmpdir, sizeof(tmpdir)) < 0 ||
+	    strlen(tmpdir) + sizeof("/.keygen.XXXXXX") > sizeof(tmpdir)) {
+		snprintf(err, errlen, "path too long: %s", path);
+		return -1;
+	}
+	strcat(tmpdir, "/.keygen.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		snprintf(err, errlen, "cannot create a temporary directory next to %s: %s",
+			 path, strerror(errno));
+		return -1;
+	}
+	snprintf(tmp_pub, sizeof(tmp_pub), "%s/key", tmpdir);
+	snprintf(tmp_sec, sizeof(tmp_sec), "%s/key_secret", tmpdir);
+	if (zcert_save(cert, tmp_pub) != 0 || copy_into(tmp_sec, fd_sec) < 0 ||
+	    copy_into(tmp_pub, fd_pub) < 0 || fchmod(fd_pub, 0644) < 0)
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+	else
+		rc = 0;
+	unlink(tmp_sec);
+	unlink(tmp_pub);
+	rmdir(tmpdir);
+	return rc;
+}
+
+/* Both files are created here with O_EXCL | O_NOFOLLOW at their final
+ * modes: a key, a symlink or anything else planted at either name is
+ * refused, never overwritten or followed, and the secret is never readable
+ * by others, not even for a moment. */
+static int write_pair(zcert_t *cert, const char *path, const char *secret_path,
+		      char *err, size_t errlen)
+{
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd_sec = open(secret_path, flags, 0600), fd_pub = -1, rc = -1;
+
+	if (fd_sec >= 0)
+		fd_pub = open(path, flags, 0644);
+	if (fd_sec < 0 || fd_pub < 0)
+		snprintf(err, errlen, "cannot create %s: %s%s", fd_sec < 0 ? secret_path : path,
+			 strerror(errno), errno == EEXIST || errno == ELOOP ?
+			 " (not overwriting a key, nor following a link)" : "");
+	else
+		rc = fill_pair(cert, path, fd_pub, fd_sec, err, errlen);
+	if ((fd_sec >= 0 && close(fd_sec) < 0) || (fd_pub >= 0 && close(fd_pub) < 0)) {
+		if (rc == 0)
+			snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	if (rc < 0 && fd_sec >= 0)
+		unlink(secret_path); /* ours: created above, never someone else's */
+	if (rc < 0 && fd_pub >= 0)
+		unlink(path);
+	return rc;
+}
+
 int keys_generate(const char *path, const char *host_id, char *err,
 		  size_t errlen)
 {
@@ -18,10 +99,9 @@ int keys_generate(const char *path, const char *host_id, char *err,
 	zcert_t *cert;
 	int rc;
 
-	snprintf(secret_path, sizeof(secret_path), "%s_secret", path);
-	if (access(path, F_OK) == 0 || access(secret_path, F_OK) == 0) {
-		snprintf(err, errlen, "%s or %s already exists; not overwriting a key",
-			 path, secret_path);
+	if (snprintf(secret_path, sizeof(secret_path), "%s_secret", path) >=
+	    (int)sizeof(secret_path)) {
+		snprintf(err, errlen, "path too long: %s", path);
 		return -1;
 	}
 	cert = zcert_new();
@@ -31,18 +111,11 @@ int keys_generate(const char *path, const char *host_id, char *err,
 	}
 	if (host_id)
 		zcert_set_meta(cert, "host-id", "%s", host_id);
-	/* The secret file must never exist world-readable, even briefly. */
-	mode_t old = umask(0077);
-	rc = zcert_save(cert, path);
+	mode_t old = umask(0077); /* CZMQ's temporary copies too */
+	rc = write_pair(cert, path, secret_path, err, errlen);
 	umask(old);
-	if (rc == 0)
-		rc = chmod(path, 0644);
 	zcert_destroy(&cert);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 int keys_load(const char *path, struct keypair *out, char *err, size_t errlen)

@@ -33,6 +33,8 @@ int parse_time_utc(const char *text, int64_t *out);
 /* Blocks SIGTERM, SIGINT and SIGHUP (delivered through the returned
  * signalfd to the event loop) and ignores SIGPIPE. -1 on error. */
 int signals_to_fd(void);
+/* write(2) until all of buf is written (EINTR retried); 0 or -1 with errno. */
+int write_all(int fd, const void *buf, size_t len);
 /* Whole-number parsing with range checks; 0 or -1. */
 int parse_long(const char *text, long min, long max, long *out);
 

@@ -473,24 +473,17 @@ static int fd_above_stdio(int fd)
  * block however large the message and the child reads it at its pace. */
 static int stdin_memfd(const char *text)
 {
-	size_t len = text ? strlen(text) : 0, off = 0;
+	size_t len = text ? strlen(text) : 0;
 	int fd = fd_above_stdio(memfd_create("cordon-notify-in", MFD_CLOEXEC));
 
 	if (fd < 0)
 		return -1;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
+	if (write_all(fd, text, len) < 0) {
+		int e = errno;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = w < 0 ? errno : EIO;
-
-			fd_close(fd);
-			errno = e;
-			return -1;
-		}
-		off += (size_t)w;
+		fd_close(fd);
+		errno = e;
+		return -1;
 	}
 	if (lseek(fd, 0, SEEK_SET) < 0) {
 		int e = errno;

@@ -1,7 +1,6 @@
 #include "transport.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,14 +8,10 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "agent_keys.h"
 #include "keys.h"
 #include "log.h"
 #include "util.h"
-
-struct authorized_key {
-	char public_z85[KEY_Z85_LEN + 1];
-	char host_id[65];
-};
 
 /* Peer addresses of open TCP connections, by file descriptor, so that a
  * connection dropped before or during the handshake (garbage, port scans,
@@ -40,76 +35,18 @@ static int set_int(void *sock, int opt, int value)
 	return zmq_setsockopt(sock, opt, &value, sizeof(value));
 }
 
-/* The host id of a key file: its "host-id" metadata, else its name up to
- * the first dot ("hv1.cert" -> "hv1"). */
-static int key_host_id(const char *file, const struct keypair *kp, char host[65])
-{
-	if (kp->host_id[0])
-		return strlcpy_checked(host, kp->host_id, 65);
-	size_t len = strcspn(file, ".");
-	if (len == 0 || len > 64)
-		return -1;
-	memcpy(host, file, len);
-	host[len] = '\0';
-	return codec_valid_host_id(host) ? 0 : -1;
-}
-
-static int key_file_wanted(const char *name)
-{
-	size_t len = strlen(name);
-	if (name[0] == '.')
-		return 0;
-	return !(len > 7 && strcmp(name + len - 7, "_secret") == 0);
-}
-
-static int load_one_key(struct ctl_transport *t, const char *dir,
-			const char *name, struct authorized_key *out)
-{
-	char path[4096], err[512];
-	struct keypair kp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (keys_load(path, &kp, err, sizeof(err)) < 0) {
-		log_warnx("authorized agents: skipping %s", err);
-		return -1;
-	}
-	if (key_host_id(name, &kp, out->host_id) < 0) {
-		log_warnx("authorized agents: %s has no valid host id", path);
-		return -1;
-	}
-	memcpy(out->public_z85, kp.public_z85, sizeof(out->public_z85));
-	(void)t;
-	return 0;
-}
-
 int ctl_transport_load_keys(struct ctl_transport *t, const char *dir,
 			    char *err, size_t errlen)
 {
-	DIR *d = opendir(dir);
-	struct authorized_key *keys = NULL, *grown;
-	size_t n = 0;
-	struct dirent *de;
+	struct authorized_key *keys;
+	ssize_t n = agent_keys_load(dir, &keys, err, errlen);
 
-	if (!d) {
-		snprintf(err, errlen, "cannot read authorized agents directory %s: %s",
-			 dir, strerror(errno));
+	if (n < 0)
 		return -1;
-	}
-	while ((de = readdir(d))) {
-		if (!key_file_wanted(de->d_name))
-			continue;
-		grown = realloc(keys, (n + 1) * sizeof(*keys));
-		if (!grown)
-			break;
-		keys = grown;
-		if (load_one_key(t, dir, de->d_name, &keys[n]) == 0)
-			n++;
-	}
-	closedir(d);
 	free(t->keys);
 	t->keys = keys;
-	t->n_keys = n;
-	log_info("%zu authorized agent key(s) from %s", n, dir);
+	t->n_keys = (size_t)n;
+	log_info("%zu authorized agent key(s) from %s", t->n_keys, dir);
 	return (int)n;
 }
 

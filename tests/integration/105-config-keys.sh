@@ -26,6 +26,24 @@ check "agent.cert carries host-id = hv1 (keygen --host)" \
 check "keygen keys differ between runs" \
 	not cmp -s "$CDT_TMP/ctl/controller.cert" "$CDT_TMP/hv1/agent.cert"
 
+# keygen into a directory others can write: a link planted at either
+# name is refused, not followed; nothing is created anywhere.
+K=$CDT_TMP/keys-shared
+mkdir -m 1777 "$K"
+ln -s "$CDT_TMP/planted-secret" "$K/a.cert_secret"
+ln -s "$CDT_TMP/planted-public" "$K/b.cert"
+check "keygen refuses a symlink at FILE_secret (dangling, pointing elsewhere)" \
+	not q "$CORDON_AGENT" keygen --out "$K/a.cert"
+check "keygen refuses a symlink at FILE" not q "$CORDONCTL" keygen --out "$K/b.cert"
+check "nothing was written through the links, no half pair left" \
+	eval '[ ! -e "$CDT_TMP/planted-secret" ] && [ ! -e "$CDT_TMP/planted-public" ] &&
+	      [ ! -e "$K/a.cert" ] && [ ! -e "$K/b.cert_secret" ]'
+(umask 0; "$CORDONCTL" keygen --out "$K/c.cert" >/dev/null)
+check "with umask 0, the secret is still 0600 and the public 0644 ($(mode "$K/c.cert_secret"), $(mode "$K/c.cert"))" \
+	[ "$(mode "$K/c.cert_secret") $(mode "$K/c.cert")" = "600 644" ]
+check "keygen leaves no temporary files next to the key" \
+	[ "$(find "$K" -name '.keygen*' | wc -l)" = 0 ]
+
 write_controller_conf
 write_agent_conf hv1
 

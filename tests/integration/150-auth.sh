@@ -4,8 +4,8 @@
 #   hv1: well-behaved agent (vm11, vm12)
 #   hv2: agent whose key (no host-id metadata) is not enrolled (vm21);
 #        enrolled later as hv2.cert (host id from the file name)
-#   hv3: agent whose key carries host-id hv3, enrolled as rack7-node3.cert,
-#        whose config claims host_id = hv1 (vm31); later claims hv3
+#   hv3: agent whose key carries host-id hv3, enrolled as hv3.cert, whose
+#        config claims host_id = hv1 (vm31); later claims hv3
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
@@ -19,7 +19,7 @@ setup_agent hv1
 agent_keygen hv2 -
 write_agent_conf hv2
 agent_keygen hv3
-enroll_agent hv3 rack7-node3.cert
+enroll_agent hv3
 write_agent_conf hv3 hv1
 
 start_controller
@@ -52,7 +52,7 @@ wait_agent_connected hv1 30
 
 # --- enrolled key, claiming another host's id
 start_agent_nowait hv3
-ok "cordon-agent on hv3 started: key with host-id hv3 enrolled as rack7-node3.cert, config claims host_id = hv1"
+ok "cordon-agent on hv3 started: key with host-id hv3 enrolled as hv3.cert, config claims host_id = hv1"
 check "vm31 (the impostor's inventory) never appears in cordonctl vms (watched 6 s)" \
 	never_within 6 vm_known vm31
 check "hv3 does not appear connected in cordonctl agents" \
