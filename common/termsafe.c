@@ -1,43 +1,13 @@
 /* Terminal-safe text. Names, evidence and errors come from tenants, report
  * authors and agents: printed raw, an escape sequence in them moves the
  * cursor, clears the screen, sets the window title or plants a hyperlink
- * in the operator's terminal, or forges lines in the journal.
- *
- * The UTF-8 decoder is ours: the project links no Unicode library, and
- * mbrtowc() depends on the caller's locale (cordonctl may run under C). */
+ * in the operator's terminal, or forges lines in the journal. */
 #include "termsafe.h"
+#include "utf8.h"
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Length (2..4) of the well-formed UTF-8 sequence at s with its code point
- * in *cp, or 0: a stray continuation byte, an overlong form, a surrogate,
- * beyond U+10FFFF, or cut short (the terminating NUL is no continuation). */
-static int utf8_sequence(const unsigned char *s, uint32_t *cp)
-{
-	uint32_t c, min;
-	int n;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, c = s[0] & 0x1f, min = 0x80;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, c = s[0] & 0x0f, min = 0x800;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, c = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
 
 /* C1 controls act on terminals (U+009B is a CSI on some); line separators
  * and bidi controls reorder or split what the operator reads. */

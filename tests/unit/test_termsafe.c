@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "termsafe.h"
+#include "utf8.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -158,6 +159,18 @@ static void test_json_copy(void **state)
 	assert_null(termsafe_json(NULL, NULL));
 }
 
+/* The wire codec refuses what the escaper would show as \xNN. */
+static void test_utf8_valid(void **state)
+{
+	(void)state;
+	assert_true(utf8_valid("M\xc3\xbcller \xf4\x8f\xbf\xbf \x1b"));
+	assert_true(utf8_valid(""));
+	assert_false(utf8_valid("\x9b"));
+	assert_false(utf8_valid("\xc0\xaf"));
+	assert_false(utf8_valid("\xed\xa0\x80"));
+	assert_false(utf8_valid("ok\xe2\x82"));
+}
+
 static void test_fputs(void **state)
 {
 	char *buf = NULL;
@@ -182,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_keep_lines),
 		cmocka_unit_test(test_worst_case_size),
 		cmocka_unit_test(test_json_copy),
+		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_fputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
