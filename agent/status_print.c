@@ -6,6 +6,7 @@
 
 #include "agent.h"
 #include "jsonsock.h"
+#include "termsafe.h"
 #include "util.h"
 
 static const char *str(const json_t *o, const char *k)
@@ -162,6 +163,21 @@ static void print_status(const json_t *st)
 	print_vms(json_object_get(st, "vms"));
 }
 
+/* VM names, ports and errors come from libvirt, inventory files and the
+ * kernel: the text is printed from a terminal-safe copy. */
+static int print_safe(const json_t *st)
+{
+	json_t *safe = termsafe_json(st, NULL);
+
+	if (!safe) {
+		fprintf(stderr, "cordon-agent: out of memory\n");
+		return -1;
+	}
+	print_status(safe);
+	json_decref(safe);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -210,15 +226,18 @@ int status_main(int argc, char **argv)
 	st = jsonsock_call(socket_path, req, 5000, &unreachable, err, sizeof(err));
 	json_decref(req);
 	if (!st) {
-		fprintf(stderr, "cordon-agent: %s%s\n", err,
+		fputs("cordon-agent: ", stderr);
+		termsafe_fputs(err, 0, stderr);
+		fprintf(stderr, "%s\n",
 			unreachable ? " (is cordon-agent running? use --socket PATH)" : "");
 		return unreachable ? 3 : 1;
 	}
 	if (json) {
 		json_dumpf(st, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		fputc('\n', stdout);
-	} else {
-		print_status(st);
+	} else if (print_safe(st) < 0) {
+		json_decref(st);
+		return 1;
 	}
 	json_decref(st);
 	return 0;

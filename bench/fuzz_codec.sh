@@ -26,7 +26,7 @@ pbc_libs=$(pkg-config --libs libprotobuf-c)
     -c -o "$b/cordon.pb-c.o" "$b/proto/cordon.pb-c.c"
 "$cc" $san -fsanitize=fuzzer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
     -Icommon -Iproto -I"$b/proto" $pbc_cflags -o "$b/fuzz_codec" \
-    proto/fuzz_codec.c proto/codec.c common/mac.c "$b/cordon.pb-c.o" \
+    proto/fuzz_codec.c proto/codec.c common/mac.c common/utf8.c "$b/cordon.pb-c.o" \
     $pbc_libs
 
 # Seeds: one valid message per body type, so the fuzzer starts past the

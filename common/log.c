@@ -1,4 +1,5 @@
 #include "log.h"
+#include "termsafe.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +33,20 @@ int log_level_parse(const char *name, enum log_level *out)
 	return -1;
 }
 
+/* Messages quote foreign strings (VM names, agents' errors, requests):
+ * their control characters must not forge lines or escapes in journald. */
+static void log_put_escaped(const char *fmt, va_list ap)
+{
+	char *msg;
+
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs("(log message lost: out of memory)", stderr);
+		return;
+	}
+	termsafe_fputs(msg, 0, stderr);
+	free(msg);
+}
+
 static void log_vwrite(enum log_level level, int errnum, const char *fmt,
 		       va_list ap)
 {
@@ -49,7 +64,7 @@ static void log_vwrite(enum log_level level, int errnum, const char *fmt,
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03ld %s[%s]: ", stamp, ts.tv_nsec / 1000000,
 		log_progname, tags[level]);
-	vfprintf(stderr, fmt, ap);
+	log_put_escaped(fmt, ap);
 	if (errnum)
 		fprintf(stderr, ": %s", strerror(errnum));
 	fputc('\n', stderr);

@@ -16,6 +16,7 @@
 
 #define EVIDENCE_MAX 65536
 #define TEXT_MAX 2000
+#define CONTACT_MAX 254 /* RFC 5321: a forward-path */
 
 const char *req_str(const json_t *req, const char *key)
 {
@@ -64,9 +65,27 @@ static int looks_like_ip(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-static int valid_contact(const char *c)
+/* Why c is no contact address, or NULL. It reaches mails, call hooks
+ * and the operator's screen: printable ASCII only, one mailbox. */
+static const char *contact_problem(const char *c)
 {
-	return strlen(c) <= 254 && strchr(c, '@') && !strpbrk(c, " \t\r\n<>,;\"");
+	const char *at = strchr(c, '@');
+
+	if (strlen(c) > CONTACT_MAX)
+		return "is longer than 254 characters";
+	for (const unsigned char *p = (const unsigned char *)c; *p; p++) {
+		if (*p == ' ')
+			return "has a space";
+		if (*p < ' ' || *p == 0x7f)
+			return "has a control character";
+		if (*p > 0x7f)
+			return "has a non-ASCII character (give the address in ASCII)";
+	}
+	if (strpbrk(c, "<>,;\"()[]\\"))
+		return "has one of <>,;\"()[]\\ (give one address, nothing around it)";
+	if (!at || at == c || !at[1] || strchr(at + 1, '@'))
+		return "needs exactly one @ with text on both sides";
+	return NULL;
 }
 
 /* Validates an open request; 0 with uuid/ip set, or -1 with *error. */
@@ -89,8 +108,12 @@ static int open_validate(struct cordond *d, const json_t *req, char uuid[65], co
 		*error = reply_error("give exactly one of --vm VM or --ip IP");
 		return -1;
 	}
-	if (contact && !valid_contact(contact)) {
-		*error = reply_error("invalid contact address '%s'", contact);
+	if (contact && contact_problem(contact)) {
+		/* Quoted whole or not at all: a cut could split a character. */
+		*error = strlen(contact) <= 64 ?
+			reply_error("invalid contact address '%s': it %s", contact,
+				    contact_problem(contact)) :
+			reply_error("invalid contact address: it %s", contact_problem(contact));
 		return -1;
 	}
 	if ((evidence && strlen(evidence) > EVIDENCE_MAX) || (source && strlen(source) > TEXT_MAX)) {

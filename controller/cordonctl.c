@@ -8,6 +8,7 @@
 #include "jsonsock.h"
 #include "keys.h"
 #include "mac.h"
+#include "termsafe.h"
 
 #define DEFAULT_SOCKET "/run/cordon/control.sock"
 
@@ -86,7 +87,9 @@ static json_t *call(const struct ctl_opts *o, json_t *req, int *status)
 	if (!reply) {
 		/* Sent but unanswered (cordond died or hung meanwhile): it may
 		 * have done it, and the operator must not assume either way. */
-		fprintf(stderr, "cordonctl: %s%s\n", err, unreachable ?
+		fputs("cordonctl: ", stderr);
+		termsafe_fputs(err, 0, stderr);
+		fprintf(stderr, "%s\n", unreachable ?
 			" (is cordond running? use --socket PATH or $CORDON_SOCKET)" :
 			" (the request was sent: cordond may have done it; see cordonctl audit)");
 		*status = unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
@@ -94,7 +97,10 @@ static json_t *call(const struct ctl_opts *o, json_t *req, int *status)
 	}
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		const char *e = json_string_value(json_object_get(reply, "error"));
-		fprintf(stderr, "cordonctl: %s\n", e ? e : "request failed");
+		/* It may quote what the operator gave or an agent's name. */
+		fputs("cordonctl: ", stderr);
+		termsafe_fputs(e ? e : "request failed", 0, stderr);
+		fputc('\n', stderr);
 		*status = EXIT_REFUSED;
 	} else {
 		result = json_incref(json_object_get(reply, "result"));
@@ -108,16 +114,22 @@ int run_simple(const struct ctl_opts *o, json_t *req,
 		      void (*print)(const json_t *result))
 {
 	int status;
-	json_t *result = call(o, req, &status);
+	json_t *result;
+
+	if (!req) { /* json_pack refused a value: JSON carries UTF-8 only */
+		fprintf(stderr, "cordonctl: an argument is not UTF-8 text; nothing was sent\n");
+		return EXIT_USAGE;
+	}
+	result = call(o, req, &status);
 
 	if (!result)
 		return status;
 	if (o->json)
 		print_json(result);
 	else
-		print(result);
+		status = print_safe(print, result);
 	json_decref(result);
-	return 0;
+	return status;
 }
 
 static int cmd_vm(const struct ctl_opts *o, int argc, char **argv)

@@ -37,6 +37,9 @@ void print_clock(const json_t *result);
 void print_policy_list(const json_t *result);
 void print_policy_show(const json_t *result);
 void print_json(const json_t *result);
+/* Runs print on a terminal-safe copy of result: every text printer goes
+ * through it. 0, or EXIT_REFUSED when out of memory. */
+int print_safe(void (*print)(const json_t *result), const json_t *result);
 void print_status(const json_t *result);
 void print_agents(const json_t *result);
 void print_vms(const json_t *result);

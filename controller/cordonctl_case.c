@@ -6,6 +6,8 @@
 
 #include "cordonctl.h"
 #include "policy.h"
+#include "termsafe.h"
+#include "utf8.h"
 #include "util.h"
 
 #define EVIDENCE_MAX 65536
@@ -36,6 +38,22 @@ static char *read_evidence(const char *path)
 	return buf;
 }
 
+/* JSON carries UTF-8 only: say which value is not, before sending. */
+static int open_args_utf8(const struct option *opts, const char *const v[6], const char *evidence)
+{
+	for (int i = 0; i < 5; i++)
+		if (v[i] && !utf8_valid(v[i])) {
+			fprintf(stderr, "cordonctl: --%s is not UTF-8 text\n", opts[i].name);
+			return -1;
+		}
+	if (evidence && !utf8_valid(evidence)) {
+		fprintf(stderr, "cordonctl: evidence %s is not UTF-8 text (convert it first, "
+			"e.g. iconv -f latin1 -t utf-8)\n", v[5]);
+		return -1;
+	}
+	return 0;
+}
+
 static int case_open(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -62,6 +80,10 @@ static int case_open(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if (v[5] && !(evidence = read_evidence(v[5])))
 		return EXIT_USAGE;
+	if (open_args_utf8(opts, v, evidence) < 0) {
+		free(evidence);
+		return EXIT_USAGE;
+	}
 	json_t *req = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "cmd", "case_open",
 		"category", v[0], "vm", v[1], "ip", v[2], "contact", v[3], "source", v[4],
 		"evidence", evidence);
@@ -239,12 +261,17 @@ static int policy_check(const char *path)
 	char err[512];
 	struct policy *p = policy_load(path, err, sizeof(err));
 
+	/* The file may be someone else's: its text is shown escaped. */
 	if (!p) {
-		fprintf(stderr, "cordonctl: %s\n", err);
+		fputs("cordonctl: ", stderr);
+		termsafe_fputs(err, 0, stderr);
+		fputc('\n', stderr);
 		return EXIT_REFUSED;
 	}
-	printf("%s: category %s, %zu steps, %s clock: OK\n", path, policy_category(p),
-	       policy_n_steps(p), policy_clock(p) == POLICY_CLOCK_BUSINESS ? "business" : "wall");
+	printf("%s: category ", path);
+	termsafe_fputs(policy_category(p), 0, stdout);
+	printf(", %zu steps, %s clock: OK\n", policy_n_steps(p),
+	       policy_clock(p) == POLICY_CLOCK_BUSINESS ? "business" : "wall");
 	policy_free(p);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cordonctl.h"
+#include "termsafe.h"
 #include "util.h"
 
 static const char *str(const json_t *obj, const char *key)
@@ -55,6 +56,22 @@ void print_json(const json_t *result)
 {
 	json_dumpf(result, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 	fputc('\n', stdout);
+}
+
+int print_safe(void (*print)(const json_t *result), const json_t *result)
+{
+	/* Free text printed as blocks of lines (evidence, policy and ladder
+	 * texts): each line is escaped, the line breaks stay. */
+	static const char *const blocks[] = { "evidence", "text", NULL };
+	json_t *safe = termsafe_json(result, blocks);
+
+	if (!safe) {
+		fprintf(stderr, "cordonctl: out of memory\n");
+		return EXIT_REFUSED;
+	}
+	print(safe);
+	json_decref(safe);
+	return 0;
 }
 
 /* Steps that fail and are retried (listed up to the controller's limit). */

@@ -5,6 +5,9 @@
 #include "cordonctl.h"
 #include "util.h"
 
+/* case show: the start of the evidence (--json has all of it). */
+#define EVIDENCE_SHOWN 300
+
 static const char *s_(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -194,6 +197,27 @@ static void print_outbox(const json_t *c)
 		       json_string_value(json_object_get(n, "hook_state")) ? s_(n, "hook_state") : "");
 }
 
+/* Text of several lines under a label, the following lines indented to
+ * it, cut after about max bytes. */
+static void print_block(const char *label, const char *text, size_t max)
+{
+	size_t shown = 0;
+
+	printf("%s", label);
+	for (const char *p = text; *p && shown < max;) {
+		size_t n = strcspn(p, "\n");
+		if (n > max - shown) /* never inside a UTF-8 sequence */
+			for (n = max - shown; n && ((unsigned char)p[n] & 0xc0) == 0x80;)
+				n--;
+		printf("%*s%.*s\n", shown ? (int)strlen(label) : 0, "", (int)n, p);
+		shown += n + 1;
+		p += n;
+		p += *p == '\n';
+	}
+	if (strlen(text) > max)
+		printf("%*s...\n", (int)strlen(label), "");
+}
+
 void print_case_show(const json_t *c)
 {
 	char t1[32], t2[32], t3[32];
@@ -207,7 +231,7 @@ void print_case_show(const json_t *c)
 	printf("imposes    cut %s%s\n", s_(c, "cut"),
 	       json_is_true(json_object_get(c, "power_off")) ? ", power off" : "");
 	if (json_string_value(json_object_get(c, "evidence")))
-		printf("evidence   %.300s\n", s_(c, "evidence"));
+		print_block("evidence   ", s_(c, "evidence"), EVIDENCE_SHOWN);
 	if (json_string_value(json_object_get(c, "resolution")))
 		printf("resolution %s\n", s_(c, "resolution"));
 	printf("reports    %zu\n", json_array_size(json_object_get(c, "reports")));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mac.h"
+#include "utf8.h"
 
 /* Room for the deepest path, "inventory.vms[N].interfaces[N].ips[N]",
  * whatever the indices. */
@@ -51,36 +52,6 @@ static const char *elem_path(char p[PATH_MAX_LEN], const char *base,
 	return p;
 }
 
-/* proto3 strings must be UTF-8, and jansson (status, cordonctl --json)
- * refuses anything else: better refused here than half-way through. */
-static bool utf8_valid(const unsigned char *s)
-{
-	while (*s) {
-		uint32_t c = *s++, cp, min;
-		int n;
-
-		if (c < 0x80)
-			continue;
-		if ((c & 0xe0) == 0xc0)
-			n = 1, cp = c & 0x1f, min = 0x80;
-		else if ((c & 0xf0) == 0xe0)
-			n = 2, cp = c & 0x0f, min = 0x800;
-		else if ((c & 0xf8) == 0xf0)
-			n = 3, cp = c & 0x07, min = 0x10000;
-		else
-			return false;
-		/* The NUL terminator fails the test: no over-read. */
-		for (; n > 0; n--, s++) {
-			if ((*s & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (*s & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-	}
-	return true;
-}
-
 static int check_str(struct vctx *v, const char *path, const char *field,
 		     const char *s)
 {
@@ -89,7 +60,9 @@ static int check_str(struct vctx *v, const char *path, const char *field,
 	if (len > CORDON_MAX_STR)
 		return fail(v, path, field, "longer than %d bytes",
 			    CORDON_MAX_STR);
-	if (!utf8_valid((const unsigned char *)s))
+	/* proto3 strings must be UTF-8, and jansson (status, cordonctl
+	 * --json) refuses anything else: better refused here than half-way. */
+	if (!utf8_valid(s))
 		return fail(v, path, field, "not valid UTF-8");
 	return 0;
 }
