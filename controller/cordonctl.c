@@ -90,16 +90,15 @@ static json_t *send_request(const struct ctl_opts *o, const json_t *req, int *un
 		return reply;
 	reply = jsonsock_call(ro, req, 30000, unreachable, err, errlen);
 	if (*unreachable == EACCES)
-		snprintf(err, errlen, "permission denied on %s and %s: changes need the group of"
-			 " the first (control_group), reads the second's (readonly_group)",
-			 o->socket, ro);
+		snprintf(err, errlen, "permission denied on %s and %s", o->socket, ro);
 	return reply;
 }
 
 static const char *unanswered_hint(int unreachable)
 {
 	if (unreachable == EACCES)
-		return " (the socket is for the members of cordond's control_group)";
+		return " (the control socket is for cordond's control_group, the read-only one"
+		       " for its readonly_group)";
 	if (unreachable)
 		return " (is cordond running? use --socket PATH or $CORDON_SOCKET)";
 	return " (the request was sent: cordond may have done it; see cordonctl audit)";
