@@ -308,6 +308,8 @@ static void expire(struct control_server *s)
 			    c->out ? CONTROL_REPLY_MS : CONTROL_REQUEST_MS);
 		conn_close(s, c);
 	}
+	if (s->spare_fd < 0) /* given up for an accept that then failed */
+		s->spare_fd = spare_open();
 	log_limit_flush(&s->accept_log);
 	log_limit_flush(&s->full_log);
 	log_limit_flush(&s->drop_log);
