@@ -84,7 +84,7 @@ static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value
 
 #define STR(name) if (strcmp(key, #name) == 0) return strlcpy_checked(c->name, value, sizeof(c->name)) == 0
 	STR(host_id); STR(controller); STR(controller_key); STR(key); STR(state_dir);
-	STR(status_socket); STR(nft_table); STR(inventory_file); STR(libvirt_uri);
+	STR(status_socket); STR(status_group); STR(nft_table); STR(inventory_file); STR(libvirt_uri);
 	STR(mechanisms);
 #undef STR
 	if (strcmp(key, "inventory") == 0)

@@ -25,6 +25,7 @@ struct agent_config {
 	char key[4096];
 	char state_dir[4096];
 	char status_socket[108];
+	char status_group[64];      /* "" = root only (0600), else 0660 and this group */
 	char nft_table[64];
 	char inventory_file[4096];
 	enum inventory_source inventory;

@@ -526,6 +526,24 @@ static int start_inventory(struct agent *a, bool check_only, char *err, size_t e
 
 /* Order matters: the kernel is asserted from the state file before the
  * agent talks to anyone, so cuts hold even with no controller. */
+/* The status socket: root's only (0600), or its group's too (0660) when
+ * status_group is set; a missing group is logged, never fatal. */
+static int status_listen(struct agent *a, char *err, size_t errlen)
+{
+	const char *group = a->cfg.status_group;
+	char why[512] = "";
+
+	a->status_fd = jsonsock_listen(a->cfg.status_socket, group[0] ? 0660 : 0600, group,
+				       why, sizeof(why));
+	if (a->status_fd < 0) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (why[0])
+		log_warnx("status socket %s: %s; only root can use it", a->cfg.status_socket, why);
+	return 0;
+}
+
 static int start(struct agent *a, const struct options *o, char *err, size_t errlen)
 {
 	if (start_inventory(a, o->check_only, err, errlen) < 0)
@@ -555,8 +573,7 @@ static int start(struct agent *a, const struct options *o, char *err, size_t err
 		log_info("mechanisms %s (detach timeout %ld ms, shutdown timeout %ld ms)",
 			 a->cfg.mechanisms, a->cfg.detach_timeout_ms, a->cfg.shutdown_timeout_ms);
 	}
-	a->status_fd = jsonsock_listen(a->cfg.status_socket, 0600, NULL, err, errlen);
-	if (a->status_fd < 0)
+	if (status_listen(a, err, errlen) < 0)
 		return -1;
 	sd_notify(0, "READY=1");
 	a->link = link_new(&a->cfg, err, errlen);

@@ -34,8 +34,9 @@ static int socket_set_group(const char *path, const char *group, char *err,
 		return 1;
 	}
 	if (chown(path, (uid_t)-1, gr->gr_gid) < 0) {
-		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
-		return -1;
+		snprintf(err, errlen, "cannot give %s to group '%s': %s", path, group,
+			 strerror(errno));
+		return 1;
 	}
 	return 0;
 }
@@ -73,9 +74,9 @@ int jsonsock_listen(const char *path, unsigned mode, const char *group,
 	return fd;
 }
 
-static int wait_readable(int fd, int timeout_ms)
+static int wait_ready(int fd, short events, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = events };
 	int rc;
 
 	do
@@ -94,7 +95,7 @@ json_t *jsonsock_read(int fd, int timeout_ms, char *err, size_t errlen)
 	if (!buf)
 		return NULL;
 	for (;;) {
-		if (wait_readable(fd, timeout_ms) <= 0) {
+		if (wait_ready(fd, POLLIN, timeout_ms) <= 0) {
 			snprintf(err, errlen, "timed out waiting for a reply");
 			goto out;
 		}
@@ -130,23 +131,31 @@ out:
 	return msg;
 }
 
-int jsonsock_write(int fd, const json_t *msg)
+char *jsonsock_encode(const json_t *msg, size_t *len)
 {
 	char *text = json_dumps(msg, JSON_COMPACT);
+
+	if (!text)
+		return NULL;
+	*len = strlen(text);
+	text[(*len)++] = '\n'; /* replaces the NUL: the length is what counts */
+	return text;
+}
+
+int jsonsock_write(int fd, const json_t *msg)
+{
 	size_t len, off = 0;
+	char *text = jsonsock_encode(msg, &len);
 	int rc = 0;
 
 	if (!text)
 		return -1;
-	len = strlen(text);
-	text[len] = '\n'; /* replaces the NUL: length is tracked explicitly */
-	while (off < len + 1) {
-		ssize_t n = write(fd, text + off, len + 1 - off);
+	while (off < len) {
+		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-			if (poll(&pfd, 1, 2000) <= 0) {
+			if (wait_ready(fd, POLLOUT, 2000) <= 0) {
 				rc = -1;
 				break;
 			}
@@ -172,14 +181,14 @@ json_t *jsonsock_call(const char *path, const json_t *req, int timeout_ms,
 	*unreachable = 0;
 	if (sockaddr_fill(&sa, path) < 0) {
 		snprintf(err, errlen, "socket path too long: %s", path);
-		*unreachable = 1;
+		*unreachable = ENAMETOOLONG;
 		return NULL;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		*unreachable = errno ? errno : EIO;
 		snprintf(err, errlen, "cannot connect to %s: %s", path,
-			 strerror(errno));
-		*unreachable = 1;
+			 strerror(*unreachable));
 		if (fd >= 0)
 			close(fd);
 		return NULL;

@@ -11,15 +11,21 @@
 #define JSONSOCK_MAX (256 * 1024 * 1024) /* 100k VMs with details: ~40 MB */
 
 /* Binds a listening socket at path (a stale socket file is replaced), mode
- * applied, group by name (NULL or "" = keep). -1 with reason in err. */
+ * applied, group by name (NULL or "" = keep). -1 with reason in err; a
+ * group that does not exist or cannot be set is only reported in err (the
+ * socket stays root's). */
 int jsonsock_listen(const char *path, unsigned mode, const char *group,
 		    char *err, size_t errlen);
 /* Reads one line (blocking, with a timeout) and parses it. NULL with a
  * reason in err. */
 json_t *jsonsock_read(int fd, int timeout_ms, char *err, size_t errlen);
 int jsonsock_write(int fd, const json_t *msg);
+/* msg as one line (compact JSON and '\n', no NUL), malloc'd; NULL when it
+ * cannot be encoded. */
+char *jsonsock_encode(const json_t *msg, size_t *len);
 /* Client: connect, send request, read the reply. NULL with reason in err;
- * *unreachable set when the socket could not be connected at all. */
+ * *unreachable is the errno (EACCES, ENOENT, ...) when the socket could not
+ * be connected at all, else 0. */
 json_t *jsonsock_call(const char *path, const json_t *req, int timeout_ms,
 		      int *unreachable, char *err, size_t errlen);
 /* Peer credentials of a connected socket (SO_PEERCRED). */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util.h"
+
 static const char *log_progname = "cordon";
 static enum log_level log_current = LOG_LVL_INFO;
 
@@ -111,4 +113,40 @@ void fatalx(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LVL_ERR, 0);
 	exit(1);
+}
+
+/* Starts a new window when the current one is over, reporting what the old
+ * one suppressed. */
+static void log_limit_roll(struct log_limit *l, uint64_t now)
+{
+	if (l->window_start_ms && now - l->window_start_ms < LOG_LIMIT_WINDOW_MS)
+		return;
+	if (l->suppressed)
+		log_info("%u similar messages suppressed", l->suppressed);
+	l->window_start_ms = now;
+	l->printed = 0;
+	l->suppressed = 0;
+}
+
+void log_limited(struct log_limit *l, enum log_level level, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > log_current)
+		return;
+	log_limit_roll(l, now_mono_ms());
+	if (l->printed >= LOG_LIMIT_BURST) {
+		l->suppressed++;
+		return;
+	}
+	l->printed++;
+	va_start(ap, fmt);
+	log_vwrite(level, errnum, fmt, ap);
+	va_end(ap);
+}
+
+void log_limit_flush(struct log_limit *l)
+{
+	if (l->suppressed)
+		log_limit_roll(l, now_mono_ms());
 }

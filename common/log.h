@@ -3,6 +3,7 @@
 #define CORDON_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -16,5 +17,23 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Rate limit for a message that can repeat without bound (a flood of
+ * connections, a listener out of descriptors): at most LOG_LIMIT_BURST lines
+ * per LOG_LIMIT_WINDOW_MS, then "N similar messages suppressed" once the
+ * window is over. One zeroed struct per kind of message. */
+#define LOG_LIMIT_BURST 5
+#define LOG_LIMIT_WINDOW_MS 10000
+
+struct log_limit {
+	uint64_t window_start_ms;
+	unsigned printed, suppressed;
+};
+
+void log_limited(struct log_limit *l, enum log_level level, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Reports what was suppressed once the window is over, if anything was:
+ * called periodically, so a flood that stopped is still accounted for. */
+void log_limit_flush(struct log_limit *l);
 
 #endif

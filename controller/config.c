@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "control_roles.h"
 #include "log.h"
 #include "util.h"
 
@@ -17,6 +18,7 @@ void ctl_config_defaults(struct ctl_config *cfg)
 	strcpy(cfg->database, "/var/lib/cordon/cordon.db");
 	strcpy(cfg->control_socket, "/run/cordon/control.sock");
 	strcpy(cfg->control_group, "cordon");
+	strcpy(cfg->readonly_group, "cordon-monitor");
 	strcpy(cfg->log_level, "info");
 	strcpy(cfg->policies, "/etc/cordon/policies");
 	strcpy(cfg->calendar, "/etc/cordon/calendar.conf");
@@ -25,6 +27,7 @@ void ctl_config_defaults(struct ctl_config *cfg)
 	strcpy(cfg->notify_from, "abuse@localhost");
 	cfg->resend_ms = 1000;
 	cfg->agent_timeout_ms = 5000;
+	cfg->handshake_ms = 3000;
 }
 
 struct parse_ctx {
@@ -53,11 +56,19 @@ static int ctl_config_entry(void *user, const char *section, const char *key,
 	STR(listen); STR(key); STR(authorized_agents); STR(database);
 	STR(control_socket); STR(control_group); STR(policies); STR(calendar);
 	STR(templates); STR(notify_command); STR(notify_from); STR(call_hook);
+	STR(readonly_group);
 #undef STR
+	if (strcmp(key, "control_socket_readonly") == 0) {
+		c->control_socket_readonly_set = true;
+		return set_string(c->control_socket_readonly, sizeof(c->control_socket_readonly),
+				  value);
+	}
 	if (strcmp(key, "resend_ms") == 0)
 		return parse_long(value, 10, 3600000, &c->resend_ms) == 0;
 	if (strcmp(key, "agent_timeout_ms") == 0)
 		return parse_long(value, 100, 3600000, &c->agent_timeout_ms) == 0;
+	if (strcmp(key, "handshake_ms") == 0)
+		return parse_long(value, 100, 60000, &c->handshake_ms) == 0;
 	if (strcmp(key, "log_level") == 0) {
 		if (log_level_parse(value, &lvl) < 0)
 			return 0;
@@ -73,19 +84,26 @@ int ctl_config_load(const char *path, int must_exist, struct ctl_config *cfg,
 	char reason[256] = "";
 	struct parse_ctx ctx = { cfg, reason, sizeof(reason) };
 	FILE *f = fopen(path, "r");
-	int rc;
+	int rc = 0;
 
-	if (!f) {
-		if (!must_exist && errno == ENOENT)
-			return 0;
+	if (!f && (must_exist || errno != ENOENT)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	rc = ini_parse_file(f, ctl_config_entry, &ctx);
-	fclose(f);
+	if (f) {
+		rc = ini_parse_file(f, ctl_config_entry, &ctx);
+		fclose(f);
+	}
 	if (rc != 0) {
 		snprintf(err, errlen, "%s:%d: %s", path, rc,
 			 reason[0] ? reason : "invalid value or syntax");
+		return -1;
+	}
+	if (!cfg->control_socket_readonly_set &&
+	    control_readonly_path(cfg->control_socket, cfg->control_socket_readonly,
+				  sizeof(cfg->control_socket_readonly)) < 0) {
+		snprintf(err, errlen, "%s: control_socket too long for its read-only sibling;"
+			 " set control_socket_readonly", path);
 		return -1;
 	}
 	return 0;

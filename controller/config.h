@@ -2,6 +2,7 @@
 #ifndef CORDON_CTL_CONFIG_H
 #define CORDON_CTL_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CORDOND_DEFAULT_CONFIG "/etc/cordon/cordond.conf"
@@ -13,6 +14,11 @@ struct ctl_config {
 	char database[4096];
 	char control_socket[108];
 	char control_group[64];
+	/* Answers read commands only; "" = none. Unset: beside control_socket
+	 * (control_readonly_path). */
+	char control_socket_readonly[108];
+	bool control_socket_readonly_set;
+	char readonly_group[64];
 	char policies[4096];        /* directory of *.policy ladders */
 	char calendar[4096];        /* business calendar file; "" = defaults */
 	char templates[4096];       /* notification templates */
@@ -21,6 +27,7 @@ struct ctl_config {
 	char call_hook[1024];       /* optional: run for each call task */
 	long resend_ms;
 	long agent_timeout_ms;
+	long handshake_ms;          /* a TCP peer not through CURVE by then is dropped */
 	char log_level[16];
 };
 

@@ -1,12 +1,12 @@
-/* The control socket: one JSON request per connection from cordonctl.
- * Every mutating request is audited with the caller's uid. */
+/* The control socket's commands: one JSON request per connection from
+ * cordonctl (control_conn.c reads it). Every mutating request is audited
+ * with the caller's uid. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "control_roles.h"
 #include "cordond.h"
 #include "desired.h"
 #include "inventory.h"
@@ -415,44 +415,18 @@ static const struct command commands[] = {
 	{ "policy_show", cases_cmd_policy_show },
 };
 
-json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid)
+json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid, bool readonly)
 {
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 
 	if (!json_is_object(req) || !cmd)
 		return reply_error("malformed request: no \"cmd\"");
+	if (readonly && !control_request_is_read(req))
+		return reply_error("'%s' changes state: refused on the read-only control socket"
+				   " (%s); it needs the control socket %s", cmd,
+				   d->cfg.control_socket_readonly, d->cfg.control_socket);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			return commands[i].fn(d, req, uid);
 	return reply_error("unknown command '%s'", cmd);
-}
-
-void control_accept(struct cordond *d)
-{
-	char err[256];
-	json_t *req, *reply;
-	uid_t uid;
-	int fd = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("control socket accept");
-		return;
-	}
-	if (jsonsock_peer_uid(fd, &uid) < 0) {
-		log_warn("control socket: no peer credentials");
-		close(fd);
-		return;
-	}
-	req = jsonsock_read(fd, 2000, err, sizeof(err));
-	uint64_t t0 = now_mono_ms();
-	reply = req ? control_dispatch(d, req, uid) : reply_error("%s", err);
-	log_debug("control: %s from uid %u took %llu ms",
-		  req ? json_string_value(json_object_get(req, "cmd")) : "(bad request)",
-		  (unsigned)uid, (unsigned long long)(now_mono_ms() - t0));
-	if (reply && jsonsock_write(fd, reply) < 0)
-		log_warnx("control socket: could not send the reply to uid %u", (unsigned)uid);
-	json_decref(req);
-	json_decref(reply);
-	close(fd);
 }

@@ -1,9 +1,11 @@
 /* cordonctl: the operators' command line, over cordond's control socket. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "control_roles.h"
 #include "cordonctl.h"
 #include "jsonsock.h"
 #include "keys.h"
@@ -65,7 +67,9 @@ static void usage(FILE *f)
 		"                                  cordond --test-clock); TIME like 2026-11-23T05:00:00Z\n"
 		"\n"
 		"Options:\n"
-		"  --socket PATH   control socket (default $CORDON_SOCKET or " DEFAULT_SOCKET ")\n"
+		"  --socket PATH   control socket (default $CORDON_SOCKET or " DEFAULT_SOCKET ");\n"
+		"                  read commands fall back to the read-only socket beside it\n"
+		"                  (control.sock -> control-ro.sock) when it refuses access\n"
 		"  --json          machine-readable output for scripts\n"
 		"  -h, --help      this text\n"
 		"\n"
@@ -74,13 +78,40 @@ static void usage(FILE *f)
 		"stored and sent; `cordonctl vms` shows 'pending' until the agent acks it.\n");
 }
 
+/* A read command from a user outside the control socket's group (EACCES)
+ * goes to the read-only socket beside it. */
+static json_t *send_request(const struct ctl_opts *o, const json_t *req, int *unreachable,
+			    char *err, size_t errlen)
+{
+	char ro[108];
+	json_t *reply = jsonsock_call(o->socket, req, 30000, unreachable, err, errlen);
+
+	if (reply || *unreachable != EACCES || !control_request_is_read(req) ||
+	    control_readonly_path(o->socket, ro, sizeof(ro)) < 0)
+		return reply;
+	reply = jsonsock_call(ro, req, 30000, unreachable, err, errlen);
+	if (*unreachable == EACCES)
+		snprintf(err, errlen, "permission denied on %s and %s", o->socket, ro);
+	return reply;
+}
+
+static const char *unanswered_hint(int unreachable)
+{
+	if (unreachable == EACCES)
+		return " (the control socket is for cordond's control_group, the read-only one"
+		       " for its readonly_group)";
+	if (unreachable)
+		return " (is cordond running? use --socket PATH or $CORDON_SOCKET)";
+	return " (the request was sent: cordond may have done it; see cordonctl audit)";
+}
+
 /* Sends req (stolen) and returns the "result" of a successful reply; prints
  * the error and sets *status otherwise. */
 static json_t *call(const struct ctl_opts *o, json_t *req, int *status)
 {
 	char err[512];
 	int unreachable;
-	json_t *reply = jsonsock_call(o->socket, req, 30000, &unreachable, err, sizeof(err));
+	json_t *reply = send_request(o, req, &unreachable, err, sizeof(err));
 	json_t *result = NULL;
 
 	json_decref(req);
@@ -89,9 +120,7 @@ static json_t *call(const struct ctl_opts *o, json_t *req, int *status)
 		 * have done it, and the operator must not assume either way. */
 		fputs("cordonctl: ", stderr);
 		termsafe_fputs(err, 0, stderr);
-		fprintf(stderr, "%s\n", unreachable ?
-			" (is cordond running? use --socket PATH or $CORDON_SOCKET)" :
-			" (the request was sent: cordond may have done it; see cordonctl audit)");
+		fprintf(stderr, "%s\n", unanswered_hint(unreachable));
 		*status = unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
 		return NULL;
 	}

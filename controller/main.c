@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 
 #include "calendar.h"
 #include "cases.h"
+#include "control_conn.h"
 #include "cordond.h"
 #include "policy.h"
 #include "scheduler.h"
@@ -207,33 +209,36 @@ static void drain_router(struct cordond *d)
 	}
 }
 
+enum { POLL_ROUTER, POLL_ZAP, POLL_MONITOR, POLL_SIGNAL, POLL_CONTROL };
+
 static int run_loop(struct cordond *d, int sfd)
 {
-	zmq_pollitem_t items[] = {
-		{ ctl_transport_router(d->transport), 0, ZMQ_POLLIN, 0 },
-		{ ctl_transport_zap(d->transport), 0, ZMQ_POLLIN, 0 },
-		{ ctl_transport_monitor(d->transport), 0, ZMQ_POLLIN, 0 },
-		{ NULL, d->control_fd, ZMQ_POLLIN, 0 },
-		{ NULL, sfd, ZMQ_POLLIN, 0 },
+	zmq_pollitem_t items[POLL_CONTROL + CONTROL_POLL_MAX] = {
+		[POLL_ROUTER] = { ctl_transport_router(d->transport), 0, ZMQ_POLLIN, 0 },
+		[POLL_ZAP] = { ctl_transport_zap(d->transport), 0, ZMQ_POLLIN, 0 },
+		[POLL_MONITOR] = { ctl_transport_monitor(d->transport), 0, ZMQ_POLLIN, 0 },
+		[POLL_SIGNAL] = { NULL, sfd, ZMQ_POLLIN, 0 },
 	};
 	uint64_t next_tick = now_mono_ms() + TICK_MS;
 	bool more_due = false;
 
 	for (;;) {
+		/* The control clients change every turn: polled as they are now. */
+		size_t n_ctl = control_poll_fill(d->control, items + POLL_CONTROL);
 		int64_t wait = more_due ? 0 : (int64_t)(next_tick - now_mono_ms());
-		if (zmq_poll(items, 5, wait < 0 ? 0 : wait) < 0 && errno != EINTR) {
+		if (zmq_poll(items, (int)(POLL_CONTROL + n_ctl), wait < 0 ? 0 : wait) < 0 &&
+		    errno != EINTR) {
 			log_warn("zmq_poll");
 			return -1;
 		}
-		if (items[1].revents & ZMQ_POLLIN)
+		if (items[POLL_ZAP].revents & ZMQ_POLLIN)
 			ctl_transport_handle_zap(d->transport);
-		if (items[2].revents & ZMQ_POLLIN)
+		if (items[POLL_MONITOR].revents & ZMQ_POLLIN)
 			ctl_transport_handle_monitor(d->transport);
-		if (items[0].revents & ZMQ_POLLIN)
+		if (items[POLL_ROUTER].revents & ZMQ_POLLIN)
 			drain_router(d);
-		if (items[3].revents & ZMQ_POLLIN)
-			control_accept(d);
-		if ((items[4].revents & ZMQ_POLLIN) && !handle_signal(d, sfd))
+		control_poll_handle(d, items + POLL_CONTROL, n_ctl);
+		if ((items[POLL_SIGNAL].revents & ZMQ_POLLIN) && !handle_signal(d, sfd))
 			return 0;
 		/* One batch per turn, so agents and operators are served
 		 * between batches when many steps fall due at once. */
@@ -241,6 +246,7 @@ static int run_loop(struct cordond *d, int sfd)
 		if (now_mono_ms() >= next_tick) {
 			agents_tick(d);
 			outbox_tick(d);
+			ctl_transport_log_flush(d->transport);
 			next_tick = now_mono_ms() + TICK_MS;
 			sd_notify(0, "WATCHDOG=1");
 		}
@@ -269,6 +275,55 @@ static int check_config(struct cordond *d, char *err, size_t errlen)
 	return load_ladders(d, err, errlen);
 }
 
+/* One control socket; a missing group is logged (root can still use it),
+ * never a reason not to start. */
+static int control_listen_one(struct cordond *d, const char *path, const char *group,
+			      bool readonly, char *err, size_t errlen)
+{
+	char why[512] = "";
+	int fd = jsonsock_listen(path, 0660, group, why, sizeof(why));
+
+	if (fd < 0 || control_server_add(d->control, fd, path, readonly) < 0) {
+		snprintf(err, errlen, "%s", why[0] ? why : "cannot serve the control socket");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (why[0])
+		log_warnx("control socket %s: %s; only root can use it", path, why);
+	return 0;
+}
+
+static int control_listen(struct cordond *d, char *err, size_t errlen)
+{
+	d->control = control_server_new();
+	if (!d->control) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (control_listen_one(d, d->cfg.control_socket, d->cfg.control_group, false,
+			       err, errlen) < 0)
+		return -1;
+	if (!d->cfg.control_socket_readonly[0])
+		return 0;
+	return control_listen_one(d, d->cfg.control_socket_readonly, d->cfg.readonly_group,
+				  true, err, errlen);
+}
+
+/* A flood of connections must run into the hard limit, not a soft one
+ * set low for interactive shells. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("cannot raise the descriptor limit to %llu",
+			 (unsigned long long)rl.rlim_max);
+}
+
 static int start(struct cordond *d, const struct options *o, char *err, size_t errlen)
 {
 	if (o->check_only)
@@ -285,22 +340,17 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 		snprintf(err, errlen, "cannot start the notifier");
 		return -1;
 	}
+	raise_nofile();
 	d->transport = ctl_transport_new(&d->cfg, err, errlen);
 	if (!d->transport)
 		return -1;
-	d->control_fd = jsonsock_listen(d->cfg.control_socket, 0660, d->cfg.control_group,
-					err, errlen);
-	if (d->control_fd < 0)
-		return -1;
-	if (err[0])
-		log_warnx("control socket: %s; only root can use it", err);
-	return 0;
+	return control_listen(d, err, errlen);
 }
 
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct cordond d = { .control_fd = -1 };
+	struct cordond d = { 0 };
 	char err[1024] = "";
 	int sfd, rc = 1;
 
@@ -325,16 +375,14 @@ int main(int argc, char **argv)
 		printf("cordond: configuration %s is valid\n", o.config);
 		rc = 0;
 	} else {
-		log_info("cordond %s listening on %s, control socket %s", CORDON_VERSION,
-			 d.cfg.listen, d.cfg.control_socket);
+		log_info("cordond %s listening on %s, control socket %s, read-only %s",
+			 CORDON_VERSION, d.cfg.listen, d.cfg.control_socket,
+			 d.cfg.control_socket_readonly[0] ? d.cfg.control_socket_readonly : "none");
 		sd_notify(0, "READY=1");
 		rc = run_loop(&d, sfd) < 0 ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
 	}
-	if (d.control_fd >= 0) {
-		close(d.control_fd);
-		unlink(d.cfg.control_socket);
-	}
+	control_server_free(d.control);
 	ctl_transport_free(d.transport);
 	if (d.store && d.test_clock && store_save_test_now(d.store) < 0)
 		log_warnx("could not save the test clock");

@@ -28,6 +28,8 @@ struct ctl_transport {
 	struct conn_slot conns[CONN_SLOTS];
 	struct authorized_key *keys;
 	size_t n_keys;
+	/* A flood of junk connections must not become a flood of lines. */
+	struct log_limit conn_log, handshake_log, zap_log;
 };
 
 static int set_int(void *sock, int opt, int value)
@@ -70,7 +72,7 @@ static int open_router(struct ctl_transport *t, const struct ctl_config *cfg,
 	    set_int(t->router, ZMQ_LINGER, 0) < 0 ||
 	    set_int(t->router, ZMQ_HEARTBEAT_IVL, 2000) < 0 ||
 	    set_int(t->router, ZMQ_HEARTBEAT_TIMEOUT, 6000) < 0 ||
-	    set_int(t->router, ZMQ_HANDSHAKE_IVL, 5000) < 0) {
+	    set_int(t->router, ZMQ_HANDSHAKE_IVL, (int)cfg->handshake_ms) < 0) {
 		snprintf(err, errlen, "cannot set up the agent socket: %s", zmq_strerror(errno));
 		return -1;
 	}
@@ -218,8 +220,8 @@ void ctl_transport_handle_zap(struct ctl_transport *t)
 			log_debug("agent key for host %s accepted from %s", key->host_id, addr);
 			zap_reply(t->zap, &f[1], "200", "OK", key->host_id);
 		} else {
-			log_warnx("refused a connection from %s: key not in the authorized agents directory",
-				  addr);
+			log_limited(&t->zap_log, LOG_LVL_WARN, 0, "refused a connection from %s:"
+				    " key not in the authorized agents directory", addr);
 			zap_reply(t->zap, &f[1], "400", "key not authorized", "");
 		}
 	}
@@ -248,7 +250,7 @@ static void conn_accepted(struct ctl_transport *t, int fd)
 	}
 	slot->fd = fd;
 	snprintf(slot->peer, sizeof(slot->peer), "%s:%u", host, port);
-	log_debug("agent port: connection from %s", slot->peer);
+	log_limited(&t->conn_log, LOG_LVL_DEBUG, 0, "agent port: connection from %s", slot->peer);
 }
 
 static const char *conn_peer(struct ctl_transport *t, int fd)
@@ -264,14 +266,16 @@ static void monitor_event(struct ctl_transport *t, uint16_t event, uint32_t valu
 		conn_accepted(t, (int)value);
 		break;
 	case ZMQ_EVENT_DISCONNECTED:
-		log_info("agent port: connection from %s closed", conn_peer(t, (int)value));
+		log_limited(&t->conn_log, LOG_LVL_INFO, 0, "agent port: connection from %s closed",
+			    conn_peer(t, (int)value));
 		t->conns[value % CONN_SLOTS].peer[0] = '\0';
 		break;
 	default:
-		log_warnx("agent port: handshake failed (%s, code %u)",
-			  event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication" :
-			  event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error: not a cordon agent?" :
-			  "connection dropped", value);
+		log_limited(&t->handshake_log, LOG_LVL_WARN, 0,
+			    "agent port: handshake failed (%s, code %u)",
+			    event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication" :
+			    event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ?
+			    "protocol error: not a cordon agent?" : "connection dropped", value);
 	}
 }
 
@@ -291,6 +295,13 @@ void ctl_transport_handle_monitor(struct ctl_transport *t)
 	}
 	zmq_msg_close(&ev);
 	zmq_msg_close(&addr);
+}
+
+void ctl_transport_log_flush(struct ctl_transport *t)
+{
+	log_limit_flush(&t->conn_log);
+	log_limit_flush(&t->handshake_log);
+	log_limit_flush(&t->zap_log);
 }
 
 static void drain_rest(void *sock)

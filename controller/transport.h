@@ -36,6 +36,8 @@ void *ctl_transport_monitor(struct ctl_transport *t);
 
 void ctl_transport_handle_zap(struct ctl_transport *t);
 void ctl_transport_handle_monitor(struct ctl_transport *t);
+/* Reports the connection messages a flood made it suppress (periodically). */
+void ctl_transport_log_flush(struct ctl_transport *t);
 /* Receives one message: 1 with *env set (caller frees with codec_free),
  * 0 when nothing usable was there (malformed input is logged and dropped),
  * -1 on a socket error. */
