@@ -2,6 +2,7 @@
 #   make            build everything into build/
 #   make SAN=1      same with ASan + UBSan
 #   make check      all tests (needs root: namespaces, nftables)
+#   make check-san  unit + non-libvirt tests against the SAN=1 build
 #   make demo       install dependencies, build, show a cut and a restore
 #   make install    install binaries, units, default config (DESTDIR, PREFIX)
 
@@ -94,6 +95,12 @@ $(B)/tools/%: tests/tools/%.c $(COMMON_OBJ) $$(TOOL_DEPS_$$*)
 check: all
 	tests/run
 
+# The unit tests and the integration tests that need no libvirt, against
+# the ASan + UBSan build (CI runs this after `make check`).
+check-san:
+	$(MAKE) SAN=1 B=build-san all
+	CDT_BUILD=$(CURDIR)/build-san CDT_EXCLUDE='4[0-9][0-9]-libvirt*' tests/run
+
 demo: deps all
 	tests/demo.sh
 
@@ -123,8 +130,8 @@ install: $(BINS)
 	    install -m 0644 templates/*.txt $(DESTDIR)/etc/cordon/templates/; }
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-san
 
-.PHONY: all check demo deps bench install clean
+.PHONY: all check check-san demo deps bench install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -3,6 +3,8 @@
 #define CORDON_AGENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "enforce.h"
@@ -11,6 +13,8 @@
 #include "mech.h"
 #include "transport.h"
 #include "virt.h"
+
+struct jsonsock_server;
 
 struct agent {
 	struct agent_config cfg;
@@ -22,7 +26,7 @@ struct agent {
 	struct mech *mech;        /* libvirt mechanisms; NULL with the static inventory */
 	bool inv_ready;           /* read once from its source */
 	bool hello_without_inv;   /* gave up waiting for libvirt (logged once) */
-	int status_fd;
+	struct jsonsock_server *status; /* the status socket and its clients */
 	int64_t started;
 	uint64_t started_mono;
 	unsigned pending_acks;    /* desired states received, not yet acked */
@@ -33,7 +37,8 @@ struct agent {
 
 /* status.c */
 json_t *status_build(const struct agent *a);
-void status_accept(struct agent *a);
+/* Answers a `cordon-agent status` request (a jsonsock_serve_fn, ctx: agent). */
+json_t *status_serve(void *ctx, const json_t *req, uid_t uid, bool readonly);
 /* `cordon-agent status`: returns the exit status. */
 int status_main(int argc, char **argv);
 

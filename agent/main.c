@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "jsonsock.h"
+#include "jsonsock_server.h"
 #include "keys.h"
 #include "log.h"
 #include "util.h"
@@ -407,26 +408,29 @@ static void mech_events(struct agent *a)
 
 static int run_loop(struct agent *a, int sfd)
 {
-	zmq_pollitem_t items[] = {
+	/* The fixed sockets, then (after n_fixed) the status socket's, which
+	 * come and go with its clients. */
+	zmq_pollitem_t items[7 + JSONSOCK_POLL_MAX] = {
 		{ a->link->dealer, 0, ZMQ_POLLIN, 0 },
 		{ a->link->monitor, 0, ZMQ_POLLIN, 0 },
 		{ NULL, nft_monitor_fd(a->enf.nft), ZMQ_POLLIN, 0 },
-		{ NULL, a->status_fd, ZMQ_POLLIN, 0 },
 		{ NULL, sfd, ZMQ_POLLIN, 0 },
 		{ NULL, link_watch_fd(a->links), ZMQ_POLLIN, 0 },
 		{ NULL, a->virt ? virt_event_fd(a->virt) : -1, ZMQ_POLLIN, 0 },
 		{ NULL, a->mech ? mech_event_fd(a->mech) : -1, ZMQ_POLLIN, 0 },
 	};
-	int n_items = a->mech ? 8 : a->virt ? 7 : 6;
+	size_t n_fixed = a->mech ? 7 : a->virt ? 6 : 5;
 	struct timers t = { 0 };
 
 	t.next_verify = now_mono_ms() + (uint64_t)a->cfg.verify_ms;
 	for (;;) {
-		if (zmq_poll(items, n_items, POLL_MS) < 0 && errno != EINTR) {
+		size_t n_status = jsonsock_server_poll_fill(a->status, items + n_fixed);
+
+		if (zmq_poll(items, (int)(n_fixed + n_status), POLL_MS) < 0 && errno != EINTR) {
 			log_warn("zmq_poll");
 			return -1;
 		}
-		if ((items[5].revents & ZMQ_POLLIN) &&
+		if ((items[4].revents & ZMQ_POLLIN) &&
 		    link_watch_read(a->links, on_link, a) < 0)
 			log_warnx("link events: read failed; periodic verify still runs");
 		if (items[2].revents & ZMQ_POLLIN)
@@ -435,12 +439,11 @@ static int run_loop(struct agent *a, int sfd)
 			link_handle_monitor(a->link);
 		if (items[0].revents & ZMQ_POLLIN)
 			drain_link(a);
-		if (items[3].revents & ZMQ_POLLIN)
-			status_accept(a);
-		if ((items[4].revents & ZMQ_POLLIN) && !handle_signals(a, sfd))
+		jsonsock_server_poll_handle(a->status, items + n_fixed, n_status);
+		if ((items[3].revents & ZMQ_POLLIN) && !handle_signals(a, sfd))
 			return 0;
 		uint64_t now = now_mono_ms();
-		if (a->virt && (items[6].revents & ZMQ_POLLIN))
+		if (a->virt && (items[5].revents & ZMQ_POLLIN))
 			virt_events(a);
 		if (a->mech)
 			mech_events(a);
@@ -533,10 +536,17 @@ static int status_listen(struct agent *a, char *err, size_t errlen)
 	const char *group = a->cfg.status_group;
 	char why[512] = "";
 
-	a->status_fd = jsonsock_listen(a->cfg.status_socket, group[0] ? 0660 : 0600, group,
-				       why, sizeof(why));
-	if (a->status_fd < 0) {
+	int fd = jsonsock_listen(a->cfg.status_socket, group[0] ? 0660 : 0600, group,
+				 why, sizeof(why));
+
+	if (fd < 0) {
 		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	a->status = jsonsock_server_new("status socket", status_serve, a);
+	if (!a->status || jsonsock_server_add(a->status, fd, a->cfg.status_socket, false) < 0) {
+		close(fd);
+		snprintf(err, errlen, "status socket: out of memory");
 		return -1;
 	}
 	if (why[0])
@@ -583,7 +593,7 @@ static int start(struct agent *a, const struct options *o, char *err, size_t err
 static int run_agent(int argc, char **argv)
 {
 	struct options o;
-	struct agent a = { .status_fd = -1 };
+	struct agent a = { 0 };
 	enum log_level lvl;
 	char err[1024] = "";
 	int sfd, rc = 1;
@@ -617,10 +627,7 @@ static int run_agent(int argc, char **argv)
 		rc = run_loop(&a, sfd) < 0 ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
 	}
-	if (a.status_fd >= 0) {
-		close(a.status_fd);
-		unlink(a.cfg.status_socket);
-	}
+	jsonsock_server_free(a.status); /* unlinks the socket */
 	link_free(a.link);
 	mech_free(a.mech);
 	virt_free(a.virt);

@@ -430,3 +430,8 @@ json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid, bool r
 			return commands[i].fn(d, req, uid);
 	return reply_error("unknown command '%s'", cmd);
 }
+
+json_t *control_serve(void *ctx, const json_t *req, uid_t uid, bool readonly)
+{
+	return control_dispatch(ctx, req, uid, readonly);
+}

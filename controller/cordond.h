@@ -15,14 +15,14 @@ struct policy_set;
 struct calendar;
 struct notifier;
 struct ladders;
-struct control_server;
+struct jsonsock_server;
 
 struct cordond {
 	struct ctl_config cfg;
 	struct store *store;
 	struct ctl_transport *transport;
 	struct registry registry;
-	struct control_server *control; /* control_conn.c */
+	struct jsonsock_server *control; /* common/jsonsock_server.c */
 	int64_t started;
 	bool test_clock;
 	struct policy_set *policies;
@@ -49,6 +49,8 @@ void agents_tick(struct cordond *d);
 /* control.c: the unix control sockets' commands for cordonctl; readonly:
  * the request came on the read-only socket (mutations are refused). */
 json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid, bool readonly);
+/* control_dispatch as the control sockets' jsonsock_serve_fn (ctx: cordond). */
+json_t *control_serve(void *ctx, const json_t *req, uid_t uid, bool readonly);
 json_t *reply_ok(json_t *result);
 json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A change the store did not take, with the reason (a full disk, a

@@ -13,7 +13,7 @@
 
 #include "calendar.h"
 #include "cases.h"
-#include "control_conn.h"
+#include "jsonsock_server.h"
 #include "cordond.h"
 #include "policy.h"
 #include "scheduler.h"
@@ -213,7 +213,7 @@ enum { POLL_ROUTER, POLL_ZAP, POLL_MONITOR, POLL_SIGNAL, POLL_CONTROL };
 
 static int run_loop(struct cordond *d, int sfd)
 {
-	zmq_pollitem_t items[POLL_CONTROL + CONTROL_POLL_MAX] = {
+	zmq_pollitem_t items[POLL_CONTROL + JSONSOCK_POLL_MAX] = {
 		[POLL_ROUTER] = { ctl_transport_router(d->transport), 0, ZMQ_POLLIN, 0 },
 		[POLL_ZAP] = { ctl_transport_zap(d->transport), 0, ZMQ_POLLIN, 0 },
 		[POLL_MONITOR] = { ctl_transport_monitor(d->transport), 0, ZMQ_POLLIN, 0 },
@@ -224,7 +224,7 @@ static int run_loop(struct cordond *d, int sfd)
 
 	for (;;) {
 		/* The control clients change every turn: polled as they are now. */
-		size_t n_ctl = control_poll_fill(d->control, items + POLL_CONTROL);
+		size_t n_ctl = jsonsock_server_poll_fill(d->control, items + POLL_CONTROL);
 		int64_t wait = more_due ? 0 : (int64_t)(next_tick - now_mono_ms());
 		if (zmq_poll(items, (int)(POLL_CONTROL + n_ctl), wait < 0 ? 0 : wait) < 0 &&
 		    errno != EINTR) {
@@ -237,7 +237,7 @@ static int run_loop(struct cordond *d, int sfd)
 			ctl_transport_handle_monitor(d->transport);
 		if (items[POLL_ROUTER].revents & ZMQ_POLLIN)
 			drain_router(d);
-		control_poll_handle(d, items + POLL_CONTROL, n_ctl);
+		jsonsock_server_poll_handle(d->control, items + POLL_CONTROL, n_ctl);
 		if ((items[POLL_SIGNAL].revents & ZMQ_POLLIN) && !handle_signal(d, sfd))
 			return 0;
 		/* One batch per turn, so agents and operators are served
@@ -283,7 +283,7 @@ static int control_listen_one(struct cordond *d, const char *path, const char *g
 	char why[512] = "";
 	int fd = jsonsock_listen(path, 0660, group, why, sizeof(why));
 
-	if (fd < 0 || control_server_add(d->control, fd, path, readonly) < 0) {
+	if (fd < 0 || jsonsock_server_add(d->control, fd, path, readonly) < 0) {
 		snprintf(err, errlen, "%s", why[0] ? why : "cannot serve the control socket");
 		if (fd >= 0)
 			close(fd);
@@ -296,7 +296,7 @@ static int control_listen_one(struct cordond *d, const char *path, const char *g
 
 static int control_listen(struct cordond *d, char *err, size_t errlen)
 {
-	d->control = control_server_new();
+	d->control = jsonsock_server_new("control socket", control_serve, d);
 	if (!d->control) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -382,7 +382,7 @@ int main(int argc, char **argv)
 		rc = run_loop(&d, sfd) < 0 ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
 	}
-	control_server_free(d.control);
+	jsonsock_server_free(d.control);
 	ctl_transport_free(d.transport);
 	if (d.store && d.test_clock && store_save_test_now(d.store) < 0)
 		log_warnx("could not save the test clock");

@@ -1018,3 +1018,29 @@ judge_vms() {
 vm_cut_specs() {
 	ctl --json vms | jq -r '.[] | "\(.name)=\(if .scopes == [] then "-" else (.scopes | sort | join(",")) end)"'
 }
+
+# latency_series N LIMIT_MS WHAT CMD...: runs CMD N times (0.3 s apart, each
+# given 10 s); fails for each run without an answer. Sets LAT_MEDIAN and
+# LAT_MAX (ms) and LAT_SLOW (how many took over LIMIT_MS), and notes them.
+latency_series() {
+	local n=$1 limit=$2 what=$3 i t0 t1 ms lats=() sorted
+	shift 3
+	LAT_SLOW=0
+	for ((i = 1; i <= n; i++)); do
+		t0=${EPOCHREALTIME//[.,]/}
+		if timeout 10 "$@" >/dev/null 2>&1; then
+			t1=${EPOCHREALTIME//[.,]/}
+			ms=$(((t1 - t0) / 1000))
+		else
+			fail "$what answers (try $i: no answer within 10 s)"
+			ms=10000
+		fi
+		lats+=("$ms")
+		((ms <= limit)) || LAT_SLOW=$((LAT_SLOW + 1))
+		sleep 0.3
+	done
+	sorted=$(printf '%s\n' "${lats[@]}" | sort -n)
+	LAT_MEDIAN=$(sed -n "$(((n + 1) / 2))p" <<<"$sorted")
+	LAT_MAX=$(tail -n 1 <<<"$sorted")
+	note "$what latency (ms, $n tries): median $LAT_MEDIAN, max $LAT_MAX"
+}

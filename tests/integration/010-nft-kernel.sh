@@ -22,7 +22,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root (network namespaces, nftables)"
 	exit 77
 fi
-TOOL=${NFTTOOL:-build/tools/nfttool}
+TOOL=${NFTTOOL:-${CDT_BUILD:-build}/tools/nfttool}
 if [ ! -x "$TOOL" ]; then
 	echo "FAIL: $TOOL not built (make build/tools/nfttool)"
 	exit 1

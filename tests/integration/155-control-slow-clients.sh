@@ -18,28 +18,8 @@ SLOW_PID=$!
 on_exit kill "$SLOW_PID"
 sleep 3 # every client connected, the first deadlines passed
 
-# status_latency: one `cordonctl status`, its wall time (ms) in LAT_MS.
-status_latency() {
-	local t0 t1
-	t0=${EPOCHREALTIME//[.,]/}
-	timeout 10 "$CORDONCTL" --socket "$CDT_TMP/ctl/control.sock" status >/dev/null 2>&1 ||
-		return 1
-	t1=${EPOCHREALTIME//[.,]/}
-	LAT_MS=$(((t1 - t0) / 1000))
-}
-lats=() slow_ones=0
-for i in $(seq 20); do
-	if ! status_latency; then
-		fail "cordonctl status answers while 50 slow clients hang (try $i: no answer within 10 s)"
-		LAT_MS=10000
-	fi
-	lats+=("$LAT_MS")
-	((LAT_MS <= 1000)) || slow_ones=$((slow_ones + 1))
-	sleep 0.3
-done
-sorted=$(printf '%s\n' "${lats[@]}" | sort -n)
-note "cordonctl status latency under 50 slow clients (ms, 20 tries): median $(sed -n 10p <<<"$sorted"), max $(tail -n 1 <<<"$sorted")"
-check "every cordonctl status answered within 1 s ($slow_ones of 20 slower)" [ "$slow_ones" = 0 ]
+latency_series 20 1000 "cordonctl status under 50 slow clients" "$CORDONCTL" --socket "$CDT_TMP/ctl/control.sock" status
+check "every cordonctl status answered within 1 s ($LAT_SLOW of 20 slower)" [ "$LAT_SLOW" = 0 ]
 
 vm_suspend vm11 public
 ok "cordonctl suspend vm11 works while the slow clients hang"
