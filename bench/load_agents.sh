@@ -131,38 +131,36 @@ check "all $AGENTS agents connected, inventories complete ($VMS VMs each)" \
 figure "phase 1: $AGENTS agents started -> all connected, $((AGENTS * VMS)) VMs in: $((NOW_MS - t0)) ms;" \
 	"cordond CPU $CPU_S s"
 
+# storm PHASE OP ENFORCED ARGS...: cordonctl OP ARGS for every VM of
+# a.refs, LOAD_P at a time; every call must succeed and ENFORCED VMs end
+# enforced, nothing pending. A figure line.
+storm() {
+	local phase=$1 op=$2 enforced=$3 log=$CDT_TMP/a-$2.log t0 t_calls
+	shift 3
+	now_ms
+	t0=$NOW_MS
+	ctl_each "$P" "$log" "$op" "$@" <"$CDT_TMP/a.refs"
+	now_ms
+	t_calls=$((NOW_MS - t0))
+	converge "$WAIT_S" ".pending == 0 and .enforced == $enforced and .errors == 0"
+	now_ms
+	cpu_since_mark
+	check "every one of $CUTS parallel ${op}s succeeded ($(classes "$log"))" \
+		[ "$(awk '$2 == "ok"' "$log" | wc -l)" = "$CUTS" ]
+	figure "phase $phase: $CUTS ${op}s, $P in parallel: $(calls_summary "$log"), all done" \
+		"in $t_calls ms; all acked $((NOW_MS - t0)) ms after the first call; cordond CPU $CPU_S s"
+}
+
 # ------------------------------------------------------- phase 2: suspend
 batch 1 >"$CDT_TMP/a.refs"
-now_ms
-t0=$NOW_MS
-ctl_each "$P" "$CDT_TMP/a-suspend.log" suspend --scope all --reason load-a <"$CDT_TMP/a.refs"
-now_ms
-t_calls=$((NOW_MS - t0))
-converge "$WAIT_S" ".pending == 0 and .enforced == $CUTS and .errors == 0"
-now_ms
-cpu_since_mark
-check "every one of $CUTS parallel suspends succeeded ($(classes "$CDT_TMP/a-suspend.log"))" \
-	[ "$(awk '$2 == "ok"' "$CDT_TMP/a-suspend.log" | wc -l)" = "$CUTS" ]
+storm 2 suspend "$CUTS" --scope all --reason load-a
 expect_cut_exactly "$CDT_TMP/a.refs" "after the suspends"
-figure "phase 2: $CUTS suspends, $P in parallel: $(calls_summary "$CDT_TMP/a-suspend.log"), all done" \
-	"in $t_calls ms; all acked $((NOW_MS - t0)) ms after the first call; cordond CPU $CPU_S s"
 mapfile -t specs < <(real_specs 1)
 judge_vms "${specs[@]}"
 
 # ------------------------------------------------------- phase 3: restore
-now_ms
-t0=$NOW_MS
-ctl_each "$P" "$CDT_TMP/a-restore.log" restore <"$CDT_TMP/a.refs"
-now_ms
-t_calls=$((NOW_MS - t0))
-converge "$WAIT_S" ".pending == 0 and .enforced == 0 and .errors == 0"
-now_ms
-cpu_since_mark
-check "every one of $CUTS parallel restores succeeded ($(classes "$CDT_TMP/a-restore.log"))" \
-	[ "$(awk '$2 == "ok"' "$CDT_TMP/a-restore.log" | wc -l)" = "$CUTS" ]
+storm 3 restore 0
 check "cordonctl --json vms shows no VM cut after the restores" [ -z "$(cut_now)" ]
-figure "phase 3: $CUTS restores, $P in parallel: $(calls_summary "$CDT_TMP/a-restore.log"), all done" \
-	"in $t_calls ms; all acked $((NOW_MS - t0)) ms after the first call; cordond CPU $CPU_S s"
 mapfile -t specs < <(real_specs -)
 judge_vms "${specs[@]}"
 sleep 3
