@@ -273,17 +273,11 @@ topo_host() {
 	[ -n "$CTL_NS" ] || fail "topo_controller before topo_host"
 	((idx >= 1 && idx <= 24)) || fail "host index $idx in 1..24"
 	hns=$CDT_PREFIX-$name
-	H_NS[$name]=$hns
-	H_IDX[$name]=$idx
-	mkns "$hns"
+	_host_mgmt "$name" "$idx"
 	ip -n "$hns" link add br-pub type bridge
 	ip -n "$hns" link add br-priv type bridge
 	ip -n "$hns" link set br-pub up
 	ip -n "$hns" link set br-priv up
-	ip -n "$hns" link add mgmt0 type veth peer name "$name" netns "$CTL_NS"
-	ip -n "$CTL_NS" link set "$name" master mgmt up
-	ip -n "$hns" addr add "198.18.0.$((10 + idx))/24" dev mgmt0
-	ip -n "$hns" link set mgmt0 up
 	for scope in public private; do
 		if [ "$scope" = public ]; then
 			br="br-pub"
@@ -302,8 +296,25 @@ topo_host() {
 		[ "$CDT_IPV6" != 1 ] || ip -n "$pns" addr add "$addr6/64" dev eth0 nodad
 		ip -n "$pns" link set eth0 up
 	done
-	mkdir -p "$CDT_TMP/$name/state"
-	echo '{ "vms": [] }' >"$CDT_TMP/$name/inventory.json"
+	_host_files "$name"
+}
+
+# _host_mgmt NAME IDX: HOST's namespace with management veth mgmt0 =
+# 198.18.0.(10+IDX) into CTL's mgmt bridge (peer named NAME).
+_host_mgmt() {
+	local name=$1 idx=$2 hns=$CDT_PREFIX-$1
+	H_NS[$name]=$hns
+	H_IDX[$name]=$idx
+	mkns "$hns"
+	ip -n "$hns" link add mgmt0 type veth peer name "$name" netns "$CTL_NS"
+	ip -n "$CTL_NS" link set "$name" master mgmt up
+	ip -n "$hns" addr add "198.18.0.$((10 + idx))/24" dev mgmt0
+	ip -n "$hns" link set mgmt0 up
+}
+
+_host_files() {
+	mkdir -p "$CDT_TMP/$1/state"
+	echo '{ "vms": [] }' >"$CDT_TMP/$1/inventory.json"
 }
 
 vm_uuid_of() { printf 'c0d0c0d0-0000-4000-8000-%06x%06x' "$1" "$2"; }
@@ -1044,3 +1055,94 @@ latency_series() {
 	LAT_MAX=$(tail -n 1 <<<"$sorted")
 	note "$what latency (ms, $n tries): median $LAT_MEDIAN, max $LAT_MAX"
 }
+# ------------------------------------------------- many hosts (load)
+
+# topo_sim_host NAME IDX: a host for load tests: its own namespace with the
+# management veth only (198.18.0.(10+IDX), IDX 1..245), no bridges. The
+# VMs sim_vms lists for it have no device: the agent cuts them by MAC.
+topo_sim_host() {
+	[ -n "$CTL_NS" ] || fail "topo_controller before topo_sim_host"
+	(($2 >= 1 && $2 <= 245)) || fail "host index $2 in 1..245"
+	_host_mgmt "$1" "$2"
+	_host_files "$1"
+}
+
+# sim_vms HOST N: VMs 1..N of HOST (index IDX) in its inventory, named
+# hIDXvV, uuid and MACs of the address plan, IP 198.19.IDX.V, ports tVp
+# and tVq that do not exist. A uuid the inventory has already (a VM of
+# topo_vm) keeps its entry. IDX and N at most 255.
+sim_vms() {
+	local inv=$CDT_TMP/$1/inventory.json
+	jq --argjson idx "${H_IDX[$1]}" --argjson n "$2" '
+	  def hex2: ("0123456789abcdef" | split("")) as $d | $d[(. / 16 | floor)] + $d[. % 16];
+	  def mac($v; $k): "52:54:00:\($idx | hex2):\($v | hex2):\($k)";
+	  (.vms | map({ (.uuid): 1 }) | add // {}) as $have
+	  | .vms += [range(1; $n + 1) as $v
+	      | { uuid: "c0d0c0d0-0000-4000-8000-0000\($idx | hex2)0000\($v | hex2)",
+	          name: "h\($idx)v\($v)",
+	          interfaces: [
+	            { mac: mac($v; "01"), bridge: "br-pub", port: "t\($v)p", ips: ["198.19.\($idx).\($v)"] },
+	            { mac: mac($v; "02"), bridge: "br-priv", port: "t\($v)q", ips: [] } ] }
+	      | select($have[.uuid] | not)]' "$inv" >"$inv.new"
+	mv "$inv.new" "$inv"
+}
+
+# stop_agents_all: SIGTERM to every running agent at once, then each
+# awaited as stop_agent does (hundreds of agents stop in parallel).
+stop_agents_all() {
+	local h
+	for h in "${!AGENT_PID[@]}"; do
+		[ -z "${AGENT_PID[$h]}" ] || kill -TERM "${AGENT_PID[$h]}" 2>/dev/null || true
+	done
+	for h in "${!AGENT_PID[@]}"; do
+		[ -z "${AGENT_PID[$h]}" ] || stop_agent "$h"
+	done
+}
+
+# status_jq FILTER: jq -e FILTER over cordonctl --json status.
+status_jq() { ctl --json status | jq -e "$@" >/dev/null; }
+
+# proc_kb PID FIELD: FIELD of /proc/PID/status (VmRSS, VmHWM) in KiB.
+proc_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# proc_cpu_s PID: user + system CPU seconds PID has used.
+proc_cpu_s() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+# ctl_each P LOG OP [ARGS...] <REFS: `cordonctl OP REF ARGS...` for each VM
+# reference on stdin, P processes at a time. One line per reference in LOG:
+# REF CLASS EXIT T0_MS T1_MS TRIES, CLASS as in test 500: ok (exit 0),
+# refused (cordond said no), unknown (sent, then the connection broke:
+# cordond may have done it), unreachable (exit 3: it never got it). An
+# unreachable call is tried again every 0.2 s, for up to 60 s (cordond
+# restarting); T0 is its first try.
+ctl_each() {
+	local p=$1 log=$2
+	shift 2
+	CTL_EACH_LOG=$log CTL_EACH_SOCK=$CDT_TMP/ctl/control.sock CORDONCTL=$CORDONCTL \
+		xargs -P "$p" -I{} bash -c '_ctl_one "$@"' _ "$1" {} "${@:2}"
+}
+
+_ctl_one() {
+	local op=$1 ref=$2 rc msg t0 tries=0 cls
+	shift 2
+	t0=${EPOCHREALTIME//[.,]/}
+	while :; do
+		tries=$((tries + 1))
+		rc=0
+		msg=$("$CORDONCTL" --socket "$CTL_EACH_SOCK" "$op" "$ref" "$@" 2>&1 >/dev/null) || rc=$?
+		[ "$rc" = 3 ] && ((tries < 300)) || break
+		sleep 0.2
+	done
+	case $rc:$msg in
+	0:*) cls=ok ;;
+	3:*) cls=unreachable ;;
+	*"cordond may have done it"*) cls=unknown ;;
+	*) cls=refused ;;
+	esac
+	local t1=${EPOCHREALTIME//[.,]/}
+	echo "$ref $cls $rc $((t0 / 1000)) $((t1 / 1000)) $tries" >>"$CTL_EACH_LOG"
+	[ "$cls" = ok ] || echo "$ref: exit $rc: $msg" >>"$CTL_EACH_LOG.err"
+}
+export -f _ctl_one
