@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +69,15 @@ struct jsonsock_server *jsonsock_server_new(const char *what, jsonsock_serve_fn 
 
 static void conn_close(struct jsonsock_server *s, struct jsonsock_conn *c)
 {
+	bool big = c->out_len > JSONSOCK_TRIM_AFTER;
+
 	close(c->fd);
 	free(c->in);
 	free(c->out);
+	/* A big reply's tree and text were freed into the heap, not given
+	 * back: `vms --json` at 20,000 VMs left cordond at 128 MiB. */
+	if (big)
+		malloc_trim(0);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	s->n_open--;

@@ -23,6 +23,8 @@
 /* A listener out of descriptors (EMFILE) is retried this much later, or
  * as soon as a client closes. */
 #define JSONSOCK_ACCEPT_RETRY_MS 100
+/* After a reply larger than this the heap is trimmed (malloc_trim). */
+#define JSONSOCK_TRIM_AFTER (1024 * 1024)
 
 /* Answers one request (the reply is the caller's to free; NULL: none).
  * readonly: it came through a listener added as read-only. */
