@@ -173,6 +173,11 @@ _cdt_diagnostics() {
 		[ -f "$f" ] || continue
 		echo "# ---- last 30 lines of ${f#"$CDT_TMP"/} ----"
 		tail -n 30 "$f" | sed 's/^/#   /'
+		# A sanitizer report's stacks come before its shadow map: show them.
+		if grep -q -m1 -E '^==[0-9]+==ERROR: |runtime error:' "$f"; then
+			echo "# ---- sanitizer report in ${f#"$CDT_TMP"/} ----"
+			grep -m1 -A 60 -E '^==[0-9]+==ERROR: |runtime error:' "$f" | sed 's/^/#   /'
+		fi
 	done
 }
 

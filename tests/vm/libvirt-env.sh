@@ -36,7 +36,7 @@
 #   LV_CAPS_CACHE libvirt's QEMU capabilities cache, kept between runs
 #                 (default <LV_GUEST_DIR>/libvirt-cache; saves ~6 s a start)
 #   LV_MACHINE    QEMU machine type (default pc: ACPI PCI hotplug)
-#   LV_GUEST_EXEC lv_guest_exec's client (default <repo>/build/tools/guestexec)
+#   LV_GUEST_EXEC lv_guest_exec's client (default $CDT_BUILD/tools/guestexec)
 #   LV_KEEP=1     keep $LV_DIR after lv_stop (logs)
 #   LV_NO_TRAP=1  lv_start does not install its EXIT/INT/TERM trap
 # Exported after lv_start: LV_URI, LIBVIRT_DEFAULT_URI.
@@ -296,7 +296,7 @@ lv_guest_sock() { echo "$LV_DIR/guests/$1.exec"; }
 # (default 30). 255: no answer (guest not booted within SECS + 15 s, no
 # channel) — the reason goes to stderr. Waits for the guest's boot if needed.
 # The client is tests/tools/guestexec.c (built by make; $LV_GUEST_EXEC).
-: "${LV_GUEST_EXEC:=$LV_REPO/build/tools/guestexec}"
+: "${LV_GUEST_EXEC:=${CDT_BUILD:-$LV_REPO/build}/tools/guestexec}"
 lv_guest_exec() {
     local t=30
     if [ "${1:-}" = -t ]; then t=$2; shift 2; fi
