@@ -74,6 +74,8 @@ static int by_key(const void *a, const void *b)
 static void refuse_duplicates(struct authorized_key *k, size_t n, char *refused,
 			      int (*cmp)(const void *, const void *), const char *what)
 {
+	if (n < 2)
+		return; /* nothing to compare, and qsort must not get NULL */
 	qsort(k, n, sizeof(*k), cmp);
 	for (size_t i = 1; i < n; i++) {
 		if (cmp(&k[i - 1], &k[i]) != 0)
