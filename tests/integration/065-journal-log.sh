@@ -11,6 +11,9 @@ cdt_init
 
 topo_controller
 ctl_keygen
+mkdir -p "$CDT_TMP/hv1/state"
+agent_keygen hv1
+enroll_agent hv1
 # No policies directory at start: a warning, not an error.
 write_controller_conf "policies = $CDT_TMP/ctl/policies"
 LOG=$CDT_TMP/ctl/cordond.log
@@ -45,7 +48,6 @@ check "journal: no [level] tag either (the priority says it)" \
 	not grep -qE 'cordond\[(info|warning|error|debug)\]' <<<"$log"
 
 # The agent shares the logger: a key that does not exist is an error.
-mkdir -p "$CDT_TMP/hv1/state"
 echo '{ "vms": [] }' >"$CDT_TMP/hv1/inventory.json"
 write_agent_conf hv1
 sed -i 's|^key = .*|key = /nonexistent/agent.cert_secret|' "$CDT_TMP/hv1/agent.conf"
