@@ -4,7 +4,9 @@
 #   make check      all tests (needs root: namespaces, nftables)
 #   make check-san  unit + non-libvirt tests against the SAN=1 build
 #   make demo       install dependencies, build, show a cut and a restore
-#   make install    install binaries, units, default config (DESTDIR, PREFIX)
+#   make man        man pages (scdoc) into build/man/
+#   make install    install binaries, man pages, bash completion, units,
+#                   default config (DESTDIR, PREFIX)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -37,6 +39,10 @@ CTLCLI_OBJ  := $(patsubst %.c,$(B)/%.o,$(CTLCLI_SRC)) $(B)/controller/policy.o \
                $(B)/controller/calendar.o
 
 BINS := $(B)/cordond $(B)/cordonctl $(B)/cordon-agent
+
+# man/NAME.SECTION.scd -> $(B)/man/NAME.SECTION
+MAN_SRC   := $(wildcard man/*.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(B)/man/%,$(MAN_SRC))
 
 # Unit tests: tests/unit/test_NAME.c, linked with common + proto and the
 # module objects listed in UNIT_DEPS_NAME (objects without main()).
@@ -92,6 +98,12 @@ $(B)/tools/%: tests/tools/%.c $(COMMON_OBJ) $$(TOOL_DEPS_$$*)
 	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -o $@ $(filter %.c %.o,$^) \
 	    $(call pc_libs,$(PKGS_AGENT) $(PKGS_CTL)) -lm
 
+$(B)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc <$< >$@.tmp && mv $@.tmp $@
+
+man: $(MAN_PAGES)
+
 check: all
 	tests/run
 
@@ -110,11 +122,15 @@ deps:
 bench: all
 	bench/run
 
-install: $(BINS)
+install: $(BINS) $(MAN_PAGES)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 	    $(DESTDIR)/etc/cordon/authorized-agents $(DESTDIR)/lib/systemd/system
 	install -m 0755 $(B)/cordonctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(B)/cordond $(B)/cordon-agent $(DESTDIR)$(PREFIX)/sbin/
+	for p in $(MAN_PAGES); do d=$(DESTDIR)$(PREFIX)/share/man/man$${p##*.}; \
+	    install -d $$d && install -m 0644 $$p $$d/ || exit 1; done
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 completions/cordonctl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
 	install -m 0644 systemd/cordond.service systemd/cordon-agent.service \
 	    $(DESTDIR)/lib/systemd/system/
 	test -e $(DESTDIR)/etc/cordon/cordond.conf || \
@@ -132,6 +148,6 @@ install: $(BINS)
 clean:
 	rm -rf $(B) build-san
 
-.PHONY: all check check-san demo deps bench install clean
+.PHONY: all man check check-san demo deps bench install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

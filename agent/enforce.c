@@ -79,7 +79,7 @@ static int assert_all(struct enforcer *e)
 static int save_state(struct enforcer *e)
 {
 	if (state_save(e->state_path, &e->state) < 0) {
-		log_warn("cannot save state to %s", e->state_path);
+		log_error("cannot save state to %s", e->state_path);
 		e->state_dirty = true;
 		set_error(e, "cannot save the state file");
 		return -1;

@@ -40,6 +40,7 @@ static void usage(FILE *f)
 		"  -c, --config FILE   configuration (default " AGENT_DEFAULT_CONFIG ")\n"
 		"  --log-level LEVEL   error, warning, info (default) or debug\n"
 		"  --check-config      read configuration, keys and inventory, report, exit\n"
+		"  -V, --version       print the version and exit\n"
 		"  -h, --help          this text\n");
 }
 
@@ -142,7 +143,7 @@ static void commit_and_ack(struct agent *a)
 	if (a->n_ack == 0 && !a->enf.staged)
 		return;
 	if (enforcer_commit(&a->enf) < 0)
-		log_warnx("could not apply the desired state; will retry");
+		log_errorx("could not apply the desired state; will retry");
 	if (a->mech)
 		mech_kick(a->mech); /* libvirt follows nft, never before */
 	if (enforcer_ack_for(&a->enf, a->ack_uuids, a->n_ack, &ack) == 0 && ack.n_vms) {
@@ -305,7 +306,7 @@ static void reload_static_inventory(struct agent *a)
 	char err[512];
 
 	if (inventory_load_static(a->cfg.inventory_file, &a->cfg, &fresh, err, sizeof(err)) < 0) {
-		log_warnx("SIGHUP: %s; keeping the old inventory", err);
+		log_errorx("SIGHUP: %s; keeping the old inventory", err);
 		return;
 	}
 	apply_inventory(a, &fresh, "SIGHUP");
@@ -477,18 +478,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->config = AGENT_DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'l': o->log_level = optarg; break;
 		case 'C': o->check_only = true; break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("%s %s\n", "cordon-agent", CORDON_VERSION); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
@@ -616,7 +619,7 @@ static int run_agent(int argc, char **argv)
 	if (sfd < 0)
 		fatal("signalfd");
 	if (start(&a, &o, err, sizeof(err)) < 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 	} else if (o.check_only) {
 		printf("cordon-agent: configuration %s is valid (%zu VMs in inventory)\n", o.config,
 		       a.inv.n);

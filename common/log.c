@@ -2,20 +2,43 @@
 #include "termsafe.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
 static const char *log_progname = "cordon";
 static enum log_level log_current = LOG_LVL_INFO;
+static bool log_to_journal;
+
+/* systemd sets JOURNAL_STREAM=DEV:INO for a service whose stderr is the
+ * journal; it is inherited, so it counts only when it still names our
+ * stderr (not when a child of the service redirected it to a file). */
+static bool stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *progname, enum log_level level)
 {
 	log_progname = progname;
 	log_current = level;
+	log_to_journal = stderr_is_journal();
 }
 
 void log_set_level(enum log_level level)
@@ -49,23 +72,40 @@ static void log_put_escaped(const char *fmt, va_list ap)
 	free(msg);
 }
 
-static void log_vwrite(enum log_level level, int errnum, const char *fmt,
-		       va_list ap)
+/* journald takes the priority from the prefix and adds the time and the
+ * program's name itself. */
+static void log_put_journal_prefix(enum log_level level)
+{
+	static const char *prio[] = { SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG };
+
+	fputs(prio[level], stderr);
+}
+
+/* A timestamp with milliseconds makes test logs and benchmarks readable
+ * without journald. */
+static void log_put_plain_prefix(enum log_level level)
 {
 	static const char *tags[] = { "error", "warning", "info", "debug" };
 	struct timespec ts;
 	struct tm tm;
 	char stamp[32];
 
-	if (level > log_current)
-		return;
-	/* A timestamp with milliseconds makes test logs and benchmarks
-	 * readable without journald. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03ld %s[%s]: ", stamp, ts.tv_nsec / 1000000,
 		log_progname, tags[level]);
+}
+
+static void log_vwrite(enum log_level level, int errnum, const char *fmt,
+		       va_list ap)
+{
+	if (level > log_current)
+		return;
+	if (log_to_journal)
+		log_put_journal_prefix(level);
+	else
+		log_put_plain_prefix(level);
 	log_put_escaped(fmt, ap);
 	if (errnum)
 		fprintf(stderr, ": %s", strerror(errnum));
@@ -80,11 +120,27 @@ static void log_vwrite(enum log_level level, int errnum, const char *fmt,
 		va_end(ap);                          \
 	} while (0)
 
+/* Appends strerror(errno), and leaves errno as it was for the caller. */
+#define LOG_BODY_ERRNO(level)                \
+	do {                                 \
+		int saved = errno;           \
+		LOG_BODY(level, saved);      \
+		errno = saved;               \
+	} while (0)
+
+void log_error(const char *fmt, ...)
+{
+	LOG_BODY_ERRNO(LOG_LVL_ERR);
+}
+
+void log_errorx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_ERR, 0);
+}
+
 void log_warn(const char *fmt, ...)
 {
-	int saved = errno;
-	LOG_BODY(LOG_LVL_WARN, saved);
-	errno = saved;
+	LOG_BODY_ERRNO(LOG_LVL_WARN);
 }
 
 void log_warnx(const char *fmt, ...)

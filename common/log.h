@@ -1,4 +1,6 @@
-/* log.c: OpenBSD-style logging to stderr (journald adds timestamps). */
+/* log.c: OpenBSD-style logging to stderr. Under systemd, when stderr is the
+ * journal (JOURNAL_STREAM), each line carries a <N> priority prefix and no
+ * timestamp (journald adds its own); otherwise "HH:MM:SS.mmm prog[level]: ". */
 #ifndef CORDON_LOG_H
 #define CORDON_LOG_H
 
@@ -11,6 +13,10 @@ void log_init(const char *progname, enum log_level level);
 int log_level_parse(const char *name, enum log_level *out);
 void log_set_level(enum log_level level);
 
+/* log_error appends strerror(errno), like log_warn; for failures the
+ * operator must act on (configuration, store, state file). */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -173,7 +173,7 @@ static void handle_hello(struct cordond *d, const struct peer *peer,
 	stored = store_inventory(d, peer->host_id, hello->vms, hello->n_vms, hello->version,
 				 !hello->inventory_incomplete) == 0;
 	if (!stored)
-		log_warnx("cannot store the inventory of %s; serving it the desired state stored "
+		log_errorx("cannot store the inventory of %s; serving it the desired state stored "
 			  "before, its hello is asked for again", peer->host_id);
 	a = registry_bind(&d->registry, peer);
 	if (!a)

@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "mac.h"
 #include "termsafe.h"
+#include "util.h"
 
 #define DEFAULT_SOCKET "/run/cordon/control.sock"
 
@@ -71,6 +72,7 @@ static void usage(FILE *f)
 		"                  read commands fall back to the read-only socket beside it\n"
 		"                  (control.sock -> control-ro.sock) when it refuses access\n"
 		"  --json          machine-readable output for scripts\n"
+		"  -V, --version   print the version and exit\n"
 		"  -h, --help      this text\n"
 		"\n"
 		"Exit status: 0 done, 1 refused by the controller, 2 usage error,\n"
@@ -318,6 +320,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl_opts o = { .socket = getenv("CORDON_SOCKET") };
@@ -328,11 +331,12 @@ int main(int argc, char **argv)
 	opterr = 0; /* one-line errors of our own, naming the option */
 	argc = take_json_flag(argc, argv, &o.json);
 	/* '+': stop at the command; its own options are parsed later. */
-	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S': o.socket = optarg; break;
 		case 'j': o.json = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("cordonctl %s\n", CORDON_VERSION); return 0;
 		default: return bad_option(argv);
 		}
 	}

@@ -40,6 +40,7 @@ static void usage(FILE *f)
 		"  --log-level LEVEL   error, warning, info (default) or debug\n"
 		"  --check-config      read the configuration and keys, report, exit\n"
 		"  --test-clock        allow cordonctl to move the controller's clock (tests only)\n"
+		"  -V, --version       print the version and exit\n"
 		"  -h, --help          this text\n");
 }
 
@@ -58,19 +59,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "test-clock", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->config = CORDOND_DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'l': o->log_level = optarg; break;
 		case 'C': o->check_only = true; break;
 		case 'T': o->test_clock = true; break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("%s %s\n", "cordond", CORDON_VERSION); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
@@ -168,9 +171,9 @@ static void reload(struct cordond *d)
 	char err[512] = "";
 
 	if (ctl_transport_load_keys(d->transport, d->cfg.authorized_agents, err, sizeof(err)) < 0)
-		log_warnx("SIGHUP: %s; keeping the old keys", err);
+		log_errorx("SIGHUP: %s; keeping the old keys", err);
 	if (load_ladders(d, err, sizeof(err)) < 0)
-		log_warnx("SIGHUP: %s; keeping the policies loaded before", err);
+		log_errorx("SIGHUP: %s; keeping the policies loaded before", err);
 }
 
 /* 1 = keep running, 0 = stop. */
@@ -370,7 +373,7 @@ int main(int argc, char **argv)
 	if (sfd < 0)
 		fatal("signalfd");
 	if (start(&d, &o, err, sizeof(err)) < 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 	} else if (o.check_only) {
 		printf("cordond: configuration %s is valid\n", o.config);
 		rc = 0;
@@ -385,7 +388,7 @@ int main(int argc, char **argv)
 	jsonsock_server_free(d.control);
 	ctl_transport_free(d.transport);
 	if (d.store && d.test_clock && store_save_test_now(d.store) < 0)
-		log_warnx("could not save the test clock");
+		log_errorx("could not save the test clock");
 	store_close(d.store);
 	notifier_free(d.notifier);
 	ladders_free(&d);

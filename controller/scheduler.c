@@ -174,7 +174,7 @@ int scheduler_replan(struct cordond *d, int64_t case_id)
 	plan = policy_plan_new(p, d->calendar, &pc);
 	free(reports);
 	if (!plan) {
-		log_warn("case %lld: cannot plan its ladder", (long long)case_id);
+		log_error("case %lld: cannot plan its ladder", (long long)case_id);
 		return -1;
 	}
 	rc = store_plan(d, case_id, plan);
@@ -363,7 +363,7 @@ static int read_steps(struct cordond *d, const char *sql, int64_t now, int max,
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		log_warnx("scheduler: reading due steps: %s", sqlite3_errmsg(store_db(d->store)));
+		log_errorx("scheduler: reading due steps: %s", sqlite3_errmsg(store_db(d->store)));
 		return -1;
 	}
 	return n;
@@ -409,7 +409,7 @@ int scheduler_run(struct cordond *d, int batch)
 		/* Nothing of this batch happened: it is retried on the next tick. */
 		store_rollback(d->store);
 		d->n_push = 0;
-		log_warnx("scheduler: a store error; the batch is rolled back and retried");
+		log_errorx("scheduler: a store error; the batch is rolled back and retried");
 		return -1;
 	}
 	agents_flush(d);

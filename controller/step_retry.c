@@ -61,7 +61,7 @@ static int step_failed(struct cordond *d, const struct step_ref *s, const char *
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE || attempts == 0)
 		return -1;
-	log_warnx("case %lld: step %lld failed (attempt %lld): %s; next try %s", (long long)s->case_id,
+	log_errorx("case %lld: step %lld failed (attempt %lld): %s; next try %s", (long long)s->case_id,
 		  (long long)s->step + 1, (long long)attempts, why,
 		  format_time_utc(next, when, sizeof(when)));
 	return attempts == 1 ? audit_failure(d, s, why) : 0;

@@ -146,7 +146,7 @@ static const char *const migrations[] = {
  * transaction is rolled back, sqlite3_errmsg no longer says. */
 static void store_failed(struct store *store, const char *what, const char *why)
 {
-	log_warnx("sqlite: %s%s", what, why);
+	log_errorx("sqlite: %s%s", what, why);
 	snprintf(store->last_error, sizeof(store->last_error), "%s", why);
 }
 
@@ -285,7 +285,7 @@ sqlite3_stmt *store_prepare(struct store *store, const char *sql)
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sqlite prepare: %s (%s)", sqlite3_errmsg(store->db), sql);
+		log_errorx("sqlite prepare: %s (%s)", sqlite3_errmsg(store->db), sql);
 		return NULL;
 	}
 	return st;
@@ -302,7 +302,7 @@ sqlite3_stmt *store_cached(struct store *store, const char *sql)
 			return store->cache[i].st;
 		}
 	if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-		log_warnx("sqlite prepare: %s (%s)", sqlite3_errmsg(store->db), sql);
+		log_errorx("sqlite prepare: %s (%s)", sqlite3_errmsg(store->db), sql);
 		return NULL;
 	}
 	if (store->n_cached == STMT_CACHE)
