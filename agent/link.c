@@ -19,6 +19,7 @@
 #include "link.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <netlink/cache.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
@@ -27,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "util.h"
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -58,7 +61,10 @@ struct link_watch {
 };
 
 struct link_name {
-	const char *name;       /* borrowed from the cache's object */
+	/* A copy: libnl frees an object it replaces by an identical one
+	 * (a NEW message for a known link, diff 0) without a callback, so a
+	 * pointer into the cache could dangle with names_dirty unset. */
+	char name[IFNAMSIZ];
 	int ifindex;
 };
 
@@ -358,8 +364,10 @@ static int names_rebuild(struct link_watch *lw)
 	     obj = nl_cache_get_next(obj)) {
 		struct rtnl_link *link = (struct rtnl_link *)obj;
 		const char *name = rtnl_link_get_name(link);
-		if (name && is_device(link))
-			v[n++] = (struct link_name){ name, rtnl_link_get_ifindex(link) };
+		if (!name || !is_device(link) ||
+		    strlcpy_checked(v[n].name, name, sizeof(v[n].name)) < 0)
+			continue; /* a name the kernel cannot have: never looked up */
+		v[n++].ifindex = rtnl_link_get_ifindex(link);
 	}
 	qsort(v, n, sizeof(*v), link_name_cmp);
 	lw->n_names = n;
@@ -382,9 +390,11 @@ static int ifindex_by_walk(const struct link_watch *lw, const char *name)
 
 int link_watch_ifindex(struct link_watch *lw, const char *name)
 {
-	struct link_name key = { name, 0 };
+	struct link_name key = { .ifindex = 0 };
 	const struct link_name *hit;
 
+	if (strlcpy_checked(key.name, name, sizeof(key.name)) < 0)
+		return 0; /* longer than any device name */
 	if (lw->names_dirty && names_rebuild(lw) < 0)
 		return ifindex_by_walk(lw, name);
 	hit = lw->n_names ? bsearch(&key, lw->names, lw->n_names, sizeof(key),

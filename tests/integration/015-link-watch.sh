@@ -8,7 +8,8 @@
 # of a link, as RTM_NEWLINK / RTM_DELLINK of their own); that the name lookup
 # does not find a bridge port under its name from before a rename; and that
 # lost events (a minimal receive buffer, the reader paused) end in one
-# "resync" and a refilled cache, with nothing stale replayed. linkwatch's
+# "resync" and a refilled cache, with nothing stale replayed; and that
+# no-op changes with lookups between them read no freed memory. linkwatch's
 # stderr holds nothing from libnl (or a sanitizer).
 #
 # LINKWATCH overrides the binary (e.g. a sanitizer build).
@@ -123,4 +124,26 @@ ifindex v40b $(idx v40b)
 ifindex late $LATE"
 check "overrun: logged" grep -q "events lost" "$CDT_TMP/lost.err"
 check "overrun: nothing on stderr but linkwatch's log" only_own_logs lost
+
+# --- no-op changes, looked up between events (as the agent does): libnl
+# replaces a link's object by an identical one without telling us; names
+# must not point into the freed one (a sanitizer build reported it)
+watch noop -l 3 na nb
+inh ip link add na type veth peer name nb
+NA=$(idx na) NB=$(idx nb)
+for i in 1 2 3; do
+	inh ip link set na up
+	inh ip link set nb up
+	inh ip link set na alias same
+	inh ip link set na alias same
+	inh ip link set nb down
+	inh ip link set nb down
+	inh ip link set na down
+done
+wait "$WATCH" || fail "linkwatch exits with 0 (no-op changes)"
+check "no-op changes: one add each, lookups right" events noop "add nb $NB
+add na $NA
+ifindex na $NA
+ifindex nb $NB"
+check "no-op changes: nothing on stderr (no sanitizer report)" test ! -s "$CDT_TMP/noop.err"
 cdt_done

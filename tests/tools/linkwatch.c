@@ -1,7 +1,7 @@
 /* linkwatch: prints agent/link.c's events in whatever network namespace it
  * is started in, for tests.
  *
- *   linkwatch [-d] [-b RCVBUF] [-p MS] SECONDS [NAME ...]
+ *   linkwatch [-d] [-l] [-b RCVBUF] [-p MS] SECONDS [NAME ...]
  *
  * One line per event, MS being milliseconds since the start:
  *
@@ -13,7 +13,8 @@
  *
  * -b sets the socket's receive buffer until the first resync (small:
  * provokes one overrun, and only one), -p pauses that long after "ready"
- * before reading anything, -d logs libnl's raw cache events. Exit: 0 ok,
+ * before reading anything, -d logs libnl's raw cache events, -l looks each
+ * NAME up after every read too (as the agent does between events). Exit: 0 ok,
  * 1 failure, 2 usage. */
 #include <errno.h>
 #include <poll.h>
@@ -65,7 +66,13 @@ static void sleep_ms(int ms)
 		;
 }
 
-static int watch(struct link_watch *lw, long long until_ms, bool shrunk)
+static void lookup_all(struct link_watch *lw, char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		(void)link_watch_ifindex(lw, names[i]);
+}
+
+static int watch(struct link_watch *lw, long long until_ms, bool shrunk, char **names, int n)
 {
 	struct pollfd pfd = { .fd = link_watch_fd(lw), .events = POLLIN };
 	int fd = pfd.fd;
@@ -78,13 +85,14 @@ static int watch(struct link_watch *lw, long long until_ms, bool shrunk)
 		}
 		if (ret > 0 && link_watch_read(lw, print_event, shrunk ? &fd : NULL) < 0)
 			return 1;
+		lookup_all(lw, names, n);
 	}
 	return 0;
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: linkwatch [-d] [-b RCVBUF] [-p MS] SECONDS [NAME ...]\n");
+	fprintf(stderr, "usage: linkwatch [-d] [-l] [-b RCVBUF] [-p MS] SECONDS [NAME ...]\n");
 	exit(2);
 }
 
@@ -101,14 +109,16 @@ static int parse_count(const char *text)
 int main(int argc, char **argv)
 {
 	enum log_level level = LOG_LVL_INFO;
-	int opt, rcvbuf = 0, pause_ms = 0, ret;
+	int opt, rcvbuf = 0, pause_ms = 0, ret, lookups = 0;
 	struct link_watch *lw;
 	double secs;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "db:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "dlb:p:")) != -1) {
 		if (opt == 'd')
 			level = LOG_LVL_DEBUG;
+		else if (opt == 'l')
+			lookups = 1;
 		else if (opt == 'b')
 			rcvbuf = parse_count(optarg);
 		else if (opt == 'p')
@@ -131,7 +141,8 @@ int main(int argc, char **argv)
 	printf("%lld ready\n", elapsed_ms());
 	fflush(stdout);
 	sleep_ms(pause_ms);
-	ret = watch(lw, (long long)(secs * 1000), rcvbuf > 0);
+	ret = watch(lw, (long long)(secs * 1000), rcvbuf > 0, argv + optind + 1,
+		    lookups ? argc - optind - 1 : 0);
 	for (int i = optind + 1; i < argc; i++)
 		printf("%lld ifindex %s %d\n", elapsed_ms(), argv[i],
 		       link_watch_ifindex(lw, argv[i]));
