@@ -126,6 +126,8 @@ install: $(BINS)
 	# Shipped ladders and templates: installed once, then the operator's.
 	test -e $(DESTDIR)/etc/cordon/policies || { install -d $(DESTDIR)/etc/cordon/policies && \
 	    install -m 0644 policies/*.policy $(DESTDIR)/etc/cordon/policies/; }
+	for f in report-types.conf report-rules.conf; do test -e $(DESTDIR)/etc/cordon/$$f || \
+	    install -m 0644 conf/$$f $(DESTDIR)/etc/cordon/$$f || exit 1; done
 	test -e $(DESTDIR)/etc/cordon/calendar.conf || \
 	    install -m 0644 conf/calendar.conf $(DESTDIR)/etc/cordon/calendar.conf
 	test -e $(DESTDIR)/etc/cordon/templates || { install -d $(DESTDIR)/etc/cordon/templates && \

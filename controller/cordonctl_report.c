@@ -48,6 +48,16 @@ static void report_usage(FILE *f)
 		REPORT_DEPTH_MAX_DEFAULT);
 }
 
+/* The rest of a pipe is read and dropped, so the writer (an MTA, cat)
+ * sees its message taken, not a broken pipe. */
+static void drain(FILE *f)
+{
+	char sink[65536];
+
+	while (fread(sink, 1, sizeof(sink), f) == sizeof(sink))
+		;
+}
+
 /* The first cap + 1 bytes of path (or stdin): enough for the parser to
  * see the message is over its cap. */
 static char *read_message(const char *path, size_t cap, size_t *len)
@@ -70,6 +80,8 @@ static char *read_message(const char *path, size_t cap, size_t *len)
 	}
 	if (f != stdin)
 		fclose(f);
+	else if (buf)
+		drain(f);
 	return buf;
 }
 

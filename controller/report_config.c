@@ -15,6 +15,10 @@ struct load_ctx {
 	struct report_config *cfg;
 	char *reason;
 	size_t reason_len;
+	FILE *f;
+	int line;        /* of the last line read */
+	int reason_line; /* where reason was written */
+	ini_handler handler;
 };
 
 static const char *const field_names[REPORT_N_FIELDS] = { "from", "subject", "body" };
@@ -194,21 +198,46 @@ static int rules_entry(void *user, const char *section, const char *name, const 
 	return 0;
 }
 
+/* inih's reader, counting lines: inih reports the first bad line, and a
+ * handler's reason belongs to it only if written on that line. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_ctx *c = stream;
+	char *s = fgets(str, num, c->f);
+
+	if (s && strchr(s, '\n'))
+		c->line++;
+	return s;
+}
+
+static int entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *c = user;
+	int ok = c->handler(user, section, name, value);
+
+	if (!ok && !c->reason_line)
+		c->reason_line = c->line;
+	return ok;
+}
+
 static int load_file(const char *path, ini_handler handler, struct load_ctx *c, char *err,
 		     size_t errlen)
 {
-	FILE *f = fopen(path, "r");
 	int rc;
 
-	if (!f) {
+	c->f = fopen(path, "r");
+	if (!c->f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	c->reason[0] = '\0';
-	rc = ini_parse_file(f, handler, c);
-	fclose(f);
+	c->line = c->reason_line = 0;
+	c->handler = handler;
+	rc = ini_parse_stream(read_line, c, entry, c);
+	fclose(c->f);
 	if (rc != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, rc, c->reason[0] ? c->reason : "syntax error");
+		snprintf(err, errlen, "%s:%d: %s", path, rc,
+			 c->reason_line == rc ? c->reason : "syntax error");
 		return -1;
 	}
 	return 0;
@@ -234,7 +263,7 @@ struct report_config *report_config_load(const char *types_path, const char *rul
 {
 	char reason[512];
 	struct report_config *cfg = report_config_new();
-	struct load_ctx c = { cfg, reason, sizeof(reason) };
+	struct load_ctx c = { .cfg = cfg, .reason = reason, .reason_len = sizeof(reason) };
 
 	if (!cfg) {
 		snprintf(err, errlen, "out of memory");

@@ -148,7 +148,8 @@ int report_parse(const char *msg, size_t len, const struct report_config *cfg,
 	memset(out, 0, sizeof(*out));
 	c.note = g_string_new(NULL);
 	if (len > cfg->size_cap) {
-		result_note(&c, "message of %zu bytes: parsed on its first %zu", len, cfg->size_cap);
+		result_note(&c, "message larger than %zu bytes: parsed on its first %zu", cfg->size_cap,
+			    cfg->size_cap);
 		len = cfg->size_cap;
 	}
 	rc = parse_message(&c, msg, len, err, errlen);

@@ -10,6 +10,7 @@ packages=(
 	libnftnl-dev libmnl-dev libzmq3-dev libczmq-dev libsqlite3-dev
 	libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
 	libnl-3-dev libnl-route-3-dev libvirt-dev libxml2-dev
+	libgmime-3.0-dev libyaml-dev
 	# run and test
 	nftables iproute2 iputils-ping netcat-openbsd sqlite3 jq procps
 	coreutils util-linux gdb
