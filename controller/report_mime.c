@@ -39,6 +39,9 @@ static char *utf8_from(struct parse_ctx *c, const char *data, gsize len, const c
 			return text;
 		result_note(c, "charset '%.32s' unknown or wrong for the text", charset);
 	}
+	/* g_strndup(NULL, 0) is NULL: an empty part is "" here. */
+	if (len == 0)
+		return g_strdup("");
 	return g_utf8_validate(data, (gssize)len, NULL) ? g_strndup(data, len) : NULL;
 }
 

@@ -34,6 +34,7 @@ xarf4-body.eml 0 xarf-v4 outbound-attack 2001:db8:abcd:12::1
 xarf4-two-reports.eml 0 xarf-v4 spam 192.0.2.10
 xarf3.eml 0 xarf-v3 outbound-attack 198.51.100.200
 xarf02.eml 0 xarf-0.2 outbound-attack 192.0.2.44
+empty-body.eml 0 plain other -
 plain-spamcop.eml 0 plain spam 198.51.100.61
 plain-cert.eml 0 plain compromise 198.51.100.7
 plain-phishing.eml 0 plain phishing 203.0.113.80

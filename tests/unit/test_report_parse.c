@@ -121,6 +121,9 @@ static const struct want corpus[] = {
 	  NULL, NULL, "charset 'x-no-such-charset' unknown", 1 },
 	{ "broken-mime.eml", 0, "plain", "attack", "outbound-attack", "192.0.2.160@1719914400", 0,
 	  "broken-1@isp.example", NULL, "", NULL, NULL, "rule [attack]", 1 },
+	/* found by fuzz_report_parse: a part with no content at all */
+	{ "empty-body.eml", 0, "plain", "default", "other", "", 0, "empty-1@isp.example", NULL, "",
+	  NULL, "report", "no source address found", 0 },
 	{ "nested-deep.eml", -1, "not-mail", NULL, "", "", 0, NULL, NULL, "", NULL, "nested",
 	  "nested deeper than 16 levels", 0 },
 	{ "garbage.bin", -1, "not-mail", NULL, "", "", 0, NULL, NULL, "", NULL, NULL, "not a mail", 0 },
