@@ -31,6 +31,9 @@ static char *utf8_from(struct parse_ctx *c, const char *data, gsize len, const c
 {
 	char *text;
 
+	/* g_strndup(NULL, 0) is NULL, g_convert refuses NULL: "" here. */
+	if (len == 0)
+		return g_strdup("");
 	if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(charset, "us-ascii") != 0) {
 		text = g_convert(data, (gssize)len, "UTF-8", g_mime_charset_iconv_name(charset), NULL,
@@ -39,9 +42,6 @@ static char *utf8_from(struct parse_ctx *c, const char *data, gsize len, const c
 			return text;
 		result_note(c, "charset '%.32s' unknown or wrong for the text", charset);
 	}
-	/* g_strndup(NULL, 0) is NULL: an empty part is "" here. */
-	if (len == 0)
-		return g_strdup("");
 	return g_utf8_validate(data, (gssize)len, NULL) ? g_strndup(data, len) : NULL;
 }
 

@@ -126,15 +126,20 @@ static int parse_message(struct parse_ctx *c, const char *msg, size_t len, char 
 	return rc;
 }
 
-/* The note is one line: control characters from the input are blanked. */
+/* The note is one line of UTF-8: control characters from the input are
+ * blanked, and a quote cut short ("%.32s") inside a character mended. */
 static void finish_note(struct parse_ctx *c)
 {
+	char *valid;
+
 	for (gsize i = 0; i < c->note->len; i++)
 		if ((unsigned char)c->note->str[i] < 0x20 || c->note->str[i] == 0x7f)
 			c->note->str[i] = ' ';
-	c->out->note = strdup(c->note->str);
+	valid = g_utf8_make_valid(c->note->str, (gssize)c->note->len);
+	c->out->note = strdup(valid);
 	if (!c->out->note)
 		c->oom = 1;
+	g_free(valid);
 	g_string_free(c->note, TRUE);
 }
 

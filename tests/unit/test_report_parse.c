@@ -301,6 +301,29 @@ static void test_empty_and_nul(void **state)
 	report_config_free(cfg);
 }
 
+/* Found by fuzz_report_parse: input quoted in the note (a charset name
+ * cut at 32 bytes) split a UTF-8 character, and the result had no JSON. */
+static void test_note_stays_utf8(void **state)
+{
+	static const char mail[] =
+		"From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=\"utf impersona\xc3\xb1\xc3\xb1\xc3\xb1\xc3\xb1"
+		"\xc3\xb1\xc3\xb1\xc3\xb1\xc3\xb1\xc3\xb1\xc3\xb1\xc3\xb1\"\n\nspam from 192.0.2.3\n";
+	struct report_config *cfg = report_config_new();
+	struct report_parsed r;
+	char err[256];
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(report_parse(mail, sizeof(mail) - 1, cfg, &r, err, sizeof(err)), 0);
+	assert_non_null(strstr(r.note, "unknown or wrong for the text"));
+	j = report_parsed_json(&r);
+	assert_non_null(j);
+	json_decref(j);
+	report_parsed_free(&r);
+	report_config_free(cfg);
+}
+
 /* ---- configuration ---- */
 
 static char *write_temp(const char *text)
@@ -420,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_empty_and_nul),
+		cmocka_unit_test(test_note_stays_utf8),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_rules_order),
 		cmocka_unit_test(test_json),
