@@ -37,7 +37,8 @@ void result_map_type(struct parse_ctx *c, enum report_family family, const char 
 
 /* report_mime.c */
 /* The part's content with its transfer encoding undone (a message part:
- * the message as written). The caller unrefs it. */
+ * the message as written; empty if it could not be decoded). The caller
+ * unrefs it. */
 GByteArray *mime_bytes(GMimeObject *obj);
 /* The part's text as UTF-8 (charset converted, odd ones noted); g_free. */
 char *mime_text(struct parse_ctx *c, GMimeObject *obj);

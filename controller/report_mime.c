@@ -8,6 +8,7 @@ GByteArray *mime_bytes(GMimeObject *obj)
 {
 	GByteArray *bytes = g_byte_array_new();
 	GMimeStream *s = g_mime_stream_mem_new_with_byte_array(bytes);
+	gssize written = 0;
 
 	/* The stream must not free the array it writes into. */
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
@@ -15,14 +16,17 @@ GByteArray *mime_bytes(GMimeObject *obj)
 		GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
 
 		if (content)
-			g_mime_data_wrapper_write_to_stream(content, s);
+			written = g_mime_data_wrapper_write_to_stream(content, s);
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
 
 		if (m)
-			g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, s);
+			written = g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, s);
 	}
 	g_object_unref(s);
+	/* Content GMime could not decode is treated as absent, not half read. */
+	if (written < 0)
+		g_byte_array_set_size(bytes, 0);
 	return bytes;
 }
 
@@ -150,9 +154,16 @@ time_t mime_date(const char *text)
 
 GMimeMessage *mime_header_block(const guint8 *data, size_t len)
 {
-	GMimeStream *s = g_mime_stream_mem_new_with_buffer((const char *)data, len);
-	GMimeParser *p = g_mime_parser_new_with_stream(s);
-	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+	GMimeStream *s;
+	GMimeParser *p;
+	GMimeMessage *m;
+
+	/* An empty part's data is NULL, which GMime refuses. */
+	if (len == 0)
+		return NULL;
+	s = g_mime_stream_mem_new_with_buffer((const char *)data, len);
+	p = g_mime_parser_new_with_stream(s);
+	m = g_mime_parser_construct_message(p, NULL);
 
 	g_object_unref(p);
 	g_object_unref(s);

@@ -101,11 +101,17 @@ static void find_format(struct parse_ctx *c)
 
 static int parse_message(struct parse_ctx *c, const char *msg, size_t len, char *err, size_t errlen)
 {
-	GMimeStream *s = g_mime_stream_mem_new_with_buffer(msg, len);
-	GMimeParser *p = g_mime_parser_new_with_stream(s);
+	GMimeStream *s;
+	GMimeParser *p;
 	GMimeObject *body;
 	int rc = -1;
 
+	if (!msg || len == 0) {
+		snprintf(err, errlen, "empty input: not a mail");
+		return -1;
+	}
+	s = g_mime_stream_mem_new_with_buffer(msg, len);
+	p = g_mime_parser_new_with_stream(s);
 	c->msg = g_mime_parser_construct_message(p, NULL);
 	if (!c->msg)
 		snprintf(err, errlen, "no message could be read: not a mail");

@@ -28,6 +28,7 @@ arf-base64-ipv6.eml 0 arf virus 2001:db8::17
 arf-forwarded.eml 0 arf spam 192.0.2.77
 arf-missing-original.eml 0 arf spam 192.0.2.1
 arf-missing-fields.eml 0 arf other -
+arf-empty-fields.eml 0 arf other -
 arf-unmapped-type.eml 0 arf other 192.0.2.1
 xarf4-attachment.eml 0 xarf-v4 phishing 203.0.113.5
 xarf4-body.eml 0 xarf-v4 outbound-attack 2001:db8:abcd:12::1
