@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 B       := build
 PKGS_COMMON := libzmq libprotobuf-c jansson inih
 PKGS_AGENT  := $(PKGS_COMMON) libnftnl libmnl libczmq libsystemd libvirt libxml-2.0 libnl-3.0 libnl-route-3.0
-PKGS_CTL    := $(PKGS_COMMON) sqlite3 libczmq libsystemd
+PKGS_CTL    := $(PKGS_COMMON) sqlite3 libczmq libsystemd gmime-3.0 yaml-0.1
 PKGS_TEST   := cmocka
 
 CFLAGS  ?= -O2 -g
@@ -33,10 +33,12 @@ COMMON_OBJ  := $(patsubst %.c,$(B)/%.o,$(COMMON_SRC)) $(B)/proto/cordon.pb-c.o
 AGENT_SRC   := $(wildcard agent/*.c)
 AGENT_OBJ   := $(patsubst %.c,$(B)/%.o,$(AGENT_SRC))
 CTLCLI_SRC  := $(wildcard controller/cordonctl*.c)
-CTLD_SRC    := $(filter-out $(CTLCLI_SRC),$(wildcard controller/*.c))
+# The report parser is cordonctl's alone until cordond ingests reports.
+CTLD_SRC    := $(filter-out $(CTLCLI_SRC) controller/report_%.c,$(wildcard controller/*.c))
 CTLD_OBJ    := $(patsubst %.c,$(B)/%.o,$(CTLD_SRC))
+REPORT_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard controller/report_*.c))
 CTLCLI_OBJ  := $(patsubst %.c,$(B)/%.o,$(CTLCLI_SRC)) $(B)/controller/policy.o \
-               $(B)/controller/calendar.o
+               $(B)/controller/calendar.o $(REPORT_OBJ)
 
 BINS := $(B)/cordond $(B)/cordonctl $(B)/cordon-agent
 
@@ -52,6 +54,7 @@ UNIT_DEPS_test_state    := $(B)/agent/state.o $(B)/agent/state_dump.o
 UNIT_DEPS_test_calendar := $(B)/controller/calendar.o
 UNIT_DEPS_test_policy   := $(B)/controller/policy.o $(B)/controller/calendar.o
 UNIT_DEPS_test_notify   := $(B)/controller/notify.o
+UNIT_DEPS_test_report_parse := $(REPORT_OBJ)
 UNIT_DEPS_test_store    := $(B)/controller/store.o $(B)/controller/desired.o \
                            $(B)/controller/inventory.o $(B)/controller/vm_hosts.o
 
@@ -140,6 +143,8 @@ install: $(BINS) $(MAN_PAGES)
 	# Shipped ladders and templates: installed once, then the operator's.
 	test -e $(DESTDIR)/etc/cordon/policies || { install -d $(DESTDIR)/etc/cordon/policies && \
 	    install -m 0644 policies/*.policy $(DESTDIR)/etc/cordon/policies/; }
+	for f in report-types.conf report-rules.conf; do test -e $(DESTDIR)/etc/cordon/$$f || \
+	    install -m 0644 conf/$$f $(DESTDIR)/etc/cordon/$$f || exit 1; done
 	test -e $(DESTDIR)/etc/cordon/calendar.conf || \
 	    install -m 0644 conf/calendar.conf $(DESTDIR)/etc/cordon/calendar.conf
 	test -e $(DESTDIR)/etc/cordon/templates || { install -d $(DESTDIR)/etc/cordon/templates && \

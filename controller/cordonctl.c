@@ -63,6 +63,9 @@ static void usage(FILE *f)
 		"  audit [--case ID] [--since TIME] every change: when, who (uid), what\n"
 		"  policy list | policy show CAT   the ladders the controller runs\n"
 		"  policy check FILE               validate a policy file (errors name file:line)\n"
+		"  report parse FILE|-             parse an abuse report mail offline as cordond\n"
+		"                                  will: format, category, sources, ids (cordonctl\n"
+		"                                  report --help); exit 65 when it is not mail\n"
 		"  clock show | clock set TIME | clock advance DURATION\n"
 		"                                  the controller's clock (set/advance only with\n"
 		"                                  cordond --test-clock); TIME like 2026-11-23T05:00:00Z\n"
@@ -266,6 +269,8 @@ static int dispatch(const struct ctl_opts *o, int argc, char **argv)
 		return cmd_clock(o, argc, argv);
 	if (strcmp(cmd, "policy") == 0)
 		return cmd_policy(o, argc, argv);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(o, argc, argv);
 	if (strcmp(cmd, "keygen") == 0)
 		return keys_keygen_main("cordonctl", argc, argv);
 	if (strcmp(cmd, "help") == 0) {

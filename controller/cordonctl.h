@@ -26,6 +26,9 @@ int cmd_audit(const struct ctl_opts *o, int argc, char **argv);
 int cmd_clock(const struct ctl_opts *o, int argc, char **argv);
 int cmd_policy(const struct ctl_opts *o, int argc, char **argv);
 
+/* cordonctl_report.c: report parse (offline, no controller). */
+int cmd_report(const struct ctl_opts *o, int argc, char **argv);
+
 /* cordonctl_print*.c */
 void print_case_opened(const json_t *result);
 void print_case_list(const json_t *result);
