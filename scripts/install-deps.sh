@@ -10,12 +10,9 @@ packages=(
 	libnftnl-dev libmnl-dev libzmq3-dev libczmq-dev libsqlite3-dev
 	libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
 	libnl-3-dev libnl-route-3-dev libvirt-dev libxml2-dev
-<<<<<<< HEAD
+	libgmime-3.0-dev libyaml-dev
 	# man pages (make man) and their test
 	scdoc man-db groff-base
-=======
-	libgmime-3.0-dev libyaml-dev
->>>>>>> reports
 	# run and test
 	nftables iproute2 iputils-ping netcat-openbsd sqlite3 jq procps
 	coreutils util-linux gdb
