@@ -114,21 +114,23 @@ int main(int argc, char **argv)
 	for (int i = optind + 1; i < argc; i++)
 		cap += strlen(argv[i]) + 1;
 	char *line = malloc(cap);
+	char *buf = NULL; /* the current, incomplete line */
+	int rc = FAIL, fd = -1;
 	if (!line)
-		return FAIL;
+		goto out;
 	int len = snprintf(line, cap, "%s %ld", id, secs);
 	for (int i = optind + 1; i < argc; i++)
 		len += snprintf(line + len, cap - (size_t)len, " %s", argv[i]);
 	if (strpbrk(line, "\r\n")) {
 		fprintf(stderr, "guestexec: the command must be one line\n");
-		return FAIL;
+		goto out;
 	}
 	line[len++] = '\n';
 
 	double end = now_s() + (double)wait_s;
-	int fd = connect_until(path, end);
+	fd = connect_until(path, end);
 	if (fd < 0)
-		return FAIL;
+		goto out;
 
 	char begin[96], endp[96];
 	snprintf(begin, sizeof(begin), "CORDON-EXEC-BEGIN %s", id);
@@ -137,7 +139,6 @@ int main(int argc, char **argv)
 
 	int started = 0;
 	double sent_at = 0;
-	char *buf = NULL; /* the current, incomplete line */
 	size_t blen = 0, bcap = 0;
 
 	for (;;) {
@@ -145,14 +146,14 @@ int main(int argc, char **argv)
 		if (!started && now - sent_at >= 2.0) {
 			if (send_all(fd, line, (size_t)len) < 0) {
 				fprintf(stderr, "guestexec: send: %s\n", strerror(errno));
-				return FAIL;
+				goto out;
 			}
 			sent_at = now;
 		}
 		if (now >= end) {
 			fprintf(stderr, "guestexec: %s: no %s within %ld s\n", path,
 				started ? "end of output" : "answer", wait_s);
-			return FAIL;
+			goto out;
 		}
 		double left = end - now;
 		if (!started && left > 2.0 - (now - sent_at))
@@ -169,16 +170,17 @@ int main(int argc, char **argv)
 			continue;
 		if (n <= 0) {
 			fprintf(stderr, "guestexec: %s: connection closed\n", path);
-			return FAIL;
+			goto out;
 		}
 		for (ssize_t i = 0; i < n; i++) {
 			char c = chunk[i];
 			if (c != '\n') {
 				if (blen + 1 >= bcap) {
 					bcap = bcap ? 2 * bcap : 256;
-					buf = realloc(buf, bcap);
-					if (!buf)
-						return FAIL;
+					char *grown = realloc(buf, bcap);
+					if (!grown)
+						goto out;
+					buf = grown;
 				}
 				buf[blen++] = c;
 				continue;
@@ -193,7 +195,8 @@ int main(int argc, char **argv)
 					started = 1;
 			} else if (strncmp(l, endp, endp_len) == 0) {
 				fflush(stdout);
-				return atoi(l + endp_len) & 0xff;
+				rc = atoi(l + endp_len) & 0xff;
+				goto out;
 			} else {
 				fwrite(l, 1, blen, stdout);
 				fputc('\n', stdout);
@@ -201,4 +204,10 @@ int main(int argc, char **argv)
 			blen = 0;
 		}
 	}
+out: /* the tool's one exit: what it took is given back (LeakSanitizer) */
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(line);
+	return rc;
 }
