@@ -20,9 +20,10 @@ port_is() {
 	ctl --json vm show "$1" | jq -e --arg m "$2" --argjson p "$3" \
 		'any(.interfaces[]; .mac == $m and has("port") and .port == $p)' >/dev/null
 }
-line_marked() { show_line "$1" "$2" | grep -qF 'mac-only (spoofable)'; }
-line_has_port() { show_line "$1" "$2" | grep -qE -- "  $2  +[^ ]+ +[^ ]+ +$3 "; }
-no_marks() { ! ctl vm show "$1" | grep -qF 'mac-only'; }
+# (output captured first: under pipefail an early grep -q exit fails the writer)
+line_marked() { grep -qF 'mac-only (spoofable)' <<<"$(show_line "$1" "$2")"; }
+line_has_port() { grep -qE -- "  $2  +[^ ]+ +[^ ]+ +$3 " <<<"$(show_line "$1" "$2")"; }
+no_marks() { ! grep -qF 'mac-only' <<<"$(ctl vm show "$1")"; }
 
 topo_one_host 1
 
@@ -71,7 +72,7 @@ check "cordonctl vms: vm11 enforced" wait_until 15 vm_enforced vm11
 sed -n '/^interfaces:/,/^desired/p' <<<"$out" | sed 's/^/# /'
 
 vm_restore vm11
-check "cordonctl vm show vm11: nothing marked after restore" no_marks vm11
+check "cordonctl vm show vm11: nothing marked once the restore is applied" wait_until 15 no_marks vm11
 expect_reach vm11 public
 check "cordonctl vms: vm11 restore acked" wait_until 15 vm_converged vm11
 

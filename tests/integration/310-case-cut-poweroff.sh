@@ -86,7 +86,7 @@ check "case show --json: call due 10:00, poweroff due 13:00" \
 check "case show --json: the poweroff's why says the window starts at 09:00" \
 	case_jq "$idv" 'any(.steps[]; .action == "poweroff" and (.why | test("09:00")))'
 check "case show (text) explains the business time too" \
-	q eval "ctl case show $idv | grep -q 'counted from 09:00'"
+	q eval "grep -q 'counted from 09:00' <<<\"\$(ctl case show $idv)\""
 clock_set 2026-11-30T09:59:00Z
 check "at 09:59 no call yet" [ "$(call_count "$idv")" = 0 ]
 clock_set 2026-11-30T10:00:00Z

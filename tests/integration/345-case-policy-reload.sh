@@ -152,7 +152,7 @@ refused "case $id2 is resolved" case replan "$id2"
 capture ctl case replan
 check "case replan without an id: usage, exit 2 ($RC)" \
 	eval '[ "$RC" = 2 ] && grep -q "usage: cordonctl case replan ID" <<<"$OUT"'
-check "cordonctl --help describes case replan" q eval 'ctl --help | grep -q "case replan ID"'
+check "cordonctl --help describes case replan" q eval 'grep -q "case replan ID" <<<"$(ctl --help)"'
 
 case_ok "$id1" resolve --note "confirmed in writing"
 all_open vm11 vm12

@@ -142,7 +142,7 @@ check "(b) cordonctl vm show $G2: mechanisms none" wait_until 10 ctl_mech_is "$G
 check "(b) the agent keeps watching $MAC2: QEMU still holds the unplug asked during the cut" \
 	wait_until 5 state_has '"unplug-pending"'
 check "(b) cordon-agent status says so" \
-	q eval "agent_status hv1 | grep -q '$MAC2: restored, but QEMU still holds the unplug'"
+	q eval "grep -q '$MAC2: restored, but QEMU still holds the unplug' <<<\"\$(agent_status hv1)\""
 
 # --- (c) the guest resets: the pending unplug completes, the agent re-attaches
 now_ms; t0=$NOW_MS

@@ -71,7 +71,7 @@ lv_virsh undefine "$G1" >/dev/null || fail "virsh undefine $G1 on hv1"
 ok "$G1 undefined on hv1"
 gone_from_hv1() { ! agent_status hv1 --json | jq -e --arg u "$UUID1" 'any(.vms[]; .uuid == $u)' >/dev/null; }
 check "hv1's agent no longer enforces $G1" wait_until 20 gone_from_hv1
-lifted_on_hv1() { ! host_nft hv1 list ruleset | grep -qi -e "$MAC1" -e "chain in_"; }
+lifted_on_hv1() { ! grep -qi -e "$MAC1" -e "chain in_" <<<"$(host_nft hv1 list ruleset)"; }
 check "hv1's kernel table let go of $MAC1" wait_until 10 lifted_on_hv1
 check "still on hv2 and cut" on_hv2
 check "public ping to $G1 on hv2 still fails" not hv2_ping
