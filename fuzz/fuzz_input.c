@@ -1,5 +1,7 @@
 #include "fuzz_input.h"
 
+#include "agent/config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,4 +42,18 @@ void fuzz_split(const uint8_t *data, size_t size, char **first, char **second)
 
 	*first = fuzz_text(data, n);
 	*second = nul ? fuzz_text(nul + 1, size - n - 1) : NULL;
+}
+
+void fuzz_agent_config(struct agent_config *cfg)
+{
+	static const char *const map[][2] = {
+		{ "br-pub", "public" }, { "br-priv", "private" }, { "default", "private" },
+	};
+
+	agent_config_defaults(cfg);
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		strcpy(cfg->scopes[i].bridge, map[i][0]);
+		strcpy(cfg->scopes[i].scope, map[i][1]);
+	}
+	cfg->n_scopes = sizeof(map) / sizeof(map[0]);
 }

@@ -22,6 +22,11 @@ const char *fuzz_file(const uint8_t *data, size_t size);
  * strings the caller frees. For targets that read two texts. */
 void fuzz_split(const uint8_t *data, size_t size, char **first, char **second);
 
+struct agent_config;
+/* The agent's defaults and a [scopes] map: br-pub public, br-priv and the
+ * libvirt network "default" private, others public. */
+void fuzz_agent_config(struct agent_config *cfg);
+
 /* Breaks into the debugger's view of the fuzzer: a property was violated. */
 #define fuzz_assert(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

@@ -7,16 +7,6 @@
 #include "fuzz_input.h"
 #include "inventory.h"
 
-static void config(struct agent_config *cfg)
-{
-	agent_config_defaults(cfg);
-	strcpy(cfg->scopes[0].bridge, "br-pub");
-	strcpy(cfg->scopes[0].scope, "public");
-	strcpy(cfg->scopes[1].bridge, "br-priv");
-	strcpy(cfg->scopes[1].scope, "private");
-	cfg->n_scopes = 2;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct agent_config cfg;
@@ -25,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512] = "";
 
 	if (!cfg.n_scopes)
-		config(&cfg);
+		fuzz_agent_config(&cfg);
 	if (inventory_load_static(fuzz_file(data, size), &cfg, &inv, err, sizeof(err)) < 0) {
 		fuzz_assert(err[0] && !inv.vms);
 		return 0;
