@@ -10,7 +10,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Copy of data with a NUL appended; the caller frees. Traps when out of
- * memory (the fuzzer's own limit, not a finding in the parser). */
+ * memory. */
 char *fuzz_text(const uint8_t *data, size_t size);
 
 /* A path whose file holds exactly data, until the next call. Traps on
@@ -27,7 +27,8 @@ struct agent_config;
  * libvirt network "default" private, others public. */
 void fuzz_agent_config(struct agent_config *cfg);
 
-/* Breaks into the debugger's view of the fuzzer: a property was violated. */
+/* A property the target checks: its violation traps, which libFuzzer
+ * reports as a finding like any crash. */
 #define fuzz_assert(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
 #endif
