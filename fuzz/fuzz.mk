@@ -11,7 +11,7 @@ O     := $(F)/obj
 
 SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
           -fno-omit-frame-pointer
-PKGS   := libprotobuf-c jansson inih libxml-2.0 libvirt libczmq libzmq
+PKGS   := libprotobuf-c jansson inih libxml-2.0 libvirt libczmq libzmq gmime-3.0 yaml-0.1
 CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE $(SAN) \
           -I. -Icommon -Iproto -I$(O)/proto -Iagent -Icontroller \
           $(shell pkg-config --cflags $(PKGS))
@@ -22,7 +22,8 @@ LIBS   := $(shell pkg-config --libs $(PKGS)) -lm
 LIB_SRC := $(wildcard common/*.c) proto/codec.c \
            controller/policy.c controller/calendar.c controller/config.c \
            controller/notify.c agent/config.c agent/inventory.c \
-           agent/state.c agent/state_dump.c agent/virt_read.c
+           agent/state.c agent/state_dump.c agent/virt_read.c \
+           $(wildcard controller/report_*.c)
 # agent/config.c and controller/config.c: one archive member each.
 obj_of  = $(O)/$(subst /,_,$(1:.c=.o))
 LIB_OBJ := $(foreach s,$(LIB_SRC),$(call obj_of,$(s))) $(O)/cordon.pb-c.o
