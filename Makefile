@@ -5,6 +5,7 @@
 #   make check-san  unit + non-libvirt tests against the SAN=1 build
 #   make demo       install dependencies, build, show a cut and a restore
 #   make man        man pages (scdoc) into build/man/
+#   make fuzz       libFuzzer targets (clang), each FUZZ_SECONDS (10) on its corpus
 #   make install    install binaries, man pages, bash completion, units,
 #                   default config (DESTDIR, PREFIX)
 
@@ -28,7 +29,7 @@ pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs   = $(shell pkg-config --libs $(1))
 
 PROTO_GEN   := $(B)/proto/cordon.pb-c.c
-COMMON_SRC  := $(wildcard common/*.c) $(filter-out %/fuzz_codec.c,$(wildcard proto/*.c))
+COMMON_SRC  := $(wildcard common/*.c) $(wildcard proto/*.c)
 COMMON_OBJ  := $(patsubst %.c,$(B)/%.o,$(COMMON_SRC)) $(B)/proto/cordon.pb-c.o
 AGENT_SRC   := $(wildcard agent/*.c)
 AGENT_OBJ   := $(patsubst %.c,$(B)/%.o,$(AGENT_SRC))
@@ -55,6 +56,7 @@ UNIT_DEPS_test_calendar := $(B)/controller/calendar.o
 UNIT_DEPS_test_policy   := $(B)/controller/policy.o $(B)/controller/calendar.o
 UNIT_DEPS_test_notify   := $(B)/controller/notify.o
 UNIT_DEPS_test_report_parse := $(REPORT_OBJ)
+UNIT_DEPS_test_config   := $(B)/agent/config.o $(B)/controller/config.o
 UNIT_DEPS_test_store    := $(B)/controller/store.o $(B)/controller/desired.o \
                            $(B)/controller/inventory.o $(B)/controller/vm_hosts.o
 
@@ -125,6 +127,12 @@ deps:
 bench: all
 	bench/run
 
+# Its own build (fuzz/fuzz.mk, clang, build/fuzz/obj): never mixed with the
+# objects above.
+FUZZ_SECONDS ?= 10
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run
+
 install: $(BINS) $(MAN_PAGES)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 	    $(DESTDIR)/etc/cordon/authorized-agents $(DESTDIR)/lib/systemd/system
@@ -153,6 +161,6 @@ install: $(BINS) $(MAN_PAGES)
 clean:
 	rm -rf $(B) build-san
 
-.PHONY: all man check check-san demo deps bench install clean
+.PHONY: all man check check-san demo deps bench fuzz install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

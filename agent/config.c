@@ -1,11 +1,10 @@
 #include "config.h"
 
-#include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "codec.h"
+#include "ini_file.h"
 #include "log.h"
 #include "util.h"
 
@@ -29,10 +28,10 @@ void agent_config_defaults(struct agent_config *cfg)
 	cfg->shutdown_timeout_ms = 30000;
 }
 
-struct parse_ctx {
-	struct agent_config *cfg;
-	char *err;
-	size_t errlen;
+/* Where an entry's handler writes why it refused the line. */
+struct why {
+	char *buf;
+	size_t len;
 };
 
 static int valid_scope_word(const char *v)
@@ -40,20 +39,20 @@ static int valid_scope_word(const char *v)
 	return strcmp(v, "public") == 0 || strcmp(v, "private") == 0;
 }
 
-static int scope_entry(struct parse_ctx *ctx, const char *key, const char *value)
+static int scope_entry(struct agent_config *c, const char *key, const char *value,
+		       struct why w)
 {
-	struct agent_config *c = ctx->cfg;
 	struct scope_map_entry *e;
 
 	if (!valid_scope_word(value)) {
-		snprintf(ctx->err, ctx->errlen, "scope of '%s' must be public or private, not '%s'",
+		snprintf(w.buf, w.len, "scope of '%s' must be public or private, not '%s'",
 			 key, value);
 		return 0;
 	}
 	if (strcmp(key, "unmapped") == 0)
 		return strlcpy_checked(c->unmapped_scope, value, sizeof(c->unmapped_scope)) == 0;
 	if (c->n_scopes == AGENT_MAX_SCOPE_MAP) {
-		snprintf(ctx->err, ctx->errlen, "more than %d bridges in [scopes]", AGENT_MAX_SCOPE_MAP);
+		snprintf(w.buf, w.len, "more than %d bridges in [scopes]", AGENT_MAX_SCOPE_MAP);
 		return 0;
 	}
 	e = &c->scopes[c->n_scopes];
@@ -64,22 +63,22 @@ static int scope_entry(struct parse_ctx *ctx, const char *key, const char *value
 	return 1;
 }
 
-static int inventory_entry(struct parse_ctx *ctx, const char *value)
+static int inventory_entry(struct agent_config *c, const char *value, struct why w)
 {
 	if (strcmp(value, "static") == 0)
-		ctx->cfg->inventory = INVENTORY_STATIC;
+		c->inventory = INVENTORY_STATIC;
 	else if (strcmp(value, "libvirt") == 0)
-		ctx->cfg->inventory = INVENTORY_LIBVIRT;
+		c->inventory = INVENTORY_LIBVIRT;
 	else {
-		snprintf(ctx->err, ctx->errlen, "inventory must be static or libvirt, not '%s'", value);
+		snprintf(w.buf, w.len, "inventory must be static or libvirt, not '%s'", value);
 		return 0;
 	}
 	return 1;
 }
 
-static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value)
+static int agent_entry(struct agent_config *c, const char *key, const char *value,
+		       struct why w)
 {
-	struct agent_config *c = ctx->cfg;
 	enum log_level lvl;
 
 #define STR(name) if (strcmp(key, #name) == 0) return strlcpy_checked(c->name, value, sizeof(c->name)) == 0
@@ -88,7 +87,7 @@ static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value
 	STR(mechanisms);
 #undef STR
 	if (strcmp(key, "inventory") == 0)
-		return inventory_entry(ctx, value);
+		return inventory_entry(c, value, w);
 	if (strcmp(key, "heartbeat_ms") == 0)
 		return parse_long(value, 50, 600000, &c->heartbeat_ms) == 0;
 	if (strcmp(key, "verify_ms") == 0)
@@ -102,20 +101,20 @@ static int agent_entry(struct parse_ctx *ctx, const char *key, const char *value
 	if (strcmp(key, "log_level") == 0)
 		return log_level_parse(value, &lvl) == 0 &&
 		       strlcpy_checked(c->log_level, value, sizeof(c->log_level)) == 0;
-	snprintf(ctx->err, ctx->errlen, "unknown key '%s' in [agent]", key);
+	snprintf(w.buf, w.len, "unknown key '%s' in [agent]", key);
 	return 0;
 }
 
 static int agent_config_entry(void *user, const char *section, const char *key,
-			      const char *value)
+			      const char *value, char *why, size_t whylen)
 {
-	struct parse_ctx *ctx = user;
+	struct why w = { why, whylen };
 
 	if (strcmp(section, "agent") == 0)
-		return agent_entry(ctx, key, value);
+		return agent_entry(user, key, value, w);
 	if (strcmp(section, "scopes") == 0)
-		return scope_entry(ctx, key, value);
-	snprintf(ctx->err, ctx->errlen, "unknown section [%s]", section);
+		return scope_entry(user, key, value, w);
+	snprintf(why, whylen, "unknown section [%s]", section);
 	return 0;
 }
 
@@ -178,23 +177,14 @@ static int check_required(const char *path, struct agent_config *c,
 int agent_config_load(const char *path, struct agent_config *cfg, char *err,
 		      size_t errlen)
 {
-	char reason[256] = "";
-	struct parse_ctx ctx = { cfg, reason, sizeof(reason) };
-	FILE *f = fopen(path, "r");
-	int rc;
+	/* Read into a copy: a refused file changes nothing. */
+	struct agent_config next = *cfg;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (ini_file_read(path, 1, agent_config_entry, &next, err, errlen) < 0 ||
+	    check_required(path, &next, err, errlen) < 0)
 		return -1;
-	}
-	rc = ini_parse_file(f, agent_config_entry, &ctx);
-	fclose(f);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, rc,
-			 reason[0] ? reason : "invalid value or syntax");
-		return -1;
-	}
-	return check_required(path, cfg, err, errlen);
+	*cfg = next;
+	return 0;
 }
 
 const char *agent_config_scope_find(const struct agent_config *cfg,

@@ -180,8 +180,8 @@ static int parse_interfaces(xmlNode *devices, const struct agent_config *cfg,
 	return 0;
 }
 
-static int parse_domain_xml(const char *xml, const struct agent_config *cfg,
-			    struct inv_vm *vm, char *why, size_t len)
+int virt_domain_parse(const char *xml, const struct agent_config *cfg,
+		      struct inv_vm *vm, char *why, size_t len)
 {
 	xmlDoc *doc = parse_xml(xml, "domain", why, len);
 	xmlNode *root, *devices;
@@ -286,6 +286,14 @@ static int parse_metadata(const char *md, struct inv_vm *vm, bool apply, char *w
 	return rc;
 }
 
+int virt_metadata_apply(const char *md, struct inv_vm *vm, char *why, size_t len)
+{
+	/* Checked whole first: a bad element costs every address, not some. */
+	if (parse_metadata(md, vm, false, why, len) < 0)
+		return -1;
+	return parse_metadata(md, vm, true, why, len);
+}
+
 static char *get_metadata(virDomainPtr dom, bool active)
 {
 	char *md = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, CORDON_VM_XMLNS,
@@ -314,8 +322,7 @@ static char *read_metadata(virDomainPtr dom, struct inv_vm *vm, bool active)
 
 	if (!md)
 		return NULL;
-	if (parse_metadata(md, vm, false, why, sizeof(why)) < 0 ||
-	    parse_metadata(md, vm, true, why, sizeof(why)) < 0) {
+	if (virt_metadata_apply(md, vm, why, sizeof(why)) < 0) {
 		log_warnx("libvirt: VM %s: cordon metadata ignored: %s", vm->name, why);
 		free(md);
 		return NULL;
@@ -416,7 +423,7 @@ static int read_domain(virDomainPtr dom, const struct agent_config *cfg, struct 
 	vm->domain_id = state == VIR_DOMAIN_SHUTOFF ? -1 : (int)virDomainGetID(dom);
 	if (!(xml = virDomainGetXMLDesc(dom, 0)))
 		return api_failed(name, why, len);
-	rc = parse_domain_xml(xml, cfg, vm, why, len);
+	rc = virt_domain_parse(xml, cfg, vm, why, len);
 	if (rc < 0) {
 		free(xml);
 		return 1;

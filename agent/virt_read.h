@@ -30,6 +30,15 @@ int virt_read_domains(virConnectPtr c, const struct agent_config *cfg, struct in
 		      struct dom_xml **xmls, size_t *n, char *err, size_t errlen);
 void dom_xmls_free(struct dom_xml *x, size_t n);
 
+/* What virt_read_domains does with each domain's text (and the fuzz
+ * target, fuzz/fuzz_virt_xml.c). The interfaces of a domain XML into vm
+ * (zeroed; inventory_vm_free() it either way): 0, or -1 with why. */
+int virt_domain_parse(const char *xml, const struct agent_config *cfg,
+		      struct inv_vm *vm, char *why, size_t len);
+/* The addresses of the cordon metadata text onto vm's interfaces: 0, or
+ * -1 with why when it is not usable. */
+int virt_metadata_apply(const char *md, struct inv_vm *vm, char *why, size_t len);
+
 /* Lists the interfaces cordon detached (their XML saved in held) in their
  * VM, with their metadata addresses, so a cut VM keeps its interface,
  * scope and addresses in the inventory. */

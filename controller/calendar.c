@@ -530,26 +530,62 @@ static int32_t tz_offset(const struct tz *tz, int64_t t, const char **abbr)
 	return ty->off;
 }
 
+/* Index of the table's first transition after t. */
+static size_t tz_next_transition(const struct tz *tz, int64_t t)
+{
+	size_t lo = 0, hi = tz->n_trans;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tz->at[mid] <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+#define TZ_NEAR_MAX 8
+
+/* The offsets that may be in force at civil time c: a day before and after
+ * it, and those the table switches to in between (a zone can change twice
+ * within a day: sampling a day either side alone misses the middle one). */
+static size_t tz_offsets_near(const struct tz *tz, int64_t c, int32_t *off)
+{
+	size_t n = 0;
+
+	off[n++] = tz_offset(tz, c - DAY, NULL);
+	for (size_t i = tz_next_transition(tz, c - 2 * DAY);
+	     i < tz->n_trans && tz->at[i] <= c + 2 * DAY && n < TZ_NEAR_MAX - 1; i++)
+		off[n++] = tz->types[tz->idx[i]].off;
+	off[n++] = tz_offset(tz, c + DAY, NULL);
+	return n;
+}
+
 /* The instant showing civil time c, the first one not before min_t; see the
  * header comment for skipped and repeated hours. */
 static int64_t tz_to_utc(const struct tz *tz, int64_t c, int64_t min_t)
 {
-	int32_t before = tz_offset(tz, c - DAY, NULL);
-	int32_t after = tz_offset(tz, c + DAY, NULL);
-	int64_t a = c - before, b = c - after;
-	bool a_ok = tz_offset(tz, a, NULL) == before;
-	bool b_ok = tz_offset(tz, b, NULL) == after;
+	int32_t off[TZ_NEAR_MAX];
+	size_t n = tz_offsets_near(tz, c, off);
+	int64_t first = INT64_MAX, last = INT64_MIN;
 
-	if (a_ok && b_ok) { /* repeated hour: both instants show c */
-		int64_t first = a < b ? a : b, second = a < b ? b : a;
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = c - off[i];
 
-		return first >= min_t ? first : second;
+		if (tz_offset(tz, t, NULL) != off[i])
+			continue; /* c does not show at that offset */
+		if (t >= min_t && t < first)
+			first = t;
+		if (t > last)
+			last = t;
 	}
-	if (a_ok)
-		return a;
-	if (b_ok)
-		return b;
-	return c - before; /* in the gap: push forward by its length */
+	if (first != INT64_MAX)
+		return first;
+	if (last != INT64_MIN)
+		return last;
+	return c - off[0]; /* in the gap: push forward by its length */
 }
 
 /* Years 1..9999: keeps every sum below far from int64 overflow. */

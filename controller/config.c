@@ -1,11 +1,10 @@
 #include "config.h"
 
-#include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "control_roles.h"
+#include "ini_file.h"
 #include "log.h"
 #include "util.h"
 
@@ -30,26 +29,19 @@ void ctl_config_defaults(struct ctl_config *cfg)
 	cfg->handshake_ms = 3000;
 }
 
-struct parse_ctx {
-	struct ctl_config *cfg;
-	char *err;
-	size_t errlen;
-};
-
 static int set_string(char *dst, size_t len, const char *value)
 {
 	return strlcpy_checked(dst, value, len) < 0 ? 0 : 1;
 }
 
 static int ctl_config_entry(void *user, const char *section, const char *key,
-			    const char *value)
+			    const char *value, char *why, size_t whylen)
 {
-	struct parse_ctx *ctx = user;
-	struct ctl_config *c = ctx->cfg;
+	struct ctl_config *c = user;
 	enum log_level lvl;
 
 	if (strcmp(section, "controller") != 0) {
-		snprintf(ctx->err, ctx->errlen, "unknown section [%s]", section);
+		snprintf(why, whylen, "unknown section [%s]", section);
 		return 0;
 	}
 #define STR(name) if (strcmp(key, #name) == 0) return set_string(c->name, sizeof(c->name), value)
@@ -74,37 +66,25 @@ static int ctl_config_entry(void *user, const char *section, const char *key,
 			return 0;
 		return set_string(c->log_level, sizeof(c->log_level), value);
 	}
-	snprintf(ctx->err, ctx->errlen, "unknown key '%s'", key);
+	snprintf(why, whylen, "unknown key '%s'", key);
 	return 0;
 }
 
 int ctl_config_load(const char *path, int must_exist, struct ctl_config *cfg,
 		    char *err, size_t errlen)
 {
-	char reason[256] = "";
-	struct parse_ctx ctx = { cfg, reason, sizeof(reason) };
-	FILE *f = fopen(path, "r");
-	int rc = 0;
+	/* Read into a copy: a refused file changes nothing. */
+	struct ctl_config next = *cfg;
 
-	if (!f && (must_exist || errno != ENOENT)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (ini_file_read(path, must_exist, ctl_config_entry, &next, err, errlen) < 0)
 		return -1;
-	}
-	if (f) {
-		rc = ini_parse_file(f, ctl_config_entry, &ctx);
-		fclose(f);
-	}
-	if (rc != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, rc,
-			 reason[0] ? reason : "invalid value or syntax");
-		return -1;
-	}
-	if (!cfg->control_socket_readonly_set &&
-	    control_readonly_path(cfg->control_socket, cfg->control_socket_readonly,
-				  sizeof(cfg->control_socket_readonly)) < 0) {
+	if (!next.control_socket_readonly_set &&
+	    control_readonly_path(next.control_socket, next.control_socket_readonly,
+				  sizeof(next.control_socket_readonly)) < 0) {
 		snprintf(err, errlen, "%s: control_socket too long for its read-only sibling;"
 			 " set control_socket_readonly", path);
 		return -1;
 	}
+	*cfg = next;
 	return 0;
 }

@@ -304,22 +304,13 @@ static int tpl_run(struct tpl *t, const char *text, size_t len)
 	return 0;
 }
 
-static int tpl_file(const char *dir, const char *name, const json_t *vars,
-		    char **out, char *err, size_t errlen)
+int notify_render_text(const char *path, const char *text, size_t len,
+		       const json_t *vars, char **out, char *err, size_t errlen)
 {
-	char path[4096], *text;
-	size_t len;
 	struct tpl t = { .path = path, .vars = vars, .err = err,
 			 .errlen = errlen };
-	int rc;
+	int rc = tpl_run(&t, text, len);
 
-	if (errlen)
-		err[0] = '\0';
-	if (template_path(dir, name, path, sizeof path, err, errlen) < 0 ||
-	    read_template(path, &text, &len, err, errlen) < 0)
-		return -1;
-	rc = tpl_run(&t, text, len);
-	free(text);
 	if (rc < 0 || !out) {
 		free(t.out.p);
 		return rc;
@@ -331,6 +322,23 @@ static int tpl_file(const char *dir, const char *name, const json_t *vars,
 	}
 	*out = t.out.p;
 	return 0;
+}
+
+static int tpl_file(const char *dir, const char *name, const json_t *vars,
+		    char **out, char *err, size_t errlen)
+{
+	char path[4096], *text;
+	size_t len;
+	int rc;
+
+	if (errlen)
+		err[0] = '\0';
+	if (template_path(dir, name, path, sizeof path, err, errlen) < 0 ||
+	    read_template(path, &text, &len, err, errlen) < 0)
+		return -1;
+	rc = notify_render_text(path, text, len, vars, out, err, errlen);
+	free(text);
+	return rc;
 }
 
 int notify_render(const char *dir, const char *template_name,

@@ -49,6 +49,13 @@ bool notify_name_ok(const char *name);
 int notify_render(const char *dir, const char *template_name,
 		  const json_t *vars, char **out, char *err, size_t errlen);
 
+/* What notify_render and notify_check_template do with a template's text
+ * (len bytes, no NUL; path stands for its file in messages): renders it
+ * with vars into *out, or with vars and out NULL only checks it. For the
+ * fuzz target (fuzz/fuzz_notify.c). */
+int notify_render_text(const char *path, const char *text, size_t len,
+		       const json_t *vars, char **out, char *err, size_t errlen);
+
 /* Checks that DIR/NAME.txt exists, is well formed (header lines, an empty
  * line before the body, placeholders closed) and uses only the variables
  * of notify_var_known(). For policy loading. 0, or -1 with err. */

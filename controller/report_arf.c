@@ -95,7 +95,8 @@ static void feedback_fields(struct parse_ctx *c, GMimeObject *part)
 static void hash_original(struct parse_ctx *c, const GByteArray *bytes)
 {
 	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-	const guint8 *p = bytes->data, *end = bytes->data + bytes->len;
+	/* An empty original may have no buffer at all: NULL + 0 is undefined. */
+	const guint8 *p = bytes->data, *end = p ? p + bytes->len : p;
 
 	while (p < end) {
 		const guint8 *cr = memchr(p, '\r', (size_t)(end - p));

@@ -3,15 +3,7 @@
  * a reason, within the bounds, without a crash, leak or undefined
  * behaviour. The shipped mapping and rules are used when run from the
  * top of the tree (plain mails then go through every rule).
- *
- * Build and run (from the top of the tree):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu11 \
- *       -Icommon -Icontroller $(pkg-config --cflags gmime-3.0 jansson inih yaml-0.1) \
- *       fuzz/fuzz_report_parse.c controller/report_*.c common/util.c \
- *       $(pkg-config --libs gmime-3.0 jansson inih yaml-0.1) -o build/fuzz_report_parse
- *   mkdir -p build/fuzz-report && \
- *       build/fuzz_report_parse -max_len=65536 -timeout=10 build/fuzz-report fuzz/corpus/report_parse
- * (new inputs go to build/fuzz-report; the seed directory stays as committed). */
+ * Built and run by make fuzz (fuzz/fuzz.mk, fuzz/run). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

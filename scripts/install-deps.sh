@@ -13,6 +13,9 @@ packages=(
 	libgmime-3.0-dev libyaml-dev
 	# man pages (make man) and their test
 	scdoc man-db groff-base
+	# make fuzz, test 050-fuzz-smoke: clang and its libFuzzer runtime
+	# (libclang_rt.fuzzer-x86_64.a is in libclang-rt-14-dev)
+	clang libclang-rt-14-dev
 	# run and test
 	nftables iproute2 iputils-ping netcat-openbsd sqlite3 jq procps
 	coreutils util-linux gdb

@@ -1,14 +1,13 @@
 /* libFuzzer target for the wire decoder: whatever a peer sends, decoding
  * must return NULL or a valid envelope, never crash, leak or read out of
- * bounds. Built by bench/fuzz_codec.sh, not by the Makefile. */
+ * bounds. Built by fuzz/fuzz.mk (make fuzz). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
