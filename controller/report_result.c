@@ -127,7 +127,12 @@ void result_add_url(struct parse_ctx *c, const char *url, size_t len)
 			result_note(c, "more than %d URLs: the rest ignored", REPORT_URLS_MAX);
 		return;
 	}
-	copy = strndup(url, len);
+	/* A URL runs until white space: bytes after it that are not UTF-8
+	 * (found by fuzz_report_parse) must not make the result unstorable. */
+	char *valid = g_utf8_make_valid(url, (gssize)len);
+
+	copy = valid ? strdup(valid) : NULL;
+	g_free(valid);
 	grown = copy ? realloc(r->urls, (r->n_urls + 1) * sizeof(*grown)) : NULL;
 	if (!grown) {
 		free(copy);
