@@ -565,6 +565,24 @@ static size_t tz_offsets_near(const struct tz *tz, int64_t c, int32_t *off)
 
 /* The instant showing civil time c, the first one not before min_t; see the
  * header comment for skipped and repeated hours. */
+/* c was skipped by a jump forward: the offset from before the jump is one
+ * whose instant already shows a larger offset, and c minus it is c pushed
+ * forward by the gap. The earliest such instant from min_t on; INT64_MAX if
+ * none. */
+static int64_t tz_gap_to_utc(const struct tz *tz, int64_t c, const int32_t *off, size_t n,
+			     int64_t min_t)
+{
+	int64_t best = INT64_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = c - off[i];
+
+		if (tz_offset(tz, t, NULL) > off[i] && t >= min_t && t < best)
+			best = t;
+	}
+	return best;
+}
+
 static int64_t tz_to_utc(const struct tz *tz, int64_t c, int64_t min_t)
 {
 	int32_t off[TZ_NEAR_MAX];
@@ -583,9 +601,15 @@ static int64_t tz_to_utc(const struct tz *tz, int64_t c, int64_t min_t)
 	}
 	if (first != INT64_MAX)
 		return first;
-	if (last != INT64_MIN)
+	/* No instant from min_t on shows c: c is in a gap (a jump forward),
+	 * or the only instants that show it are before min_t (a zone table
+	 * whose older offsets come back: found by fuzz_calendar). */
+	first = tz_gap_to_utc(tz, c, off, n, min_t);
+	if (first != INT64_MAX)
+		return first;
+	if (last != INT64_MIN && last >= min_t)
 		return last;
-	return c - off[0]; /* in the gap: push forward by its length */
+	return c - off[0] > min_t ? c - off[0] : min_t;
 }
 
 /* Years 1..9999: keeps every sum below far from int64 overflow. */
