@@ -415,8 +415,9 @@ static const struct command commands[] = {
 	{ "policy_show", cases_cmd_policy_show },
 };
 
-json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid, bool readonly)
+json_t *control_dispatch(void *ctx, const json_t *req, uid_t uid, bool readonly)
 {
+	struct cordond *d = ctx;
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 
 	if (!json_is_object(req) || !cmd)
@@ -429,9 +430,4 @@ json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid, bool r
 		if (strcmp(cmd, commands[i].name) == 0)
 			return commands[i].fn(d, req, uid);
 	return reply_error("unknown command '%s'", cmd);
-}
-
-json_t *control_serve(void *ctx, const json_t *req, uid_t uid, bool readonly)
-{
-	return control_dispatch(ctx, req, uid, readonly);
 }

@@ -46,11 +46,9 @@ void agents_flush(struct cordond *d);
 /* Resends what is not acked yet, expires silent agents. */
 void agents_tick(struct cordond *d);
 
-/* control.c: the unix control sockets' commands for cordonctl; readonly:
+/* control.c: the unix control sockets' commands for cordonctl, a jsonsock_serve_fn (ctx: the cordond); readonly:
  * the request came on the read-only socket (mutations are refused). */
-json_t *control_dispatch(struct cordond *d, const json_t *req, uid_t uid, bool readonly);
-/* control_dispatch as the control sockets' jsonsock_serve_fn (ctx: cordond). */
-json_t *control_serve(void *ctx, const json_t *req, uid_t uid, bool readonly);
+json_t *control_dispatch(void *ctx, const json_t *req, uid_t uid, bool readonly);
 json_t *reply_ok(json_t *result);
 json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A change the store did not take, with the reason (a full disk, a

@@ -299,7 +299,7 @@ static int control_listen_one(struct cordond *d, const char *path, const char *g
 
 static int control_listen(struct cordond *d, char *err, size_t errlen)
 {
-	d->control = jsonsock_server_new("control socket", control_serve, d);
+	d->control = jsonsock_server_new("control socket", control_dispatch, d);
 	if (!d->control) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -1,24 +1,20 @@
 /* report-types.conf (each format's types -> our categories) and
  * report-rules.conf (plain mails: sender, subject, body patterns ->
- * category, first match wins), both INI files read with inih. */
+ * category, first match wins), both INI files read with inih through
+ * common/ini_file.c, like cordond's and the agent's own. */
 #include <ctype.h>
-#include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "ini_file.h"
 #include "report_parse.h"
 
 struct load_ctx {
 	struct report_config *cfg;
-	char *reason;
+	char *reason;    /* ini_file_read's buffer for the line being read */
 	size_t reason_len;
-	FILE *f;
-	int line;        /* of the last line read */
-	int reason_line; /* where reason was written */
-	ini_handler handler;
 };
 
 static const char *const field_names[REPORT_N_FIELDS] = { "from", "subject", "body" };
@@ -106,10 +102,13 @@ static int add_type(struct load_ctx *c, enum report_family fam, const char *name
 	return 1;
 }
 
-static int types_entry(void *user, const char *section, const char *name, const char *value)
+static int types_entry(void *user, const char *section, const char *name, const char *value,
+		       char *why, size_t whylen)
 {
 	struct load_ctx *c = user;
 
+	c->reason = why;
+	c->reason_len = whylen;
 	if (strcmp(section, "default") == 0 && strcmp(name, "category") == 0)
 		return set_category(c->cfg->default_category, value, c);
 	for (int f = 0; f < REPORT_N_FAMILIES; f++)
@@ -170,11 +169,14 @@ static int rule_pattern(struct load_ctx *c, struct report_rule *r, int f, const 
 	return 1;
 }
 
-static int rules_entry(void *user, const char *section, const char *name, const char *value)
+static int rules_entry(void *user, const char *section, const char *name, const char *value,
+		       char *why, size_t whylen)
 {
 	struct load_ctx *c = user;
 	struct report_rule *r;
 
+	c->reason = why;
+	c->reason_len = whylen;
 	if (strcmp(section, "default") == 0) {
 		if (strcmp(name, "category") == 0)
 			return set_category(c->cfg->plain_default, value, c);
@@ -198,51 +200,6 @@ static int rules_entry(void *user, const char *section, const char *name, const 
 	return 0;
 }
 
-/* inih's reader, counting lines: inih reports the first bad line, and a
- * handler's reason belongs to it only if written on that line. */
-static char *read_line(char *str, int num, void *stream)
-{
-	struct load_ctx *c = stream;
-	char *s = fgets(str, num, c->f);
-
-	if (s && strchr(s, '\n'))
-		c->line++;
-	return s;
-}
-
-static int entry(void *user, const char *section, const char *name, const char *value)
-{
-	struct load_ctx *c = user;
-	int ok = c->handler(user, section, name, value);
-
-	if (!ok && !c->reason_line)
-		c->reason_line = c->line;
-	return ok;
-}
-
-static int load_file(const char *path, ini_handler handler, struct load_ctx *c, char *err,
-		     size_t errlen)
-{
-	int rc;
-
-	c->f = fopen(path, "r");
-	if (!c->f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	c->reason[0] = '\0';
-	c->line = c->reason_line = 0;
-	c->handler = handler;
-	rc = ini_parse_stream(read_line, c, entry, c);
-	fclose(c->f);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, rc,
-			 c->reason_line == rc ? c->reason : "syntax error");
-		return -1;
-	}
-	return 0;
-}
-
 /* Every rule must say what it decides and look at something. */
 static int rules_complete(const struct report_config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -261,16 +218,15 @@ static int rules_complete(const struct report_config *cfg, const char *path, cha
 struct report_config *report_config_load(const char *types_path, const char *rules_path,
 					 char *err, size_t errlen)
 {
-	char reason[512];
 	struct report_config *cfg = report_config_new();
-	struct load_ctx c = { .cfg = cfg, .reason = reason, .reason_len = sizeof(reason) };
+	struct load_ctx c = { .cfg = cfg };
 
 	if (!cfg) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((types_path && load_file(types_path, types_entry, &c, err, errlen) < 0) ||
-	    (rules_path && load_file(rules_path, rules_entry, &c, err, errlen) < 0) ||
+	if ((types_path && ini_file_read(types_path, 1, types_entry, &c, err, errlen) < 0) ||
+	    (rules_path && ini_file_read(rules_path, 1, rules_entry, &c, err, errlen) < 0) ||
 	    (rules_path && rules_complete(cfg, rules_path, err, errlen) < 0)) {
 		report_config_free(cfg);
 		return NULL;

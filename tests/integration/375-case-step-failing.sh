@@ -50,7 +50,7 @@ sed -i '/reminder/d' "$CDT_TMP/policies/phishing.policy"
 rm "$CDT_TMP/templates/reminder.txt"
 kill -HUP "$CTL_PID"
 check "SIGHUP: cordond loads the phishing policy without the reminder" \
-	wait_until 10 eval '! ctl policy show phishing | grep -q reminder'
+	wait_until 10 eval '! grep -q reminder <<<"$(ctl policy show phishing)"'
 case_open --category phishing --vm vm11 --contact a@example.org
 ida=$CASE_ID
 case_open --category phishing --vm vm12 --contact b@example.org
