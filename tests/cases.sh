@@ -87,6 +87,7 @@ cases_conf_lines() {
 # topo_cases [NVMS [CTL_ARGS...]]: controller with the case configuration,
 # one host hv1 with NVMS (default 2) VMs vm11, vm12, ..., agent running,
 # every VM known and reachable. CTL_ARGS default to --test-clock.
+# CASES_CLOCK=TIME sets the test clock before the agent starts.
 topo_cases() {
 	local n=${1:-2} v
 	shift || true
@@ -101,6 +102,9 @@ topo_cases() {
 	for ((v = 1; v <= n; v++)); do topo_vm hv1 1 "$v"; done
 	setup_agent hv1
 	start_controller "${args[@]}"
+	# A clock set before the agent's first inventory: the addresses'
+	# history (report matching) starts at that moment of the test clock.
+	[ -z "${CASES_CLOCK:-}" ] || clock_set "$CASES_CLOCK"
 	start_agent hv1
 	wait_until 20 agent_connected hv1 || fail "agent hv1 connects to cordond within 20s"
 	for ((v = 1; v <= n; v++)); do wait_vm_known "vm1$v"; done
