@@ -20,6 +20,7 @@ MAIL_DIR=
 CALL_DIR=
 CASE_ID=
 CASE_OUT=
+CASES_CONF_EXTRA=() # more cordond.conf lines for topo_cases
 
 # cases_setup_files: calendar and recording notifier scripts in $CDT_TMP.
 cases_setup_files() {
@@ -81,6 +82,7 @@ cases_conf_lines() {
 		"notify_command = ${CASES_NOTIFY_COMMAND:-$CDT_TMP/notify.sh}"
 		"notify_from = abuse@cordon.test"
 		"call_hook = ${CASES_CALL_HOOK:-$CDT_TMP/call.sh}"
+		"${CASES_CONF_EXTRA[@]}"
 	)
 }
 
