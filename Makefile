@@ -58,7 +58,7 @@ UNIT_DEPS_test_notify   := $(B)/controller/notify.o
 UNIT_DEPS_test_report_parse := $(REPORT_OBJ)
 UNIT_DEPS_test_config   := $(B)/agent/config.o $(B)/controller/config.o
 UNIT_DEPS_test_store    := $(B)/controller/store.o $(B)/controller/desired.o \
-                           $(B)/controller/inventory.o $(B)/controller/vm_hosts.o
+                           $(B)/controller/inventory.o $(B)/controller/ip_history.o $(B)/controller/vm_hosts.o
 
 # Test and benchmark tools: tests/tools/NAME.c, linked like unit tests with
 # TOOL_DEPS_NAME.

@@ -38,7 +38,7 @@ struct agent {
 /* status.c */
 json_t *status_build(const struct agent *a);
 /* Answers a `cordon-agent status` request (a jsonsock_serve_fn, ctx: agent). */
-json_t *status_serve(void *ctx, const json_t *req, uid_t uid, bool readonly);
+json_t *status_serve(void *ctx, const json_t *req, uid_t uid, int role);
 /* `cordon-agent status`: returns the exit status. */
 int status_main(int argc, char **argv);
 

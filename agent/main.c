@@ -547,7 +547,7 @@ static int status_listen(struct agent *a, char *err, size_t errlen)
 		return -1;
 	}
 	a->status = jsonsock_server_new("status socket", status_serve, a);
-	if (!a->status || jsonsock_server_add(a->status, fd, a->cfg.status_socket, false) < 0) {
+	if (!a->status || jsonsock_server_add(a->status, fd, a->cfg.status_socket, 0, 0) < 0) {
 		close(fd);
 		snprintf(err, errlen, "status socket: out of memory");
 		return -1;

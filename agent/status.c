@@ -134,10 +134,10 @@ json_t *status_build(const struct agent *a)
 		"mech", a->mech ? mech_status(a->mech) : NULL);
 }
 
-json_t *status_serve(void *ctx, const json_t *req, uid_t uid, bool readonly)
+json_t *status_serve(void *ctx, const json_t *req, uid_t uid, int role)
 {
 	(void)req; /* one request: the status */
 	(void)uid;
-	(void)readonly;
+	(void)role;
 	return status_build(ctx);
 }

@@ -5,7 +5,7 @@
 
 static const char *const read_commands[] = {
 	"status", "agents", "vms", "vm_show", "case_list", "case_show", "audit",
-	"policy_list", "policy_show",
+	"policy_list", "policy_show", "report_list", "report_show",
 };
 
 bool control_request_is_read(const json_t *req)
@@ -22,11 +22,11 @@ bool control_request_is_read(const json_t *req)
 	return strcmp(cmd, "clock") == 0 && action && strcmp(action, "show") == 0;
 }
 
-int control_readonly_path(const char *control_socket, char *out, size_t len)
+int control_socket_sibling(const char *control_socket, const char *tag, char *out, size_t len)
 {
 	size_t n = strlen(control_socket);
 	int stem = n > 5 && strcmp(control_socket + n - 5, ".sock") == 0 ? (int)n - 5 : (int)n;
-	int w = snprintf(out, len, "%.*s-ro%s", stem, control_socket,
+	int w = snprintf(out, len, "%.*s-%s%s", stem, control_socket, tag,
 			 (size_t)stem < n ? ".sock" : "");
 
 	return w < 0 || (size_t)w >= len ? -1 : 0;

@@ -10,9 +10,10 @@
 
 /* True when req (a control request) changes nothing. */
 bool control_request_is_read(const json_t *req);
-/* The read-only socket beside the control socket path: "X.sock" ->
- * "X-ro.sock" (else "X-ro"), cordond's default and where cordonctl looks.
- * -1 when it does not fit in len. */
-int control_readonly_path(const char *control_socket, char *out, size_t len);
+/* A socket beside the control socket: "X.sock" -> "X-TAG.sock" (else
+ * "X-TAG"): the read-only one ("ro") and the report one ("report"),
+ * cordond's defaults and where cordonctl looks. -1 when it does not fit
+ * in len. */
+int control_socket_sibling(const char *control_socket, const char *tag, char *out, size_t len);
 
 #endif

@@ -16,7 +16,8 @@
 struct jsonsock_conn {
 	int fd;                 /* -1: a free slot */
 	uid_t uid;
-	bool readonly;
+	int role;
+	size_t request_max;
 	uint64_t deadline_ms;   /* the request's, then the reply's */
 	char *in;               /* the request as it arrives */
 	size_t in_len, in_cap;
@@ -26,7 +27,8 @@ struct jsonsock_conn {
 
 struct jsonsock_listener {
 	int fd;
-	bool readonly;
+	int role;
+	size_t request_max;
 	char path[108];
 	uint64_t paused_until_ms; /* out of descriptors: not polled before */
 };
@@ -105,7 +107,8 @@ void jsonsock_server_free(struct jsonsock_server *s)
 	free(s);
 }
 
-int jsonsock_server_add(struct jsonsock_server *s, int fd, const char *path, bool readonly)
+int jsonsock_server_add(struct jsonsock_server *s, int fd, const char *path, int role,
+			size_t request_max)
 {
 	struct jsonsock_listener *l;
 
@@ -115,7 +118,8 @@ int jsonsock_server_add(struct jsonsock_server *s, int fd, const char *path, boo
 	if (strlcpy_checked(l->path, path, sizeof(l->path)) < 0)
 		return -1;
 	l->fd = fd;
-	l->readonly = readonly;
+	l->role = role;
+	l->request_max = request_max ? request_max : JSONSOCK_REQUEST_MAX;
 	s->n_lis++;
 	return 0;
 }
@@ -186,7 +190,7 @@ static void conn_serve(struct jsonsock_server *s, struct jsonsock_conn *c)
 
 	c->in[c->in_len] = '\0';
 	req = json_loads(c->in, JSON_DISABLE_EOF_CHECK, &jerr);
-	reply = req ? s->serve(s->ctx, req, c->uid, c->readonly) :
+	reply = req ? s->serve(s->ctx, req, c->uid, c->role) :
 		      json_pack("{s:b, s:s++}", "ok", 0, "error", "malformed JSON: ", jerr.text);
 	log_debug("%s: %s from uid %u took %llu ms", s->what,
 		  req ? json_string_value(json_object_get(req, "cmd")) : "(bad request)",
@@ -203,11 +207,11 @@ static int conn_grow(struct jsonsock_conn *c)
 
 	if (c->in_len + 1 < c->in_cap)
 		return 0;
-	if (c->in_cap > JSONSOCK_REQUEST_MAX)
+	if (c->in_cap > c->request_max)
 		return -1;
 	cap = c->in_cap ? c->in_cap * 2 : 4096;
-	if (cap > JSONSOCK_REQUEST_MAX + 2)
-		cap = JSONSOCK_REQUEST_MAX + 2;
+	if (cap > c->request_max + 2)
+		cap = c->request_max + 2;
 	grown = realloc(c->in, cap);
 	if (!grown)
 		return -1;
@@ -263,7 +267,8 @@ static void conn_open(struct jsonsock_server *s, struct jsonsock_listener *l, in
 		return;
 	}
 	c->fd = fd;
-	c->readonly = l->readonly;
+	c->role = l->role;
+	c->request_max = l->request_max;
 	c->deadline_ms = now_mono_ms() + JSONSOCK_REQUEST_MS;
 	s->n_open++;
 }

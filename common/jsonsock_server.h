@@ -15,7 +15,7 @@
 #include <zmq.h>
 
 #define JSONSOCK_MAX_CONNS 64
-#define JSONSOCK_MAX_LISTENERS 2
+#define JSONSOCK_MAX_LISTENERS 3
 #define JSONSOCK_POLL_MAX (JSONSOCK_MAX_LISTENERS + JSONSOCK_MAX_CONNS)
 #define JSONSOCK_REQUEST_MAX (1024 * 1024) /* 64 KiB evidence, escaped: < 400 KiB */
 #define JSONSOCK_REQUEST_MS 2000
@@ -27,8 +27,9 @@
 #define JSONSOCK_TRIM_AFTER (1024 * 1024)
 
 /* Answers one request (the reply is the caller's to free; NULL: none).
- * readonly: it came through a listener added as read-only. */
-typedef json_t *(*jsonsock_serve_fn)(void *ctx, const json_t *req, uid_t uid, bool readonly);
+ * role: the tag of the listener it came through (what the server lets
+ * that socket's clients do: its own meaning). */
+typedef json_t *(*jsonsock_serve_fn)(void *ctx, const json_t *req, uid_t uid, int role);
 
 struct jsonsock_server;
 
@@ -36,9 +37,12 @@ struct jsonsock_server;
 struct jsonsock_server *jsonsock_server_new(const char *what, jsonsock_serve_fn serve, void *ctx);
 /* Closes every client and listener (and unlinks the listeners' paths). */
 void jsonsock_server_free(struct jsonsock_server *s);
-/* Serves the listening socket fd (taken; path unlinked at free). -1 when
- * the table of listeners is full. */
-int jsonsock_server_add(struct jsonsock_server *s, int fd, const char *path, bool readonly);
+/* Serves the listening socket fd (taken; path unlinked at free) with its
+ * role for the serve function; a request longer than request_max (0:
+ * JSONSOCK_REQUEST_MAX) is refused. -1 when the table of listeners is
+ * full. */
+int jsonsock_server_add(struct jsonsock_server *s, int fd, const char *path, int role,
+			size_t request_max);
 /* The sockets to poll now, in items (room for JSONSOCK_POLL_MAX); their count. */
 size_t jsonsock_server_poll_fill(struct jsonsock_server *s, zmq_pollitem_t *items);
 /* Serves what zmq_poll reported on the items poll_fill gave, and closes

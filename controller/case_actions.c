@@ -267,7 +267,9 @@ json_t *cases_cmd_called(struct cordond *d, const json_t *req, uid_t uid)
 		store_rollback(d->store);
 		return reply_error("case %lld has no open call task", (long long)id);
 	}
-	bad = bad || store_audit_case(d->store, uid, id, "called", c.vm_uuid,
-				      note ? note : "call made") < 0;
+	/* A step "after call" counts from now if the call was late. */
+	bad = bad || scheduler_replan(d, id) < 0 ||
+	      store_audit_case(d->store, uid, id, "called", c.vm_uuid,
+			       note ? note : "call made") < 0;
 	return finish(d, bad, id, "call task closed");
 }

@@ -151,19 +151,85 @@ json_t *cases_cmd_list(struct cordond *d, const json_t *req, uid_t uid)
 
 /* What a step row needs beyond its columns: the case's ladder. */
 struct show_ctx {
-	int64_t ladder, opened;
+	int64_t id, ladder, opened;
 	const struct policy *p; /* NULL when the ladder cannot be read */
 };
+
+/* The due time of the case's step (its first row); 0 none. */
+static int64_t step_due(struct cordond *d, int64_t id, size_t step)
+{
+	static const char sql[] =
+		"SELECT due FROM case_steps WHERE case_id = ? AND step = ? AND report = 0";
+	sqlite3_stmt *st = store_cached(d->store, sql);
+	int64_t due = 0;
+
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)step);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		due = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return due;
+}
+
+/* When `case called` last recorded a call; 0 none. */
+static int64_t called_at(struct cordond *d, int64_t id)
+{
+	static const char sql[] =
+		"SELECT coalesce(max(done_at), 0) FROM calls WHERE case_id = ? AND state = 'done'";
+	sqlite3_stmt *st = store_cached(d->store, sql);
+	int64_t at = 0;
+
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		at = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return at;
+}
+
+/* "2h after the call was made (2026-11-23T12:40:00Z), later than its due
+ * time": which moment an "after call" step counts from, and why. */
+static void why_after_call(struct cordond *d, const struct show_ctx *ctx,
+			   const struct policy_step *s, char *why, size_t len)
+{
+	int64_t due = step_due(d, ctx->id, s->anchor), made = called_at(d, ctx->id);
+	char off[CAL_DURATION_STRLEN], t1[32], t2[32];
+
+	calendar_duration_format(s->offset, off, sizeof(off));
+	if (made > due)
+		snprintf(why, len, "%s after the call was made (%s), later than its due time %s",
+			 off, format_time_utc(made, t1, sizeof(t1)),
+			 format_time_utc(due, t2, sizeof(t2)));
+	else
+		snprintf(why, len, "%s after the call's due time (%s)%s", off,
+			 format_time_utc(due, t1, sizeof(t1)),
+			 made ? "; it was made before that" : "; no call recorded yet");
+}
 
 static void add_why(struct cordond *d, json_t *o, int64_t step, const struct show_ctx *ctx)
 {
 	const struct policy_step *s = ctx->p ? policy_step(ctx->p, (size_t)step) : NULL;
 	char why[512];
 
-	if (s && policy_clock(ctx->p) == POLICY_CLOCK_BUSINESS && !s->each_report &&
-	    d->calendar && calendar_explain(d->calendar, (time_t)ctx->opened, s->offset,
-					    why, sizeof(why)) == 0)
+	if (s && s->after_call) {
+		why_after_call(d, ctx, s, why, sizeof(why));
 		json_object_set_new(o, "why", json_string(why));
+	} else if (s && policy_clock(ctx->p) == POLICY_CLOCK_BUSINESS && !s->each_report &&
+		   d->calendar && calendar_explain(d->calendar, (time_t)ctx->opened, s->offset,
+						   why, sizeof(why)) == 0) {
+		json_object_set_new(o, "why", json_string(why));
+	} else if (s && policy_clock(ctx->p) == POLICY_CLOCK_WALL && !s->each_report &&
+		   !s->min_reports) {
+		char off[CAL_DURATION_STRLEN], t[32];
+
+		calendar_duration_format(s->offset, off, sizeof(off));
+		snprintf(why, sizeof(why), "%s after the case was opened (%s)", off,
+			 format_time_utc(ctx->opened, t, sizeof(t)));
+		json_object_set_new(o, "why", json_string(why));
+	}
 }
 
 static json_t *step_json(struct cordond *d, sqlite3_stmt *st, const void *arg)
@@ -263,7 +329,7 @@ static int add_history(struct cordond *d, json_t *c, int64_t id)
 static int add_details(struct cordond *d, json_t *c, sqlite3_stmt *st)
 {
 	int64_t id = sqlite3_column_int64(st, 0);
-	struct show_ctx ctx = { .ladder = sqlite3_column_int64(st, 12),
+	struct show_ctx ctx = { .id = id, .ladder = sqlite3_column_int64(st, 12),
 				.opened = sqlite3_column_int64(st, 6) };
 	char err[256];
 	json_t *ladder, *steps;

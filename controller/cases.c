@@ -158,26 +158,31 @@ static int64_t open_case_for(struct cordond *d, const char *cat, const char *uui
 	return id;
 }
 
-static int add_report(struct cordond *d, int64_t id, const json_t *req, int64_t now)
+static int add_report(struct cordond *d, int64_t id, const struct case_report_in *in,
+		      int64_t now)
 {
 	sqlite3_stmt *st = store_prepare(d->store,
-		"INSERT INTO case_reports (case_id, at, source, evidence) VALUES (?,?,?,?)");
+		"INSERT INTO case_reports (case_id, at, source, evidence, report) VALUES (?,?,?,?,?)");
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, req_str(req, "source"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, req_str(req, "evidence"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, in->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, in->evidence, -1, SQLITE_STATIC);
+	if (in->report > 0)
+		sqlite3_bind_int64(st, 5, in->report);
+	else
+		sqlite3_bind_null(st, 5);
 	return store_exec_stmt(d->store, st);
 }
 
 /* A new case follows the ladder of its category's policy loaded now, for
  * good: a later policy applies to it only through `case replan`. */
-static int64_t insert_case(struct cordond *d, const json_t *req, const char *uuid,
-			   const char *ip, int64_t now, uid_t uid)
+static int64_t insert_case(struct cordond *d, const struct case_report_in *in, int64_t now,
+			   uid_t uid)
 {
-	int64_t ladder = ladder_current(d, req_str(req, "category"));
+	int64_t ladder = ladder_current(d, in->category);
 	sqlite3_stmt *st;
 
 	if (ladder <= 0)
@@ -187,18 +192,48 @@ static int64_t insert_case(struct cordond *d, const json_t *req, const char *uui
 		" ladder_id) VALUES (?,?,?,?,?,?,?,?,?)");
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, req_str(req, "category"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, req_str(req, "contact"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, req_str(req, "source"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, req_str(req, "evidence"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, in->category, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, in->uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, in->ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, in->contact, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, in->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, in->evidence, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, uid);
 	sqlite3_bind_int64(st, 9, ladder);
 	if (store_exec_stmt(d->store, st) < 0)
 		return -1;
 	return sqlite3_last_insert_rowid(store_db(d->store));
+}
+
+int case_add_report(struct cordond *d, int64_t id, const struct case_report_in *in, uid_t uid,
+		    const char *action, const char *detail)
+{
+	if (add_report(d, id, in, store_now()) < 0 || scheduler_replan(d, id) < 0 ||
+	    store_audit_case(d->store, uid, id, action, in->uuid, detail) < 0)
+		return -1;
+	log_info("uid %u: case %lld %s", (unsigned)uid, (long long)id, detail);
+	return 0;
+}
+
+int64_t case_take_report(struct cordond *d, const struct case_report_in *in, uid_t uid,
+			 bool *joined)
+{
+	int64_t id = open_case_for(d, in->category, in->uuid);
+	char detail[300];
+
+	*joined = id > 0;
+	if (id == 0)
+		id = insert_case(d, in, store_now(), uid);
+	snprintf(detail, sizeof(detail), "%s %s%s%s", *joined ? "report on" : "opened",
+		 in->category, in->ip ? " for IP " : "", in->ip ? in->ip : "");
+	if (in->report > 0)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+			 " (report %lld)", (long long)in->report);
+	if (id < 0 ||
+	    case_add_report(d, id, in, uid, *joined ? "report" : "open", detail) < 0)
+		return -1;
+	return id;
 }
 
 static int count_reports(struct cordond *d, int64_t id)
@@ -217,29 +252,25 @@ static int count_reports(struct cordond *d, int64_t id)
 
 json_t *cases_cmd_open(struct cordond *d, const json_t *req, uid_t uid)
 {
-	const char *ip, *cat = req_str(req, "category");
-	char uuid[65], detail[300];
-	int64_t now = store_now(), id;
+	struct case_report_in in = {
+		.category = req_str(req, "category"), .contact = req_str(req, "contact"),
+		.source = req_str(req, "source"), .evidence = req_str(req, "evidence"),
+	};
+	char uuid[65];
+	int64_t id;
 	json_t *error;
 	bool joined;
 
-	if (open_validate(d, req, uuid, &ip, &error) < 0)
+	if (open_validate(d, req, uuid, &in.ip, &error) < 0)
 		return error;
+	in.uuid = uuid;
 	if (store_begin(d->store) < 0)
 		return reply_store_error(d);
-	id = open_case_for(d, cat, uuid);
-	joined = id > 0;
-	if (id == 0)
-		id = insert_case(d, req, uuid, ip, now, uid);
-	snprintf(detail, sizeof(detail), "%s %s%s%s", joined ? "report on" : "opened", cat,
-		 ip ? " for IP " : "", ip ? ip : "");
-	if (id < 0 || add_report(d, id, req, now) < 0 || scheduler_replan(d, id) < 0 ||
-	    store_audit_case(d->store, uid, id, joined ? "report" : "open", uuid, detail) < 0 ||
-	    store_commit(d->store) < 0) {
+	id = case_take_report(d, &in, uid, &joined);
+	if (id < 0 || store_commit(d->store) < 0) {
 		store_rollback(d->store);
 		return reply_store_error(d);
 	}
-	log_info("uid %u: case %lld %s", (unsigned)uid, (long long)id, detail);
 	cases_run_scheduler(d);
 	return reply_ok(json_pack("{s:I, s:b, s:i, s:s}", "id", (json_int_t)id, "joined", joined,
 				  "reports", count_reports(d, id), "vm", uuid));

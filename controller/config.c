@@ -18,6 +18,7 @@ void ctl_config_defaults(struct ctl_config *cfg)
 	strcpy(cfg->control_socket, "/run/cordon/control.sock");
 	strcpy(cfg->control_group, "cordon");
 	strcpy(cfg->readonly_group, "cordon-monitor");
+	strcpy(cfg->report_group, "cordon-report");
 	strcpy(cfg->log_level, "info");
 	strcpy(cfg->policies, "/etc/cordon/policies");
 	strcpy(cfg->calendar, "/etc/cordon/calendar.conf");
@@ -48,11 +49,16 @@ static int ctl_config_entry(void *user, const char *section, const char *key,
 	STR(listen); STR(key); STR(authorized_agents); STR(database);
 	STR(control_socket); STR(control_group); STR(policies); STR(calendar);
 	STR(templates); STR(notify_command); STR(notify_from); STR(call_hook);
-	STR(readonly_group);
+	STR(readonly_group); STR(report_group);
 #undef STR
 	if (strcmp(key, "control_socket_readonly") == 0) {
 		c->control_socket_readonly_set = true;
 		return set_string(c->control_socket_readonly, sizeof(c->control_socket_readonly),
+				  value);
+	}
+	if (strcmp(key, "control_socket_report") == 0) {
+		c->control_socket_report_set = true;
+		return set_string(c->control_socket_report, sizeof(c->control_socket_report),
 				  value);
 	}
 	if (strcmp(key, "resend_ms") == 0)
@@ -79,10 +85,17 @@ int ctl_config_load(const char *path, int must_exist, struct ctl_config *cfg,
 	if (ini_file_read(path, must_exist, ctl_config_entry, &next, err, errlen) < 0)
 		return -1;
 	if (!next.control_socket_readonly_set &&
-	    control_readonly_path(next.control_socket, next.control_socket_readonly,
-				  sizeof(next.control_socket_readonly)) < 0) {
+	    control_socket_sibling(next.control_socket, "ro", next.control_socket_readonly,
+				   sizeof(next.control_socket_readonly)) < 0) {
 		snprintf(err, errlen, "%s: control_socket too long for its read-only sibling;"
 			 " set control_socket_readonly", path);
+		return -1;
+	}
+	if (!next.control_socket_report_set &&
+	    control_socket_sibling(next.control_socket, "report", next.control_socket_report,
+				   sizeof(next.control_socket_report)) < 0) {
+		snprintf(err, errlen, "%s: control_socket too long for its report sibling;"
+			 " set control_socket_report", path);
 		return -1;
 	}
 	*cfg = next;

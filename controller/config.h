@@ -15,10 +15,15 @@ struct ctl_config {
 	char control_socket[108];
 	char control_group[64];
 	/* Answers read commands only; "" = none. Unset: beside control_socket
-	 * (control_readonly_path). */
+	 * (control_socket_sibling). */
 	char control_socket_readonly[108];
 	bool control_socket_readonly_set;
 	char readonly_group[64];
+	/* Takes report mails only (cordonctl report ingest, run by the MTA);
+	 * "" = none. Unset: beside control_socket. */
+	char control_socket_report[108];
+	bool control_socket_report_set;
+	char report_group[64];
 	char policies[4096];        /* directory of *.policy ladders */
 	char calendar[4096];        /* business calendar file; "" = defaults */
 	char templates[4096];       /* notification templates */

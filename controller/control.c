@@ -8,6 +8,7 @@
 
 #include "control_roles.h"
 #include "cordond.h"
+#include "reports.h"
 #include "desired.h"
 #include "inventory.h"
 #include "jsonsock.h"
@@ -413,19 +414,34 @@ static const struct command commands[] = {
 	{ "audit", cases_cmd_audit },
 	{ "clock", cases_cmd_clock }, { "policy_list", cases_cmd_policy_list },
 	{ "policy_show", cases_cmd_policy_show },
+	{ "report_ingest", reports_cmd_ingest }, { "report_list", reports_cmd_list },
+	{ "report_show", reports_cmd_show }, { "report_attach", reports_cmd_attach },
 };
 
-json_t *control_dispatch(void *ctx, const json_t *req, uid_t uid, bool readonly)
+/* Which socket refuses req (NULL: none does). */
+static json_t *role_refuses(struct cordond *d, const json_t *req, const char *cmd, int role)
 {
-	struct cordond *d = ctx;
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-
-	if (!json_is_object(req) || !cmd)
-		return reply_error("malformed request: no \"cmd\"");
-	if (readonly && !control_request_is_read(req))
+	if (role == CONTROL_ROLE_READ && !control_request_is_read(req))
 		return reply_error("'%s' changes state: refused on the read-only control socket"
 				   " (%s); it needs the control socket %s", cmd,
 				   d->cfg.control_socket_readonly, d->cfg.control_socket);
+	if (role == CONTROL_ROLE_REPORT && strcmp(cmd, "report_ingest") != 0)
+		return reply_error("'%s' refused on the report socket (%s): it takes report mails"
+				   " only", cmd, d->cfg.control_socket_report);
+	return NULL;
+}
+
+json_t *control_dispatch(void *ctx, const json_t *req, uid_t uid, int role)
+{
+	struct cordond *d = ctx;
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	json_t *refused;
+
+	if (!json_is_object(req) || !cmd)
+		return reply_error("malformed request: no \"cmd\"");
+	refused = role_refuses(d, req, cmd, role);
+	if (refused)
+		return refused;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			return commands[i].fn(d, req, uid);

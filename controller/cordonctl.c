@@ -66,6 +66,12 @@ static void usage(FILE *f)
 		"  report parse FILE|-             parse an abuse report mail offline as cordond\n"
 		"                                  will: format, category, sources, ids (cordonctl\n"
 		"                                  report --help); exit 65 when it is not mail\n"
+		"  report ingest [FILE|-]          store a report mail (the MTA pipe): matched to\n"
+		"                                  the VM that held the address then; exit 0\n"
+		"                                  stored, 65 not mail (stored), 75 retry later\n"
+		"  report list [--unmatched]       stored reports (--unmatched: to review)\n"
+		"  report show ID [--raw]          a report's parse and matches (--raw: the mail)\n"
+		"  report attach ID --case N       count an unmatched report in case N\n"
 		"  clock show | clock set TIME | clock advance DURATION\n"
 		"                                  the controller's clock (set/advance only with\n"
 		"                                  cordond --test-clock); TIME like 2026-11-23T05:00:00Z\n"
@@ -92,7 +98,7 @@ static json_t *send_request(const struct ctl_opts *o, const json_t *req, int *un
 	json_t *reply = jsonsock_call(o->socket, req, 30000, unreachable, err, errlen);
 
 	if (reply || *unreachable != EACCES || !control_request_is_read(req) ||
-	    control_readonly_path(o->socket, ro, sizeof(ro)) < 0)
+	    control_socket_sibling(o->socket, "ro", ro, sizeof(ro)) < 0)
 		return reply;
 	reply = jsonsock_call(ro, req, 30000, unreachable, err, errlen);
 	if (*unreachable == EACCES)
@@ -112,7 +118,7 @@ static const char *unanswered_hint(int unreachable)
 
 /* Sends req (stolen) and returns the "result" of a successful reply; prints
  * the error and sets *status otherwise. */
-static json_t *call(const struct ctl_opts *o, json_t *req, int *status)
+json_t *ctl_call(const struct ctl_opts *o, json_t *req, int *status)
 {
 	char err[512];
 	int unreachable;
@@ -144,6 +150,32 @@ static json_t *call(const struct ctl_opts *o, json_t *req, int *status)
 	return result;
 }
 
+json_t *ctl_call_socket(const char *socket, json_t *req, int *unreachable)
+{
+	char err[512];
+	json_t *reply = jsonsock_call(socket, req, 30000, unreachable, err, sizeof(err));
+	json_t *result = NULL;
+	const char *e;
+
+	json_decref(req);
+	if (!reply) {
+		fputs("cordonctl: ", stderr);
+		termsafe_fputs(err, 0, stderr);
+		fprintf(stderr, "%s\n", unanswered_hint(*unreachable));
+		return NULL;
+	}
+	if (json_is_true(json_object_get(reply, "ok"))) {
+		result = json_incref(json_object_get(reply, "result"));
+	} else {
+		e = json_string_value(json_object_get(reply, "error"));
+		fputs("cordonctl: ", stderr);
+		termsafe_fputs(e ? e : "request failed", 0, stderr);
+		fputc('\n', stderr);
+	}
+	json_decref(reply);
+	return result;
+}
+
 int run_simple(const struct ctl_opts *o, json_t *req,
 		      void (*print)(const json_t *result))
 {
@@ -154,7 +186,7 @@ int run_simple(const struct ctl_opts *o, json_t *req,
 		fprintf(stderr, "cordonctl: an argument is not UTF-8 text; nothing was sent\n");
 		return EXIT_USAGE;
 	}
-	result = call(o, req, &status);
+	result = ctl_call(o, req, &status);
 
 	if (!result)
 		return status;

@@ -3,6 +3,7 @@
 #define CORDON_CORDONCTL_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 struct ctl_opts {
 	const char *socket;
@@ -26,8 +27,32 @@ int cmd_audit(const struct ctl_opts *o, int argc, char **argv);
 int cmd_clock(const struct ctl_opts *o, int argc, char **argv);
 int cmd_policy(const struct ctl_opts *o, int argc, char **argv);
 
-/* cordonctl_report.c: report parse (offline, no controller). */
+/* cordonctl_report.c: report parse (offline, no controller) and the
+ * subcommands below. */
 int cmd_report(const struct ctl_opts *o, int argc, char **argv);
+
+#define EXIT_NOT_MAIL 65 /* EX_DATAERR: what an MTA understands */
+#define EXIT_TEMPFAIL 75 /* EX_TEMPFAIL: the MTA keeps the mail and retries */
+#define DEFAULT_TYPES "/etc/cordon/report-types.conf"
+#define DEFAULT_RULES "/etc/cordon/report-rules.conf"
+
+struct report_config;
+/* The first cap + 1 bytes of path (or stdin), the rest read and counted
+ * into *total. NULL (said on stderr) when it cannot be read. */
+char *report_read_message(const char *path, size_t cap, size_t *len, size_t *total);
+struct report_config *report_load_config(const char *types, const char *rules);
+/* cordonctl_report_ingest.c: report ingest (the MTA pipe) */
+int report_ingest_cmd(const struct ctl_opts *o, int argc, char **argv);
+/* cordonctl_report_views.c: report list, show, attach */
+int report_list_cmd(const struct ctl_opts *o, int argc, char **argv);
+int report_show_cmd(const struct ctl_opts *o, int argc, char **argv);
+int report_attach_cmd(const struct ctl_opts *o, int argc, char **argv);
+/* Sends req (stolen) to the control socket (reads: or the read-only one);
+ * the reply's "result", or NULL with the error printed and *status set. */
+json_t *ctl_call(const struct ctl_opts *o, json_t *req, int *status);
+/* Sends req (stolen) to socket; the reply's "result", or NULL with the
+ * reason printed, *unreachable set when nothing was sent. */
+json_t *ctl_call_socket(const char *socket, json_t *req, int *unreachable);
 
 /* cordonctl_print*.c */
 void print_case_opened(const json_t *result);
@@ -48,5 +73,9 @@ void print_agents(const json_t *result);
 void print_vms(const json_t *result);
 void print_vm_show(const json_t *result);
 void print_change(const json_t *result);
+void print_report_ingested(const json_t *result);
+void print_report_list(const json_t *result);
+void print_report_show(const json_t *result);
+void print_report_attached(const json_t *result);
 
 #endif

@@ -11,9 +11,6 @@
 #include "report_parse.h"
 #include "termsafe.h"
 
-#define EXIT_NOT_MAIL 65 /* EX_DATAERR: what an MTA understands */
-#define DEFAULT_TYPES "/etc/cordon/report-types.conf"
-#define DEFAULT_RULES "/etc/cordon/report-rules.conf"
 
 static void report_usage(FILE *f)
 {
@@ -48,19 +45,19 @@ static void report_usage(FILE *f)
 		REPORT_DEPTH_MAX_DEFAULT);
 }
 
-/* The rest of a pipe is read and dropped, so the writer (an MTA, cat)
- * sees its message taken, not a broken pipe. */
-static void drain(FILE *f)
+/* The rest of a pipe is read and counted, so the writer (an MTA, cat)
+ * sees its message taken, not a broken pipe. -1 on a read error. */
+static int drain(FILE *f, size_t *total)
 {
 	char sink[65536];
+	size_t n;
 
-	while (fread(sink, 1, sizeof(sink), f) == sizeof(sink))
-		;
+	while ((n = fread(sink, 1, sizeof(sink), f)) > 0)
+		*total += n;
+	return ferror(f) ? -1 : 0;
 }
 
-/* The first cap + 1 bytes of path (or stdin): enough for the parser to
- * see the message is over its cap. */
-static char *read_message(const char *path, size_t cap, size_t *len)
+char *report_read_message(const char *path, size_t cap, size_t *len, size_t *total)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char *buf;
@@ -71,7 +68,8 @@ static char *read_message(const char *path, size_t cap, size_t *len)
 	}
 	buf = malloc(cap + 1);
 	*len = buf ? fread(buf, 1, cap + 1, f) : 0;
-	if (buf && ferror(f)) {
+	*total = *len;
+	if (buf && (ferror(f) || drain(f, total) < 0)) {
 		fprintf(stderr, "cordonctl: cannot read %s: %s\n", path, strerror(errno));
 		free(buf);
 		buf = NULL;
@@ -80,8 +78,6 @@ static char *read_message(const char *path, size_t cap, size_t *len)
 	}
 	if (f != stdin)
 		fclose(f);
-	else if (buf)
-		drain(f);
 	return buf;
 }
 
@@ -144,8 +140,8 @@ static int parse_file(const struct ctl_opts *o, const char *path, struct report_
 {
 	struct report_parsed r;
 	char err[512];
-	size_t len;
-	char *msg = read_message(path, cfg->size_cap, &len);
+	size_t len, total;
+	char *msg = report_read_message(path, cfg->size_cap, &len, &total);
 	int rc;
 
 	if (!msg)
@@ -162,7 +158,7 @@ static int parse_file(const struct ctl_opts *o, const char *path, struct report_
 	return rc;
 }
 
-static struct report_config *load_config(const char *types, const char *rules)
+struct report_config *report_load_config(const char *types, const char *rules)
 {
 	char err[512];
 	struct report_config *cfg = report_config_load(types, rules, err, sizeof(err));
@@ -203,7 +199,7 @@ static int report_parse_cmd(const struct ctl_opts *o, int argc, char **argv)
 			"[--json] FILE|- (cordonctl report --help)\n");
 		return EXIT_USAGE;
 	}
-	cfg = load_config(types, rules);
+	cfg = report_load_config(types, rules);
 	if (!cfg)
 		return EXIT_REFUSED;
 	rc = parse_file(o, argv[optind], cfg);
@@ -213,14 +209,24 @@ static int report_parse_cmd(const struct ctl_opts *o, int argc, char **argv)
 
 int cmd_report(const struct ctl_opts *o, int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "parse") == 0)
-		return report_parse_cmd(o, argc - 1, argv + 1);
+	static const struct {
+		const char *name;
+		int (*fn)(const struct ctl_opts *o, int argc, char **argv);
+	} subs[] = {
+		{ "parse", report_parse_cmd }, { "ingest", report_ingest_cmd },
+		{ "list", report_list_cmd },   { "show", report_show_cmd },
+		{ "attach", report_attach_cmd },
+	};
+
+	for (size_t i = 0; argc >= 2 && i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(argv[1], subs[i].name) == 0)
+			return subs[i].fn(o, argc - 1, argv + 1);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 			  strcmp(argv[1], "help") == 0)) {
 		report_usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "cordonctl: usage: cordonctl report parse [--types FILE] [--rules FILE] "
-		"[--json] FILE|- (cordonctl report --help)\n");
+	fprintf(stderr, "cordonctl: usage: cordonctl report parse|ingest|list|show|attach ..."
+		" (cordonctl report --help)\n");
 	return EXIT_USAGE;
 }

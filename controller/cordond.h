@@ -46,9 +46,18 @@ void agents_flush(struct cordond *d);
 /* Resends what is not acked yet, expires silent agents. */
 void agents_tick(struct cordond *d);
 
-/* control.c: the unix control sockets' commands for cordonctl, a jsonsock_serve_fn (ctx: the cordond); readonly:
- * the request came on the read-only socket (mutations are refused). */
-json_t *control_dispatch(void *ctx, const json_t *req, uid_t uid, bool readonly);
+/* What a control socket's clients may do. */
+enum control_role {
+	CONTROL_ROLE_ADMIN,  /* everything */
+	CONTROL_ROLE_READ,   /* read commands only (control_roles.c) */
+	CONTROL_ROLE_REPORT, /* report_ingest only: the MTA's pipe */
+};
+/* A report_ingest request: an 8 MiB mail in base64 and its parse. */
+#define REPORT_REQUEST_MAX (12 * 1024 * 1024)
+
+/* control.c: the unix control sockets' commands for cordonctl, a
+ * jsonsock_serve_fn (ctx: the cordond; role: an enum control_role). */
+json_t *control_dispatch(void *ctx, const json_t *req, uid_t uid, int role);
 json_t *reply_ok(json_t *result);
 json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A change the store did not take, with the reason (a full disk, a

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ip_history.h"
 #include "log.h"
 #include "util.h"
 #include "vm_hosts.h"
@@ -115,7 +116,7 @@ static int vm_store_interfaces(struct store *store, const Cordon__Vm *vm)
 					   vm->uuid, ifc->mac, ifc->ips[j], NULL) < 0)
 				return -1;
 	}
-	return 0;
+	return ip_history_vm(store, vm);
 }
 
 static int vm_store(struct store *store, const char *host_id,
@@ -186,6 +187,9 @@ static int vm_unlisted(struct store *store, const char *uuid, void *arg)
 			return -1;
 		if (bind_text_exec(store, "UPDATE vms SET host_id = nullif(?2, ''), inv_hash = NULL"
 				   " WHERE uuid = ?1", uuid, next, NULL, NULL) < 0)
+			return -1;
+		/* Listed nowhere: the addresses it held are not its any more. */
+		if (!next[0] && ip_history_vm_gone(store, uuid) < 0)
 			return -1;
 	}
 	return acks_summarize(store, uuid);

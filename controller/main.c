@@ -281,12 +281,14 @@ static int check_config(struct cordond *d, char *err, size_t errlen)
 /* One control socket; a missing group is logged (root can still use it),
  * never a reason not to start. */
 static int control_listen_one(struct cordond *d, const char *path, const char *group,
-			      bool readonly, char *err, size_t errlen)
+			      enum control_role role, char *err, size_t errlen)
 {
 	char why[512] = "";
 	int fd = jsonsock_listen(path, 0660, group, why, sizeof(why));
+	/* Only the report socket takes a whole mail. */
+	size_t max = role == CONTROL_ROLE_REPORT ? REPORT_REQUEST_MAX : 0;
 
-	if (fd < 0 || jsonsock_server_add(d->control, fd, path, readonly) < 0) {
+	if (fd < 0 || jsonsock_server_add(d->control, fd, path, (int)role, max) < 0) {
 		snprintf(err, errlen, "%s", why[0] ? why : "cannot serve the control socket");
 		if (fd >= 0)
 			close(fd);
@@ -304,13 +306,18 @@ static int control_listen(struct cordond *d, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (control_listen_one(d, d->cfg.control_socket, d->cfg.control_group, false,
+	if (control_listen_one(d, d->cfg.control_socket, d->cfg.control_group, CONTROL_ROLE_ADMIN,
 			       err, errlen) < 0)
 		return -1;
-	if (!d->cfg.control_socket_readonly[0])
-		return 0;
-	return control_listen_one(d, d->cfg.control_socket_readonly, d->cfg.readonly_group,
-				  true, err, errlen);
+	if (d->cfg.control_socket_readonly[0] &&
+	    control_listen_one(d, d->cfg.control_socket_readonly, d->cfg.readonly_group,
+			       CONTROL_ROLE_READ, err, errlen) < 0)
+		return -1;
+	if (d->cfg.control_socket_report[0] &&
+	    control_listen_one(d, d->cfg.control_socket_report, d->cfg.report_group,
+			       CONTROL_ROLE_REPORT, err, errlen) < 0)
+		return -1;
+	return 0;
 }
 
 /* A flood of connections must run into the hard limit, not a soft one

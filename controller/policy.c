@@ -279,11 +279,37 @@ static int add_step(struct parser *ps, const struct policy_step *st)
 	return 0;
 }
 
+/* "after call": the step counts from the last call step before it.
+ * Returns the words used (0 without "after"). */
+static int parse_after(struct parser *ps, char **tok, size_t n, struct policy_step *st)
+{
+	const struct policy *p = ps->p;
+	size_t i;
+
+	if (strcmp(tok[0], "after") != 0)
+		return 0;
+	if (n < 2 || strcmp(tok[1], "call") != 0)
+		return perr(ps, "after: expected 'after call OFFSET' (a step counts from the"
+			    " moment a call was made)");
+	for (i = p->n_steps; i > 0; i--) {
+		const struct policy_step *c = &p->steps[i - 1];
+
+		if (c->action == POLICY_CALL && !c->each_report && !c->min_reports)
+			break;
+	}
+	if (i == 0)
+		return perr(ps, "after call: no call step before this one (each-report and"
+			    " 'when' calls do not count)");
+	st->after_call = true;
+	st->anchor = i - 1;
+	return 2;
+}
+
 static int parse_step(struct parser *ps, char *rest)
 {
 	char *tok[MAX_TOKENS + 1], *save = NULL;
 	struct policy_step st;
-	size_t n = 0;
+	size_t n = 0, skip;
 	int used;
 
 	memset(&st, 0, sizeof(st));
@@ -296,12 +322,20 @@ static int parse_step(struct parser *ps, char *rest)
 	}
 	if (n == 0)
 		return perr(ps, "step: missing offset");
-	if (parse_offset(ps, tok[0], &st.offset, "offset") < 0)
+	used = parse_after(ps, tok, n, &st);
+	if (used < 0)
 		return -1;
-	used = parse_action(ps, tok + 1, n - 1, &st);
+	skip = (size_t)used;
+	if (n <= skip)
+		return perr(ps, "step: missing offset");
+	if (parse_offset(ps, tok[skip], &st.offset, "offset") < 0)
+		return -1;
+	used = parse_action(ps, tok + skip + 1, n - skip - 1, &st);
 	if (used < 0 ||
-	    parse_conditions(ps, tok + 1 + used, n - 1 - (size_t)used, &st) < 0)
+	    parse_conditions(ps, tok + skip + 1 + used, n - skip - 1 - (size_t)used, &st) < 0)
 		return -1;
+	if (st.after_call && (st.each_report || st.min_reports))
+		return perr(ps, "'after call' cannot be combined with each-report or when");
 	return add_step(ps, &st);
 }
 
@@ -515,7 +549,7 @@ static void format_step(const struct policy_step *st, FILE *out)
 
 	calendar_duration_format(st->offset, off, sizeof(off));
 	policy_step_describe(st, what, sizeof(what));
-	fprintf(out, "step %-6s %s", off, what);
+	fprintf(out, "step %s%-6s %s", st->after_call ? "after call " : "", off, what);
 	if (st->each_report)
 		fprintf(out, " each-report");
 	if (st->min_reports) {
@@ -711,13 +745,41 @@ static void settle(const struct policy_step *st, const struct policy_case *c,
 		d->state = POLICY_DUE_SKIPPED;
 }
 
+/* An "after call" step: offset from the later of the call step's due
+ * time and the moment the call was recorded; waits while the call does. */
+static int plan_after_call(const struct policy *p, const struct calendar *cal,
+			   const struct policy_case *c, const struct policy_due *call,
+			   struct policy_due *d)
+{
+	const struct policy_step *st = &p->steps[d->step];
+	time_t from = call->due;
+
+	if (call->state == POLICY_DUE_WAITING) {
+		d->state = POLICY_DUE_WAITING;
+		d->due = 0;
+		return 0;
+	}
+	if (c->called_at > from)
+		from = c->called_at;
+	if (step_base(p, cal, from, st->offset, &d->due) < 0)
+		return -1;
+	settle(st, c, d);
+	return 0;
+}
+
 static int plan_step(const struct policy *p, const struct calendar *cal,
 		     const struct policy_case *c, const time_t *r, size_t nr,
-		     size_t i, struct policy_due *out, size_t *n)
+		     size_t i, struct policy_due *out, size_t *n, const size_t *first)
 {
 	const struct policy_step *st = &p->steps[i];
 	time_t base;
 
+	if (st->after_call) {
+		struct policy_due *d = &out[(*n)++];
+
+		*d = (struct policy_due){ .step = i, .state = POLICY_DUE_PENDING };
+		return plan_after_call(p, cal, c, &out[first[st->anchor]], d);
+	}
 	for (size_t k = 0; k < (st->each_report ? nr : 1); k++) {
 		struct policy_due *d = &out[(*n)++];
 
@@ -759,7 +821,7 @@ static bool plan_args_ok(const struct policy *p, const struct calendar *cal,
 	const time_t max = 253402300799LL;
 
 	if ((p->clock == POLICY_CLOCK_BUSINESS && !cal) || c->opened < 0 ||
-	    c->opened > max)
+	    c->opened > max || c->called_at < 0 || c->called_at > max)
 		return false;
 	for (size_t i = 0; i < c->n_reports; i++)
 		if (c->reports[i] < 0 || c->reports[i] > max ||
@@ -773,7 +835,7 @@ struct policy_plan *policy_plan_new(const struct policy *p,
 				    const struct policy_case *c)
 {
 	const time_t *r = c->n_reports ? c->reports : &c->opened;
-	size_t nr = c->n_reports ? c->n_reports : 1, total = 0;
+	size_t nr = c->n_reports ? c->n_reports : 1, total = 0, *first;
 	struct policy_plan *plan;
 
 	if (!plan_args_ok(p, cal, c)) {
@@ -783,17 +845,24 @@ struct policy_plan *policy_plan_new(const struct policy *p,
 	for (size_t i = 0; i < p->n_steps; i++)
 		total += p->steps[i].each_report ? nr : 1;
 	plan = calloc(1, sizeof(*plan));
-	if (!plan || !(plan->items = calloc(total, sizeof(*plan->items)))) {
+	first = calloc(p->n_steps ? p->n_steps : 1, sizeof(*first));
+	if (!plan || !first || !(plan->items = calloc(total, sizeof(*plan->items)))) {
 		free(plan);
+		free(first);
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* Steps in file order, so an "after call" step finds its call's due
+	 * time (first[i]: where step i's items start) before the sort. */
 	for (size_t i = 0; i < p->n_steps; i++) {
-		if (plan_step(p, cal, c, r, nr, i, plan->items, &plan->n) < 0) {
+		first[i] = plan->n;
+		if (plan_step(p, cal, c, r, nr, i, plan->items, &plan->n, first) < 0) {
 			policy_plan_free(plan);
+			free(first);
 			return NULL;
 		}
 	}
+	free(first);
 	qsort(plan->items, plan->n, sizeof(*plan->items), due_cmp);
 	return plan;
 }

@@ -7,10 +7,16 @@
  *   clock = wall                   wall (default) or business
  *   description = free text        optional, one line
  *   step OFFSET ACTION [CONDITION...]
+ *   step after call OFFSET ACTION [CONDITION...]
  *
  *   OFFSET    = 0 | duration ("90m", "2h", "1h30m", "7d"), from the case
  *               opening (or from each report, see each-report); counted in
  *               working time when clock = business
+ *   after call  the offset counts from the call step before this one: from
+ *               the later of its due time and the moment `case called`
+ *               recorded the call. A call nobody confirms holds nothing
+ *               back (its due time counts); one made late moves this step
+ *               later, if it has not fired yet.
  *   ACTION    = notify TEMPLATE | call | suspend SCOPES | poweroff
  *   TEMPLATE  = [A-Za-z0-9_-]+ (names a notification template)
  *   SCOPES    = public|private|smtp|all, comma separated, no spaces
@@ -58,6 +64,8 @@ struct policy_step {
 	bool each_report;
 	unsigned min_reports;           /* 0: no report threshold */
 	long window;                    /* seconds, with min_reports */
+	bool after_call;                /* offset from the call step below */
+	size_t anchor;                  /* with after_call: that step's index */
 	unsigned line;                  /* where it was written */
 };
 
@@ -112,6 +120,7 @@ struct policy_case {
 	const time_t *reports; /* every report, the opening one included,
 				* ascending; none counts as one at opened */
 	size_t n_reports;
+	time_t called_at;      /* when `case called` recorded the call; 0 none */
 };
 
 enum policy_due_state {

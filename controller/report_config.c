@@ -3,6 +3,7 @@
  * category, first match wins), both INI files read with inih through
  * common/ini_file.c, like cordond's and the agent's own. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,27 @@ static int add_type(struct load_ctx *c, enum report_family fam, const char *name
 	return 1;
 }
 
+/* Bytes of a message kept and parsed: "1048576", "512K", "4M". */
+static int set_size_cap(struct load_ctx *c, const char *value)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		n <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		n <<= 20, end++;
+	if (errno || end == value || *end || n < REPORT_SIZE_CAP_MIN || n > REPORT_SIZE_CAP_MAX) {
+		snprintf(c->reason, c->reason_len,
+			 "size_cap '%s' is not a size from 4K to 8M (bytes, or with K or M)", value);
+		return 0;
+	}
+	c->cfg->size_cap = (size_t)n;
+	return 1;
+}
+
 static int types_entry(void *user, const char *section, const char *name, const char *value,
 		       char *why, size_t whylen)
 {
@@ -111,11 +133,13 @@ static int types_entry(void *user, const char *section, const char *name, const 
 	c->reason_len = whylen;
 	if (strcmp(section, "default") == 0 && strcmp(name, "category") == 0)
 		return set_category(c->cfg->default_category, value, c);
+	if (strcmp(section, "limits") == 0 && strcmp(name, "size_cap") == 0)
+		return set_size_cap(c, value);
 	for (int f = 0; f < REPORT_N_FAMILIES; f++)
 		if (strcmp(section, family_names[f]) == 0)
 			return add_type(c, (enum report_family)f, name, value);
 	snprintf(c->reason, c->reason_len,
-		 "unknown key '%s' in [%s] (sections: [default] category, [arf], [xarf])", name,
+		 "unknown key '%s' in [%s] (sections: [default] category, [limits] size_cap, [arf], [xarf])", name,
 		 section);
 	return 0;
 }

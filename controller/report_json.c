@@ -48,11 +48,12 @@ json_t *report_parsed_json(const struct report_parsed *r)
 		return NULL;
 	}
 	return json_pack("{s:s, s:s?, s:s?, s:o, s:o, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, "
-			 "s:s?, s:s?}",
+			 "s:I, s:s?, s:s?}",
 			 "format", report_format_name(r->format), "type", r->type,
 			 "category", r->category[0] ? r->category : NULL, "sources", sources,
 			 "urls", urls, "message_id", r->message_id, "report_id", r->report_id,
 			 "original_sha256", r->original_sha256[0] ? r->original_sha256 : NULL,
 			 "reported_domain", r->reported_domain, "subject", r->subject, "from", r->from,
-			 "date", time_json(r->date), "evidence", r->evidence, "note", r->note);
+			 "date", time_json(r->date), "date_unix", (json_int_t)r->date,
+			 "evidence", r->evidence, "note", r->note);
 }

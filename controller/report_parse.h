@@ -11,6 +11,8 @@
 #include <time.h>
 
 #define REPORT_SIZE_CAP_DEFAULT (1024 * 1024)
+#define REPORT_SIZE_CAP_MIN (4 * 1024)
+#define REPORT_SIZE_CAP_MAX (8 * 1024 * 1024) /* what cordond keeps at most */
 #define REPORT_DEPTH_MAX_DEFAULT 16
 #define REPORT_EVIDENCE_MAX_DEFAULT (16 * 1024)
 #define REPORT_CATEGORY_MAX 64

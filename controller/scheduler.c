@@ -143,6 +143,25 @@ static int store_plan(struct cordond *d, int64_t id, const struct policy_plan *p
 	return 0;
 }
 
+/* When the case's last call was recorded done (`case called`); 0 none. */
+static int case_called_at(struct cordond *d, int64_t case_id, time_t *at)
+{
+	static const char sql[] =
+		"SELECT coalesce(max(done_at), 0) FROM calls WHERE case_id = ? AND state = 'done'";
+	sqlite3_stmt *st = store_cached(d->store, sql);
+	int rc;
+
+	*at = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, case_id);
+	rc = store_step(d->store, st);
+	if (rc == 1)
+		*at = (time_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == 1 ? 0 : -1;
+}
+
 int scheduler_replan(struct cordond *d, int64_t case_id)
 {
 	struct case_row c;
@@ -165,7 +184,8 @@ int scheduler_replan(struct cordond *d, int64_t case_id)
 		log_warnx("case %lld: %s; its steps are not recomputed", (long long)case_id, err);
 		return 0;
 	}
-	if (case_reports(d, case_id, &reports, &pc.n_reports) < 0)
+	if (case_called_at(d, case_id, &pc.called_at) < 0 ||
+	    case_reports(d, case_id, &reports, &pc.n_reports) < 0)
 		return -1;
 	pc.opened = (time_t)c.opened;
 	pc.responded = c.responded != 0;

@@ -138,6 +138,31 @@ static const char *const migrations[] = {
 	"  step INTEGER NOT NULL, report INTEGER NOT NULL, action TEXT NOT NULL, due INTEGER,"
 	"  fired_at INTEGER, late INTEGER, replaced INTEGER NOT NULL);"
 	"CREATE INDEX case_step_history_case ON case_step_history(case_id);",
+	/* 6 -> 7: abuse report mails (report_store.c) and which VM held each
+	 * address when (ip_history.c), so that a report matches the VM that
+	 * had the address at the reported time, not whoever has it now. The
+	 * history starts at the migration with the addresses known then: a
+	 * report of an earlier moment stays unmatched rather than guessed.
+	 * report_keys makes a message counted once (Message-ID, X-ARF report
+	 * id, ARF original); case_reports.report ties a case's report to its
+	 * mail. */
+	"CREATE TABLE ip_history (ip TEXT NOT NULL, vm_uuid TEXT NOT NULL,"
+	"  since INTEGER NOT NULL, until INTEGER);"
+	"CREATE INDEX ip_history_ip ON ip_history(ip, since);"
+	"CREATE INDEX ip_history_open ON ip_history(vm_uuid) WHERE until IS NULL;"
+	"INSERT INTO ip_history SELECT DISTINCT ip, vm_uuid, CAST(strftime('%s', 'now') AS INTEGER),"
+	"  NULL FROM ips;"
+	"CREATE TABLE reports (id INTEGER PRIMARY KEY AUTOINCREMENT, received INTEGER NOT NULL,"
+	"  uid INTEGER, size INTEGER NOT NULL, stored_size INTEGER NOT NULL, raw BLOB,"
+	"  format TEXT NOT NULL, type TEXT, category TEXT, subject TEXT, sender TEXT,"
+	"  message_id TEXT, state TEXT NOT NULL, duplicate_of INTEGER, note TEXT, parsed TEXT);"
+	"CREATE INDEX reports_state ON reports(state, id);"
+	"CREATE TABLE report_keys (key TEXT PRIMARY KEY, report INTEGER NOT NULL);"
+	"CREATE TABLE report_matches (report INTEGER NOT NULL, ip TEXT NOT NULL, at INTEGER,"
+	"  vm_uuid TEXT, case_id INTEGER, outcome TEXT NOT NULL);"
+	"CREATE INDEX report_matches_report ON report_matches(report);"
+	"CREATE INDEX report_matches_case ON report_matches(case_id);"
+	"ALTER TABLE case_reports ADD COLUMN report INTEGER;",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -20,6 +20,7 @@ MAIL_DIR=
 CALL_DIR=
 CASE_ID=
 CASE_OUT=
+CASES_CONF_EXTRA=() # more cordond.conf lines for topo_cases
 
 # cases_setup_files: calendar and recording notifier scripts in $CDT_TMP.
 cases_setup_files() {
@@ -81,12 +82,14 @@ cases_conf_lines() {
 		"notify_command = ${CASES_NOTIFY_COMMAND:-$CDT_TMP/notify.sh}"
 		"notify_from = abuse@cordon.test"
 		"call_hook = ${CASES_CALL_HOOK:-$CDT_TMP/call.sh}"
+		"${CASES_CONF_EXTRA[@]}"
 	)
 }
 
 # topo_cases [NVMS [CTL_ARGS...]]: controller with the case configuration,
 # one host hv1 with NVMS (default 2) VMs vm11, vm12, ..., agent running,
 # every VM known and reachable. CTL_ARGS default to --test-clock.
+# CASES_CLOCK=TIME sets the test clock before the agent starts.
 topo_cases() {
 	local n=${1:-2} v
 	shift || true
@@ -101,6 +104,9 @@ topo_cases() {
 	for ((v = 1; v <= n; v++)); do topo_vm hv1 1 "$v"; done
 	setup_agent hv1
 	start_controller "${args[@]}"
+	# A clock set before the agent's first inventory: the addresses'
+	# history (report matching) starts at that moment of the test clock.
+	[ -z "${CASES_CLOCK:-}" ] || clock_set "$CASES_CLOCK"
 	start_agent hv1
 	wait_until 20 agent_connected hv1 || fail "agent hv1 connects to cordond within 20s"
 	for ((v = 1; v <= n; v++)); do wait_vm_known "vm1$v"; done

@@ -93,7 +93,7 @@ static void test_shipped_policies(void **state)
 	static const struct want_step phishing[] = {
 		{ 0, POLICY_NOTIFY, "warning", 0, false, false, 0, 0 },
 		{ 2 * H, POLICY_CALL, NULL, 0, false, false, 0, 0 },
-		{ 4 * H, POLICY_SUSPEND, NULL, PUB_PRIV, false, false, 0, 0 },
+		{ 2 * H, POLICY_SUSPEND, NULL, PUB_PRIV, false, false, 0, 0 }, /* after call */
 	};
 	static const struct want_step virus[] = {
 		{ 0, POLICY_NOTIFY, "ticket", 0, false, false, 0, 0 },
@@ -103,7 +103,7 @@ static void test_shipped_policies(void **state)
 	static const struct want_step compromise[] = {
 		{ 0, POLICY_NOTIFY, "warning", 0, false, false, 0, 0 },
 		{ 2 * H, POLICY_CALL, NULL, 0, false, false, 0, 0 },
-		{ 4 * H, POLICY_POWEROFF, NULL, 0, false, false, 0, 0 },
+		{ 2 * H, POLICY_POWEROFF, NULL, 0, false, false, 0, 0 }, /* after call */
 	};
 	static const struct want_step spam[] = {
 		{ 0, POLICY_NOTIFY, "spam-report", 0, true, true, 0, 0 },
@@ -132,6 +132,11 @@ static void test_shipped_policies(void **state)
 		assert_int_equal(policy_clock(p), cases[i].clock);
 		assert_true(strlen(policy_description(p)) > 0);
 		check_steps(p, cases[i].steps, cases[i].n);
+		/* The seeds time the last step from the call. */
+		if (policy_step(p, 1)->action == POLICY_CALL && strcmp(cases[i].category, "virus")) {
+			assert_true(policy_step(p, 2)->after_call);
+			assert_int_equal(policy_step(p, 2)->anchor, 1);
+		}
 		policy_free(p);
 	}
 }
@@ -178,6 +183,13 @@ static void test_malformed(void **state)
 		{ "category = x\nstep 9999d call\n",
 		  "t.policy:2: offset '9999d' too long" },
 		{ "category = x\nstep\n", "t.policy:2: step: missing offset" },
+		{ "category = x\nstep after call 2h poweroff\n",
+		  "t.policy:2: after call: no call step before this one" },
+		{ "category = x\nstep 1h call\nstep after notify 2h poweroff\n",
+		  "t.policy:3: after: expected 'after call OFFSET'" },
+		{ "category = x\nstep 1h call\nstep after call\n", "t.policy:3: step: missing offset" },
+		{ "category = x\nstep 1h call\nstep after call 2h poweroff each-report\n",
+		  "t.policy:3: 'after call' cannot be combined with each-report or when" },
 		{ "category = x\nstep 1h\n", "t.policy:2: step: missing action" },
 		{ "category = x\nstep 1h notify\n",
 		  "t.policy:2: notify: missing template name" },
@@ -438,6 +450,40 @@ static void check_item(const struct policy_plan *pl, size_t i, size_t step,
 		assert_int_equal(pl->items[i].due, due);
 }
 
+/* "after call 2h": from the later of the call's due time and the
+ * moment it was recorded; an unrecorded call holds nothing back. */
+static void test_plan_after_call(void **state)
+{
+	struct policy *p = load_shipped("phishing");
+	time_t t0 = utc(2026, 11, 23, 10, 0);
+	struct policy_case c = { .opened = t0 };
+	struct policy_plan *pl;
+	char *text;
+	size_t len;
+	FILE *f;
+	(void)state;
+
+	pl = plan(p, NULL, &c); /* no call recorded: 2 h after its due time */
+	check_item(pl, 2, 2, t0 + 4 * H, POLICY_DUE_PENDING);
+	policy_plan_free(pl);
+	c.called_at = t0 + 2 * H + 40 * 60; /* made 40 minutes late */
+	pl = plan(p, NULL, &c);
+	check_item(pl, 2, 2, t0 + 4 * H + 40 * 60, POLICY_DUE_PENDING);
+	policy_plan_free(pl);
+	c.called_at = t0 + H; /* made early: its due time still counts */
+	pl = plan(p, NULL, &c);
+	check_item(pl, 2, 2, t0 + 4 * H, POLICY_DUE_PENDING);
+	policy_plan_free(pl);
+	/* The canonical text says it and loads again. */
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(policy_format_ladder(p, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "step after call 2h     suspend public,private\n"));
+	free(text);
+	policy_free(p);
+}
+
 static void test_plan_phishing(void **state)
 {
 	struct policy *p = load_shipped("phishing");
@@ -638,6 +684,7 @@ int main(void)
 		cmocka_unit_test(test_format_ladder),
 		cmocka_unit_test(test_step_describe),
 		cmocka_unit_test(test_plan_phishing),
+		cmocka_unit_test(test_plan_after_call),
 		cmocka_unit_test(test_plan_outbound_always),
 		cmocka_unit_test(test_plan_virus_business),
 		cmocka_unit_test(test_plan_spam_thresholds),
