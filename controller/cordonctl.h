@@ -29,6 +29,9 @@ int cmd_policy(const struct ctl_opts *o, int argc, char **argv);
 /* cordonctl_report.c: report parse (offline, no controller). */
 int cmd_report(const struct ctl_opts *o, int argc, char **argv);
 
+/* cordonctl_backup.c: backup FILE (offline read of the store). */
+int cmd_backup(const struct ctl_opts *o, int argc, char **argv);
+
 /* cordonctl_print*.c */
 void print_case_opened(const json_t *result);
 void print_case_list(const json_t *result);
