@@ -39,7 +39,7 @@ CTLD_SRC    := $(filter-out $(CTLCLI_SRC) controller/report_%.c,$(wildcard contr
 CTLD_OBJ    := $(patsubst %.c,$(B)/%.o,$(CTLD_SRC))
 REPORT_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard controller/report_*.c))
 CTLCLI_OBJ  := $(patsubst %.c,$(B)/%.o,$(CTLCLI_SRC)) $(B)/controller/policy.o \
-               $(B)/controller/calendar.o $(REPORT_OBJ)
+               $(B)/controller/calendar.o $(B)/controller/store_backup.o $(REPORT_OBJ)
 
 BINS := $(B)/cordond $(B)/cordonctl $(B)/cordon-agent
 
@@ -57,7 +57,8 @@ UNIT_DEPS_test_policy   := $(B)/controller/policy.o $(B)/controller/calendar.o
 UNIT_DEPS_test_notify   := $(B)/controller/notify.o
 UNIT_DEPS_test_report_parse := $(REPORT_OBJ)
 UNIT_DEPS_test_config   := $(B)/agent/config.o $(B)/controller/config.o
-UNIT_DEPS_test_store    := $(B)/controller/store.o $(B)/controller/desired.o \
+UNIT_DEPS_test_store_backup := $(B)/controller/store.o $(B)/controller/store_backup.o
+UNIT_DEPS_test_store    := $(B)/controller/store.o $(B)/controller/store_backup.o $(B)/controller/desired.o \
                            $(B)/controller/inventory.o $(B)/controller/ip_history.o $(B)/controller/vm_hosts.o
 
 # Test and benchmark tools: tests/tools/NAME.c, linked like unit tests with

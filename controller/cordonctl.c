@@ -72,6 +72,9 @@ static void usage(FILE *f)
 		"  report list [--unmatched]       stored reports (--unmatched: to review)\n"
 		"  report show ID [--raw]          a report's parse and matches (--raw: the mail)\n"
 		"  report attach ID --case N       count an unmatched report in case N\n"
+		"  backup [--store PATH] [--force] FILE\n"
+		"                                  consistent copy of the store while cordond runs,\n"
+		"                                  checked; written by cordonctl as the caller\n"
 		"  clock show | clock set TIME | clock advance DURATION\n"
 		"                                  the controller's clock (set/advance only with\n"
 		"                                  cordond --test-clock); TIME like 2026-11-23T05:00:00Z\n"
@@ -303,6 +306,8 @@ static int dispatch(const struct ctl_opts *o, int argc, char **argv)
 		return cmd_policy(o, argc, argv);
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(o, argc, argv);
+	if (strcmp(cmd, "backup") == 0)
+		return cmd_backup(o, argc, argv);
 	if (strcmp(cmd, "keygen") == 0)
 		return keys_keygen_main("cordonctl", argc, argv);
 	if (strcmp(cmd, "help") == 0) {
@@ -340,6 +345,7 @@ static int take_json_flag(int argc, char **argv, int *json)
 	for (int i = 1; i < argc; i++) {
 		const char *prev = argv[i - 1];
 		int is_value = strcmp(prev, "--reason") == 0 || strcmp(prev, "--out") == 0 ||
+			       strcmp(prev, "--store") == 0 ||
 			       strcmp(prev, "--socket") == 0 || strcmp(prev, "--scope") == 0;
 		if (strcmp(argv[i], "--json") == 0 && !is_value) {
 			*json = 1;

@@ -53,6 +53,8 @@ json_t *ctl_call(const struct ctl_opts *o, json_t *req, int *status);
 /* Sends req (stolen) to socket; the reply's "result", or NULL with the
  * reason printed, *unreachable set when nothing was sent. */
 json_t *ctl_call_socket(const char *socket, json_t *req, int *unreachable);
+/* cordonctl_backup.c: backup FILE (offline read of the store). */
+int cmd_backup(const struct ctl_opts *o, int argc, char **argv);
 
 /* cordonctl_print*.c */
 void print_case_opened(const json_t *result);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "store_backup.h"
 #include "util.h"
 
 /* Prepared statements kept for the store's life, keyed by the address of
@@ -225,6 +226,9 @@ static int store_migrate(struct store *store, char *err, size_t errlen)
 			 v, SCHEMA_VERSION);
 		return -1;
 	}
+	if (v < SCHEMA_VERSION &&
+	    store_backup_before_migrate(store->db, v, SCHEMA_VERSION, err, errlen) < 0)
+		return -1;
 	for (; v < SCHEMA_VERSION; v++) {
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
 		if (store_begin(store) < 0 || store_exec(store, migrations[v]) < 0 ||
