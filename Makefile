@@ -7,10 +7,17 @@
 #   make man        man pages (scdoc) into build/man/
 #   make fuzz       libFuzzer targets (clang), each FUZZ_SECONDS (10) on its corpus
 #   make install    install binaries, man pages, bash completion, units,
-#                   default config (DESTDIR, PREFIX)
+#                   sysusers.d, default config (DESTDIR, PREFIX)
+#   make deb        Debian packages cordon-controller and cordon-agent
+#                   (dpkg-buildpackage, from a copy of the tree; DEB_OUT)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+# Distribution builds pass their flags in the environment (dpkg-buildflags:
+# -D_FORTIFY_SOURCE in CPPFLAGS, -fstack-protector-strong in CFLAGS, relro
+# and now in LDFLAGS): each reaches every compile and link line below.
+CPPFLAGS ?=
+LDFLAGS  ?=
 B       := build
 PKGS_COMMON := libzmq libprotobuf-c jansson inih
 PKGS_AGENT  := $(PKGS_COMMON) libnftnl libmnl libczmq libsystemd libvirt libxml-2.0 libnl-3.0 libnl-route-3.0
@@ -79,10 +86,10 @@ $(B)/proto/cordon.pb-c.c $(B)/proto/cordon.pb-c.h: proto/cordon.proto
 
 $(B)/%.o: %.c $(B)/proto/cordon.pb-c.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -c -o $@ $<
 
 $(B)/proto/cordon.pb-c.o: $(B)/proto/cordon.pb-c.c
-	$(CC) $(filter-out -Werror,$(CFLAGS)) $(call pc_cflags,libprotobuf-c) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(filter-out -Werror,$(CFLAGS)) $(call pc_cflags,libprotobuf-c) -c -o $@ $<
 
 $(B)/cordon-agent: $(AGENT_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_AGENT))
@@ -96,12 +103,12 @@ $(B)/cordonctl: $(CTLCLI_OBJ) $(COMMON_OBJ)
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c $(COMMON_OBJ) $$(UNIT_DEPS_$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL) $(PKGS_TEST)) -o $@ $(filter %.c %.o,$^) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL) $(PKGS_TEST)) -o $@ $(filter %.c %.o,$^) \
 	    $(call pc_libs,$(PKGS_AGENT) $(PKGS_CTL) $(PKGS_TEST)) -lm
 
 $(B)/tools/%: tests/tools/%.c $(COMMON_OBJ) $$(TOOL_DEPS_$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -o $@ $(filter %.c %.o,$^) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -o $@ $(filter %.c %.o,$^) \
 	    $(call pc_libs,$(PKGS_AGENT) $(PKGS_CTL)) -lm
 
 $(B)/man/%: man/%.scd
@@ -109,6 +116,9 @@ $(B)/man/%: man/%.scd
 	scdoc <$< >$@.tmp && mv $@.tmp $@
 
 man: $(MAN_PAGES)
+
+# What is installed: the programs and their pages (no tests, no cmocka).
+progs: $(BINS) $(MAN_PAGES)
 
 check: all
 	tests/run
@@ -143,12 +153,20 @@ install: $(BINS) $(MAN_PAGES)
 	    install -d $$d && install -m 0644 $$p $$d/ || exit 1; done
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0644 completions/cordonctl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
-	install -m 0644 systemd/cordond.service systemd/cordon-agent.service \
-	    $(DESTDIR)/lib/systemd/system/
+	# The units name /usr/local (the default PREFIX): rewritten for this one.
+	for u in cordond.service cordon-agent.service; do \
+	    sed 's|/usr/local/|$(PREFIX)/|g' systemd/$$u >$(DESTDIR)/lib/systemd/system/$$u.tmp && \
+	    chmod 0644 $(DESTDIR)/lib/systemd/system/$$u.tmp && \
+	    mv $(DESTDIR)/lib/systemd/system/$$u.tmp $(DESTDIR)/lib/systemd/system/$$u || exit 1; done
+	install -d $(DESTDIR)$(PREFIX)/lib/sysusers.d
+	install -m 0644 systemd/cordon.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/cordon.conf
+	# Readable by cordond's user (it holds no secret: the key is a path).
 	test -e $(DESTDIR)/etc/cordon/cordond.conf || \
-	    install -m 0640 conf/cordond.conf $(DESTDIR)/etc/cordon/cordond.conf
+	    install -m 0644 conf/cordond.conf $(DESTDIR)/etc/cordon/cordond.conf
 	test -e $(DESTDIR)/etc/cordon/agent.conf || \
 	    install -m 0640 conf/agent.conf $(DESTDIR)/etc/cordon/agent.conf
+	test -e $(DESTDIR)/etc/cordon/inventory.json || \
+	    install -m 0644 conf/inventory.json $(DESTDIR)/etc/cordon/inventory.json
 	# Shipped ladders and templates: installed once, then the operator's.
 	test -e $(DESTDIR)/etc/cordon/policies || { install -d $(DESTDIR)/etc/cordon/policies && \
 	    install -m 0644 policies/*.policy $(DESTDIR)/etc/cordon/policies/; }
@@ -159,9 +177,24 @@ install: $(BINS) $(MAN_PAGES)
 	test -e $(DESTDIR)/etc/cordon/templates || { install -d $(DESTDIR)/etc/cordon/templates && \
 	    install -m 0644 templates/*.txt $(DESTDIR)/etc/cordon/templates/; }
 
+# From a copy of the tree in a temporary directory: dpkg-buildpackage
+# writes its .deb, .changes and .buildinfo next to the source directory,
+# and debian/rules' own build directory stays out of this tree too. The
+# packages land in DEB_OUT.
+DEB_OUT  ?= $(B)/deb
+DEB_JOBS ?= 2
+deb:
+	@set -e; tmp=$$(mktemp -d /tmp/cordon-deb.XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir "$$tmp/cordon"; \
+	tar -C $(CURDIR) --exclude=./.git --exclude=./build --exclude='./build-*' -cf - . | \
+	    tar -C "$$tmp/cordon" -xf -; \
+	(cd "$$tmp/cordon" && dpkg-buildpackage -b -us -uc -j$(DEB_JOBS)) >"$$tmp/build.log" 2>&1 || \
+	    { tail -n 40 "$$tmp/build.log"; echo "make deb: dpkg-buildpackage failed" >&2; exit 1; }; \
+	mkdir -p $(DEB_OUT); cp "$$tmp"/*.deb $(DEB_OUT)/; ls $(DEB_OUT)/*.deb
+
 clean:
 	rm -rf $(B) build-san
 
-.PHONY: all man check check-san demo deps bench fuzz install clean
+.PHONY: all man progs deb check check-san demo deps bench fuzz install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
