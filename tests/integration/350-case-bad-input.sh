@@ -112,9 +112,9 @@ out=$(ctl policy list)
 check "cordonctl policy list (text) shows virus on the business clock" \
 	q grep -E '^virus +business +3 ' <<<"$out"
 out=$(ctl policy show phishing)
-check "cordonctl policy show phishing: the ladder (notify, call at 2h, suspend at 4h)" \
+check "cordonctl policy show phishing: the ladder (notify, call at 2h, suspend 2h after the call)" \
 	q eval 'grep -qx "category = phishing" <<<"$out" && grep -qE "^step 0 +notify warning" <<<"$out" &&
-	        grep -qE "^step 2h +call" <<<"$out" && grep -qE "^step 4h +suspend public,private" <<<"$out"'
+	        grep -qE "^step 2h +call" <<<"$out" && grep -qE "^step after call 2h +suspend public,private" <<<"$out"'
 for c in spam virus outbound-attack; do
 	ctl policy show "$c" >"$CDT_TMP/$c.shown.policy"
 	check "the text of policy show $c passes policy check" q ctl policy check "$CDT_TMP/$c.shown.policy"
