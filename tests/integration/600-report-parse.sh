@@ -129,7 +129,7 @@ expect_error 1 "missing configuration" "nope.conf: No such file or directory \(g
 expect_error 2 "no file" "usage: cordonctl report parse" parse
 expect_error 2 "two files" "usage: cordonctl report parse" parse a b
 expect_error 2 "unknown option" "unknown option '--frob'" parse --frob "$corpus/arf-abuse.eml"
-expect_error 2 "unknown report subcommand" "usage: cordonctl report parse" "$CORDONCTL" report ingest x
+expect_error 2 "unknown report subcommand" 'usage: cordonctl report parse\|ingest\|list\|show\|attach' "$CORDONCTL" report frob x
 
 out=$("$CORDONCTL" report --help)
 check "report --help describes exit status and formats" \
