@@ -10,6 +10,7 @@
 #include "inventory.h"
 #include "ladder.h"
 #include "policy.h"
+#include "scheduler.h"
 #include "util.h"
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -173,31 +174,17 @@ static int64_t step_due(struct cordond *d, int64_t id, size_t step)
 	return due;
 }
 
-/* When `case called` last recorded a call; 0 none. */
-static int64_t called_at(struct cordond *d, int64_t id)
-{
-	static const char sql[] =
-		"SELECT coalesce(max(done_at), 0) FROM calls WHERE case_id = ? AND state = 'done'";
-	sqlite3_stmt *st = store_cached(d->store, sql);
-	int64_t at = 0;
-
-	if (!st)
-		return 0;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		at = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return at;
-}
-
 /* "2h after the call was made (2026-11-23T12:40:00Z), later than its due
  * time": which moment an "after call" step counts from, and why. */
 static void why_after_call(struct cordond *d, const struct show_ctx *ctx,
 			   const struct policy_step *s, char *why, size_t len)
 {
-	int64_t due = step_due(d, ctx->id, s->anchor), made = called_at(d, ctx->id);
+	int64_t due = step_due(d, ctx->id, s->anchor);
+	time_t made = 0;
 	char off[CAL_DURATION_STRLEN], t1[32], t2[32];
 
+	if (scheduler_called_at(d, ctx->id, &made) < 0)
+		made = 0; /* logged; the explanation then names the due time */
 	calendar_duration_format(s->offset, off, sizeof(off));
 	if (made > due)
 		snprintf(why, len, "%s after the call was made (%s), later than its due time %s",

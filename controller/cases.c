@@ -1,5 +1,4 @@
 /* Abuse cases: open (or add a report to an open case), list, show. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "cases.h"
 #include "cordond.h"
 #include "inventory.h"
+#include "ip_history.h"
 #include "ladder.h"
 #include "log.h"
 #include "policy.h"
@@ -57,12 +57,6 @@ static json_t *known_categories(struct cordond *d)
 			sizeof(buf) - strlen(buf) - 1);
 	}
 	return json_string(buf);
-}
-
-static int looks_like_ip(const char *s)
-{
-	unsigned char buf[16];
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
 /* Why c is no contact address, or NULL. It reaches mails, call hooks
@@ -121,7 +115,7 @@ static int open_validate(struct cordond *d, const json_t *req, char uuid[65], co
 				     EVIDENCE_MAX, TEXT_MAX);
 		return -1;
 	}
-	if (*ip && !looks_like_ip(*ip)) {
+	if (*ip && !ip_is_address(*ip)) {
 		*error = reply_error("--ip '%s' is not an IP address (use --vm for a name or uuid)", *ip);
 		return -1;
 	}

@@ -119,16 +119,14 @@ static const char *unanswered_hint(int unreachable)
 	return " (the request was sent: cordond may have done it; see cordonctl audit)";
 }
 
-/* Sends req (stolen) and returns the "result" of a successful reply; prints
- * the error and sets *status otherwise. */
-json_t *ctl_call(const struct ctl_opts *o, json_t *req, int *status)
+/* The "result" of reply (taken), or NULL with the reason printed: no reply
+ * (err, unreachable as jsonsock_call says) or the controller's error.
+ * *status: 0, EXIT_UNREACHABLE or EXIT_REFUSED. */
+static json_t *reply_result(json_t *reply, const char *err, int unreachable, int *status)
 {
-	char err[512];
-	int unreachable;
-	json_t *reply = send_request(o, req, &unreachable, err, sizeof(err));
 	json_t *result = NULL;
+	const char *e;
 
-	json_decref(req);
 	if (!reply) {
 		/* Sent but unanswered (cordond died or hung meanwhile): it may
 		 * have done it, and the operator must not assume either way. */
@@ -138,45 +136,41 @@ json_t *ctl_call(const struct ctl_opts *o, json_t *req, int *status)
 		*status = unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
 		return NULL;
 	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		const char *e = json_string_value(json_object_get(reply, "error"));
+	if (json_is_true(json_object_get(reply, "ok"))) {
+		result = json_incref(json_object_get(reply, "result"));
+		*status = 0;
+	} else {
 		/* It may quote what the operator gave or an agent's name. */
+		e = json_string_value(json_object_get(reply, "error"));
 		fputs("cordonctl: ", stderr);
 		termsafe_fputs(e ? e : "request failed", 0, stderr);
 		fputc('\n', stderr);
 		*status = EXIT_REFUSED;
-	} else {
-		result = json_incref(json_object_get(reply, "result"));
-		*status = 0;
 	}
 	json_decref(reply);
 	return result;
 }
 
+/* Sends req (stolen) and returns the "result" of a successful reply; prints
+ * the error and sets *status otherwise. */
+json_t *ctl_call(const struct ctl_opts *o, json_t *req, int *status)
+{
+	char err[512];
+	int unreachable;
+	json_t *reply = send_request(o, req, &unreachable, err, sizeof(err));
+
+	json_decref(req);
+	return reply_result(reply, err, unreachable, status);
+}
+
 json_t *ctl_call_socket(const char *socket, json_t *req, int *unreachable)
 {
 	char err[512];
+	int status;
 	json_t *reply = jsonsock_call(socket, req, 30000, unreachable, err, sizeof(err));
-	json_t *result = NULL;
-	const char *e;
 
 	json_decref(req);
-	if (!reply) {
-		fputs("cordonctl: ", stderr);
-		termsafe_fputs(err, 0, stderr);
-		fprintf(stderr, "%s\n", unanswered_hint(*unreachable));
-		return NULL;
-	}
-	if (json_is_true(json_object_get(reply, "ok"))) {
-		result = json_incref(json_object_get(reply, "result"));
-	} else {
-		e = json_string_value(json_object_get(reply, "error"));
-		fputs("cordonctl: ", stderr);
-		termsafe_fputs(e ? e : "request failed", 0, stderr);
-		fputc('\n', stderr);
-	}
-	json_decref(reply);
-	return result;
+	return reply_result(reply, err, *unreachable, &status);
 }
 
 int run_simple(const struct ctl_opts *o, json_t *req,

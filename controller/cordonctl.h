@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct ctl_opts {
 	const char *socket;
@@ -41,6 +42,11 @@ struct report_config;
  * into *total. NULL (said on stderr) when it cannot be read. */
 char *report_read_message(const char *path, size_t cap, size_t *len, size_t *total);
 struct report_config *report_load_config(const char *types, const char *rules);
+/* --types FILE, --rules FILE (defaults DEFAULT_TYPES, DEFAULT_RULES) and
+ * --help (usage printed) of report parse and ingest; optind is left at
+ * the first operand. 0, 1 after --help, -1 a bad option (said). */
+int report_conf_args(int argc, char **argv, void (*usage)(FILE *f), const char **types,
+		     const char **rules);
 /* cordonctl_report_ingest.c: report ingest (the MTA pipe) */
 int report_ingest_cmd(const struct ctl_opts *o, int argc, char **argv);
 /* cordonctl_report_views.c: report list, show, attach */

@@ -3,27 +3,11 @@
 #include <string.h>
 
 #include "cordonctl.h"
+#include "cordonctl_fields.h"
 #include "util.h"
 
 /* case show: the start of the evidence (--json has all of it). */
 #define EVIDENCE_SHOWN 300
-
-static const char *s_(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s && *s ? s : "-";
-}
-
-static const char *t_(const json_t *o, const char *k, char *buf, size_t len)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_integer(v) ? format_time_utc(json_integer_value(v), buf, len) : "-";
-}
-
-static long long i_(const json_t *o, const char *k)
-{
-	return (long long)json_integer_value(json_object_get(o, k));
-}
 
 void print_case_opened(const json_t *r)
 {

@@ -173,7 +173,8 @@ struct report_config *report_load_config(const char *types, const char *rules)
 	return cfg;
 }
 
-static int report_parse_cmd(const struct ctl_opts *o, int argc, char **argv)
+int report_conf_args(int argc, char **argv, void (*usage)(FILE *f), const char **types,
+		     const char **rules)
 {
 	static const struct option opts[] = {
 		{ "types", required_argument, NULL, 't' },
@@ -181,19 +182,30 @@ static int report_parse_cmd(const struct ctl_opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *types = DEFAULT_TYPES, *rules = DEFAULT_RULES;
-	struct report_config *cfg;
-	int c, rc;
+	int c;
 
+	*types = DEFAULT_TYPES;
+	*rules = DEFAULT_RULES;
 	optind = 0; /* full getopt reset: main() parsed with "+" */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': types = optarg; break;
-		case 'r': rules = optarg; break;
-		case 'h': report_usage(stdout); return 0;
-		default: return bad_option(argv);
+		case 't': *types = optarg; break;
+		case 'r': *rules = optarg; break;
+		case 'h': usage(stdout); return 1;
+		default: bad_option(argv); return -1;
 		}
 	}
+	return 0;
+}
+
+static int report_parse_cmd(const struct ctl_opts *o, int argc, char **argv)
+{
+	const char *types, *rules;
+	struct report_config *cfg;
+	int rc = report_conf_args(argc, argv, report_usage, &types, &rules);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : EXIT_USAGE;
 	if (optind != argc - 1) {
 		fprintf(stderr, "cordonctl: usage: cordonctl report parse [--types FILE] [--rules FILE] "
 			"[--json] FILE|- (cordonctl report --help)\n");

@@ -4,7 +4,6 @@
  * gets the message (its first size_cap bytes) and the parse, and checks
  * both. The exit status is what an MTA acts on: 0 stored, 65 stored but
  * not a mail, 75 not stored (the MTA keeps it and retries). */
-#include <getopt.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,25 +112,12 @@ static int ingest_file(const struct ctl_opts *o, const char *path, struct report
 
 int report_ingest_cmd(const struct ctl_opts *o, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "types", required_argument, NULL, 't' },
-		{ "rules", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *types = DEFAULT_TYPES, *rules = DEFAULT_RULES;
+	const char *types, *rules;
 	struct report_config *cfg;
-	int c, rc;
+	int rc = report_conf_args(argc, argv, ingest_usage, &types, &rules);
 
-	optind = 0; /* full getopt reset: main() parsed with "+" */
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't': types = optarg; break;
-		case 'r': rules = optarg; break;
-		case 'h': ingest_usage(stdout); return 0;
-		default: bad_option(argv); return 64;
-		}
-	}
+	if (rc != 0)
+		return rc > 0 ? 0 : 64; /* EX_USAGE */
 	if (optind < argc - 1) {
 		fprintf(stderr, "cordonctl: usage: cordonctl report ingest [--types FILE] "
 			"[--rules FILE] [--json] [FILE|-]\n");

@@ -1,6 +1,5 @@
 #include "inventory.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -254,18 +253,12 @@ static int resolve_by(struct store *store, const char *sql, const char *key,
 	return rc < 0 ? -1 : n;
 }
 
-static int looks_like_ip(const char *key)
-{
-	unsigned char buf[16];
-	return inet_pton(AF_INET, key, buf) == 1 || inet_pton(AF_INET6, key, buf) == 1;
-}
-
 int inventory_resolve(struct store *store, const char *key, char uuid[65],
 		      char *err, size_t errlen)
 {
 	int n;
 
-	if (looks_like_ip(key)) {
+	if (ip_is_address(key)) {
 		n = resolve_by(store, "SELECT DISTINCT vm_uuid FROM ips WHERE ip = ?", key, uuid);
 		if (n == 1)
 			return 0;

@@ -19,6 +19,13 @@ int ip_canonical(const char *s, char out[IP_TEXT_MAX])
 	return -1;
 }
 
+bool ip_is_address(const char *s)
+{
+	char c[IP_TEXT_MAX];
+
+	return ip_canonical(s, c) == 0;
+}
+
 static bool vm_lists(const Cordon__Vm *vm, const char *ip)
 {
 	char c[IP_TEXT_MAX];
@@ -30,10 +37,9 @@ static bool vm_lists(const Cordon__Vm *vm, const char *ip)
 	return false;
 }
 
-static int history_close(struct store *store, const char *uuid, const char *ip)
+/* Runs one of the statements below: ?1 the VM, ?2 the address, ?3 now. */
+static int history_run(struct store *store, const char *sql, const char *uuid, const char *ip)
 {
-	static const char sql[] =
-		"UPDATE ip_history SET until = ?3 WHERE vm_uuid = ?1 AND ip = ?2 AND until IS NULL";
 	sqlite3_stmt *st = store_cached(store, sql);
 
 	if (!st)
@@ -44,12 +50,22 @@ static int history_close(struct store *store, const char *uuid, const char *ip)
 	return store_run(store, st);
 }
 
+/* Ends uuid's open interval of ip, or of every address (ip NULL). */
+static int history_end(struct store *store, const char *uuid, const char *ip)
+{
+	static const char sql[] =
+		"UPDATE ip_history SET until = ?3 WHERE vm_uuid = ?1 AND until IS NULL"
+		" AND (?2 IS NULL OR ip = ?2)";
+
+	return history_run(store, sql, uuid, ip);
+}
+
 /* Ends the intervals of addresses vm no longer lists. */
 static int history_close_dropped(struct store *store, const Cordon__Vm *vm)
 {
 	static const char sql[] =
 		"SELECT ip FROM ip_history WHERE vm_uuid = ? AND until IS NULL";
-	sqlite3_stmt *st = store_prepare(store, sql);
+	sqlite3_stmt *st = store_cached(store, sql); /* per changed VM at hello */
 	char (*gone)[IP_TEXT_MAX] = NULL;
 	size_t n = 0;
 	int rc;
@@ -71,9 +87,9 @@ static int history_close_dropped(struct store *store, const Cordon__Vm *vm)
 		gone = grown;
 		strlcpy_checked(gone[n++], ip, IP_TEXT_MAX);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = history_close(store, vm->uuid, gone[i]);
+		rc = history_end(store, vm->uuid, gone[i]);
 	free(gone);
 	return rc;
 }
@@ -83,14 +99,8 @@ static int history_open(struct store *store, const char *uuid, const char *ip)
 	static const char sql[] =
 		"INSERT INTO ip_history (ip, vm_uuid, since) SELECT ?2, ?1, ?3 WHERE NOT EXISTS"
 		" (SELECT 1 FROM ip_history WHERE vm_uuid = ?1 AND ip = ?2 AND until IS NULL)";
-	sqlite3_stmt *st = store_cached(store, sql);
 
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ip, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, store_now());
-	return store_run(store, st);
+	return history_run(store, sql, uuid, ip);
 }
 
 int ip_history_vm(struct store *store, const Cordon__Vm *vm)
@@ -109,15 +119,7 @@ int ip_history_vm(struct store *store, const Cordon__Vm *vm)
 
 int ip_history_vm_gone(struct store *store, const char *uuid)
 {
-	static const char sql[] =
-		"UPDATE ip_history SET until = ?2 WHERE vm_uuid = ?1 AND until IS NULL";
-	sqlite3_stmt *st = store_cached(store, sql);
-
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, store_now());
-	return store_run(store, st);
+	return history_end(store, uuid, NULL);
 }
 
 /* An interval [since, until) holds at; one still open holds until now. */

@@ -4,6 +4,7 @@
 #ifndef CORDON_IP_HISTORY_H
 #define CORDON_IP_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,8 @@
 /* inet_ntop's form of an IPv4 or IPv6 address (so "2001:DB8::0:1" and
  * "2001:db8::1" are one address). -1 if s is no address. */
 int ip_canonical(const char *s, char out[IP_TEXT_MAX]);
+/* Whether s is an IPv4 or IPv6 address (what an operator may give for --ip). */
+bool ip_is_address(const char *s);
 
 /* vm now holds the addresses of its interfaces: intervals of addresses
  * it no longer lists end now, new ones start now. In a transaction. */

@@ -5,7 +5,9 @@
  * a case or joins the open one, as `case open` does. What cordonctl says
  * of the mail is checked here like any other request. */
 #include <glib.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cases.h"
@@ -84,22 +86,36 @@ static int ingest_validate(struct ingest *in, const json_t *req, json_t **error)
 	return 0;
 }
 
-/* The first report that had one of this mail's ids (0: none), so the same
- * mail sent twice, or the same ARF original, counts once. */
-static int64_t ingest_duplicate_of(struct cordond *d, struct ingest *in)
+/* What makes two mails one report: the same Message-ID, X-ARF report id
+ * or ARF original. Key i of the mail in key ("message_id:<id>"); false
+ * when the mail has none of that kind. */
+#define N_REPORT_KEYS 3
+static bool report_key(const struct ingest *in, size_t i, char *key, size_t len)
 {
-	static const char *const keys[] = { "message_id", "report_id", "original_sha256" };
-	static const char sql[] = "SELECT report FROM report_keys WHERE key = ?";
+	static const char *const kinds[N_REPORT_KEYS] = {
+		"message_id", "report_id", "original_sha256",
+	};
+	const char *v = in->parsed ? parsed_str(in, kinds[i]) : NULL;
 
-	for (size_t i = 0; in->parsed && i < 3; i++) {
-		const char *v = parsed_str(in, keys[i]);
+	if (!v || !*v)
+		return false;
+	snprintf(key, len, "%s:%s", kinds[i], v);
+	return true;
+}
+
+/* Sets in->duplicate_of to the first report that had one of this mail's
+ * keys (0: none), so the same mail sent twice counts once. */
+static int ingest_find_duplicate(struct cordond *d, struct ingest *in)
+{
+	static const char sql[] = "SELECT report FROM report_keys WHERE key = ?";
+	char key[FIELD_MAX + 32];
+
+	for (size_t i = 0; i < N_REPORT_KEYS && !in->duplicate_of; i++) {
 		sqlite3_stmt *st;
-		char key[FIELD_MAX + 32];
 		int rc;
 
-		if (!v || !*v)
+		if (!report_key(in, i, key, sizeof(key)))
 			continue;
-		snprintf(key, sizeof(key), "%s:%s", keys[i], v);
 		st = store_cached(d->store, sql);
 		if (!st)
 			return -1;
@@ -110,25 +126,20 @@ static int64_t ingest_duplicate_of(struct cordond *d, struct ingest *in)
 		sqlite3_reset(st);
 		if (rc < 0)
 			return -1;
-		if (rc == 1)
-			return in->duplicate_of;
 	}
 	return 0;
 }
 
 static int ingest_keys_insert(struct cordond *d, const struct ingest *in)
 {
-	static const char *const keys[] = { "message_id", "report_id", "original_sha256" };
 	static const char sql[] = "INSERT OR IGNORE INTO report_keys (key, report) VALUES (?, ?)";
+	char key[FIELD_MAX + 32];
 
-	for (size_t i = 0; in->parsed && i < 3; i++) {
-		const char *v = parsed_str(in, keys[i]);
+	for (size_t i = 0; i < N_REPORT_KEYS; i++) {
 		sqlite3_stmt *st;
-		char key[FIELD_MAX + 32];
 
-		if (!v || !*v)
+		if (!report_key(in, i, key, sizeof(key)))
 			continue;
-		snprintf(key, sizeof(key), "%s:%s", keys[i], v);
 		st = store_cached(d->store, sql);
 		if (!st)
 			return -1;
@@ -337,7 +348,7 @@ static int ingest_match(struct cordond *d, struct ingest *in, uid_t uid)
 
 static int ingest_store(struct cordond *d, struct ingest *in, uid_t uid)
 {
-	if (ingest_row_insert(d, in, uid) < 0 || ingest_duplicate_of(d, in) < 0)
+	if (ingest_row_insert(d, in, uid) < 0 || ingest_find_duplicate(d, in) < 0)
 		return -1;
 	if (in->duplicate_of) {
 		in->state = "duplicate";

@@ -143,8 +143,7 @@ static int store_plan(struct cordond *d, int64_t id, const struct policy_plan *p
 	return 0;
 }
 
-/* When the case's last call was recorded done (`case called`); 0 none. */
-static int case_called_at(struct cordond *d, int64_t case_id, time_t *at)
+int scheduler_called_at(struct cordond *d, int64_t case_id, time_t *at)
 {
 	static const char sql[] =
 		"SELECT coalesce(max(done_at), 0) FROM calls WHERE case_id = ? AND state = 'done'";
@@ -184,7 +183,7 @@ int scheduler_replan(struct cordond *d, int64_t case_id)
 		log_warnx("case %lld: %s; its steps are not recomputed", (long long)case_id, err);
 		return 0;
 	}
-	if (case_called_at(d, case_id, &pc.called_at) < 0 ||
+	if (scheduler_called_at(d, case_id, &pc.called_at) < 0 ||
 	    case_reports(d, case_id, &reports, &pc.n_reports) < 0)
 		return -1;
 	pc.opened = (time_t)c.opened;

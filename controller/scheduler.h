@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/types.h>
 
 struct cordond;
@@ -45,5 +46,9 @@ int step_try(struct cordond *d, const struct step_ref *s);
  * each with its case, action, attempts, next_try and last_error]}; NULL on
  * a store error. */
 json_t *steps_failing_json(struct cordond *d, int limit);
+
+/* When `case called` last recorded the case's call done (0: never), what
+ * an "after call" step counts from. -1 on a store error. */
+int scheduler_called_at(struct cordond *d, int64_t case_id, time_t *at);
 
 #endif
