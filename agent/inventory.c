@@ -117,6 +117,24 @@ static int parse_iface(json_t *o, const struct agent_config *cfg,
 	return parse_ips(json_object_get(o, "ips"), ifc, err, errlen);
 }
 
+static int parse_contact(const json_t *c, struct inv_vm *vm, char *err, size_t errlen)
+{
+	const char *why;
+
+	if (!c)
+		return 0;
+	if (!json_is_string(c)) {
+		snprintf(err, errlen, "VM %s: \"contact\" must be a string", vm->uuid);
+		return -1;
+	}
+	if ((why = contact_problem(json_string_value(c)))) {
+		snprintf(err, errlen, "VM %s: \"contact\" is no mail address: it %s", vm->uuid, why);
+		return -1;
+	}
+	strcpy(vm->contact, json_string_value(c));
+	return 0;
+}
+
 static int parse_vm(json_t *o, const struct agent_config *cfg, struct inv_vm *vm,
 		    char *err, size_t errlen)
 {
@@ -133,6 +151,8 @@ static int parse_vm(json_t *o, const struct agent_config *cfg, struct inv_vm *vm
 		snprintf(err, errlen, "VM %s: \"name\" missing or too long", uuid);
 		return -1;
 	}
+	if (parse_contact(json_object_get(o, "contact"), vm, err, errlen) < 0)
+		return -1;
 	strcpy(vm->state, "running");
 	vm->domain_id = -1;
 	if (!json_is_array(ifaces) || json_array_size(ifaces) > CORDON_MAX_IFACES) {
@@ -287,6 +307,7 @@ int inventory_to_wire(const struct inventory *inv, struct inventory_wire *w)
 		out->uuid = (char *)vm->uuid;
 		out->name = (char *)vm->name;
 		out->state = (char *)vm->state;
+		out->contact = (char *)vm->contact;
 		out->interfaces = &w->if_ptrs[k];
 		out->n_interfaces = vm->n_ifaces;
 		for (size_t j = 0; j < vm->n_ifaces; j++, k++) {
@@ -368,7 +389,8 @@ static bool iface_equal(const struct inv_iface *a, const struct inv_iface *b)
 static bool vm_equal(const struct inv_vm *a, const struct inv_vm *b)
 {
 	if (strcmp(a->uuid, b->uuid) != 0 || strcmp(a->name, b->name) != 0 ||
-	    strcmp(a->state, b->state) != 0 || a->autostart != b->autostart ||
+	    strcmp(a->state, b->state) != 0 || strcmp(a->contact, b->contact) != 0 ||
+	    a->autostart != b->autostart ||
 	    a->domain_id != b->domain_id || a->n_ifaces != b->n_ifaces)
 		return false;
 	for (size_t i = 0; i < a->n_ifaces; i++)

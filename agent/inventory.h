@@ -10,6 +10,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "contact.h"
 #include "mac.h"
 #include "strindex.h"
 
@@ -30,6 +31,7 @@ struct inv_vm {
 	char uuid[65];
 	char name[128];
 	char state[32];
+	char contact[CONTACT_MAX + 1]; /* the owner's, "" when none */
 	bool autostart;
 	int domain_id;              /* libvirt's id while running (new at each
 				     * start), -1 when off or static */

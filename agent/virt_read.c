@@ -266,6 +266,26 @@ static int metadata_iface(xmlNode *n, struct inv_vm *vm, bool apply, char *why, 
 	return 0;
 }
 
+/* <cordon:contact>: a bad one costs the VM its contact only (logged once,
+ * on the pass that applies). */
+static void metadata_contact(xmlNode *n, struct inv_vm *vm, bool apply)
+{
+	xmlChar *content = xmlNodeGetContent(n);
+	const char *s = content ? (const char *)content : "";
+	const char *bad;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (apply) {
+		bad = contact_problem(s);
+		if (bad)
+			log_warnx("libvirt: VM %s: <contact> ignored: it %s", vm->name, bad);
+		else
+			strcpy(vm->contact, s);
+	}
+	xmlFree(content);
+}
+
 static int parse_metadata(const char *md, struct inv_vm *vm, bool apply, char *why, size_t len)
 {
 	xmlDoc *doc = parse_xml(md, "metadata", why, len);
@@ -282,6 +302,8 @@ static int parse_metadata(const char *md, struct inv_vm *vm, bool apply, char *w
 	for (xmlNode *c = rc == 0 ? root->children : NULL; c && rc == 0; c = c->next)
 		if (is_md_elem(c, "interface"))
 			rc = metadata_iface(c, vm, apply, why, len);
+		else if (is_md_elem(c, "contact"))
+			metadata_contact(c, vm, apply);
 	xmlFreeDoc(doc);
 	return rc;
 }

@@ -4,6 +4,7 @@
 
 #include "cordond.h"
 #include "desired.h"
+#include "enforced_adopt.h"
 #include "inventory.h"
 #include "log.h"
 #include "util.h"
@@ -158,6 +159,7 @@ static void handle_hello(struct cordond *d, const struct peer *peer,
 			 const Cordon__Hello *hello)
 {
 	struct agent_conn *a;
+	size_t adopted;
 	bool stored;
 
 	if (strcmp(hello->host_id, peer->host_id) != 0) {
@@ -183,6 +185,17 @@ static void handle_hello(struct cordond *d, const struct peer *peer,
 	a->vm_count = (uint32_t)hello->n_vms;
 	log_info("agent %s connected (version %s, %zu VMs, %zu enforced)", peer->host_id,
 		 hello->version, hello->n_vms, hello->n_enforced);
+	if (enforced_adopt(d->store, peer->host_id, hello->enforced, hello->n_enforced,
+			   &adopted) < 0) {
+		/* Its full set could lift a cut this store does not know. */
+		log_errorx("cannot check what %s enforces against the store: nothing sent to it, "
+			   "its hello is asked for again", peer->host_id);
+		a->hello_again_mono = now_mono_ms() + (uint64_t)d->cfg.agent_timeout_ms;
+		return;
+	}
+	if (adopted)
+		log_errorx("agent %s: %zu VMs keep cuts this store had no record of, as manual "
+			   "holds (cordonctl audit: action kept)", peer->host_id, adopted);
 	record_acks(d, peer->host_id, hello->enforced, hello->n_enforced);
 	send_desired(d, a, DESIRED_ALL);
 }

@@ -5,6 +5,7 @@
 
 #include "calendar.h"
 #include "cases.h"
+#include "contact.h"
 #include "cordond.h"
 #include "inventory.h"
 #include "ip_history.h"
@@ -16,7 +17,6 @@
 
 #define EVIDENCE_MAX 65536
 #define TEXT_MAX 2000
-#define CONTACT_MAX 254 /* RFC 5321: a forward-path */
 
 const char *req_str(const json_t *req, const char *key)
 {
@@ -57,29 +57,6 @@ static json_t *known_categories(struct cordond *d)
 			sizeof(buf) - strlen(buf) - 1);
 	}
 	return json_string(buf);
-}
-
-/* Why c is no contact address, or NULL. It reaches mails, call hooks
- * and the operator's screen: printable ASCII only, one mailbox. */
-static const char *contact_problem(const char *c)
-{
-	const char *at = strchr(c, '@');
-
-	if (strlen(c) > CONTACT_MAX)
-		return "is longer than 254 characters";
-	for (const unsigned char *p = (const unsigned char *)c; *p; p++) {
-		if (*p == ' ')
-			return "has a space";
-		if (*p < ' ' || *p == 0x7f)
-			return "has a control character";
-		if (*p > 0x7f)
-			return "has a non-ASCII character (give the address in ASCII)";
-	}
-	if (strpbrk(c, "<>,;\"()[]\\"))
-		return "has one of <>,;\"()[]\\ (give one address, nothing around it)";
-	if (!at || at == c || !at[1] || strchr(at + 1, '@'))
-		return "needs exactly one @ with text on both sides";
-	return NULL;
 }
 
 /* Validates an open request; 0 with uuid/ip set, or -1 with *error. */
@@ -182,8 +159,10 @@ static int64_t insert_case(struct cordond *d, const struct case_report_in *in, i
 	if (ladder <= 0)
 		return -1;
 	st = store_prepare(d->store,
+		/* No contact given: the VM owner's, from its host's inventory. */
 		"INSERT INTO cases (category, vm_uuid, ip, contact, source, evidence, opened, opened_by,"
-		" ladder_id) VALUES (?,?,?,?,?,?,?,?,?)");
+		" ladder_id) VALUES (?1, ?2, ?3, coalesce(?4, (SELECT contact FROM vms WHERE uuid = ?2)),"
+		" ?5, ?6, ?7, ?8, ?9)");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, in->category, -1, SQLITE_STATIC);

@@ -95,12 +95,14 @@ static json_t *holds_json(struct cordond *d, const char *uuid)
 		goto failed;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 	while ((rc = store_step(d->store, st)) == 1)
-		json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:s?, s:I, s:I}",
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:s?, s:o, s:I}",
 			"kind", "manual", "power_off", sqlite3_column_int(st, 4),
 			"scopes", scope_mask_format((uint32_t)sqlite3_column_int64(st, 0),
 						    scopes, sizeof(scopes)),
 			"reason", (const char *)sqlite3_column_text(st, 1),
-			"uid", (json_int_t)sqlite3_column_int64(st, 2),
+			/* null: set by the controller itself (enforced_adopt.c) */
+			"uid", sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null() :
+			       json_integer(sqlite3_column_int64(st, 2)),
 			"since", (json_int_t)sqlite3_column_int64(st, 3)));
 	sqlite3_finalize(st);
 	if (rc < 0)

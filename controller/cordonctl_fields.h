@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util.h"
 
@@ -25,6 +26,16 @@ static inline const char *t_(const json_t *o, const char *k, char *buf, size_t l
 static inline long long i_(const json_t *o, const char *k)
 {
 	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* "uid 1000", or "cordond" for the controller's own actions (uid null).
+ * buf is reused by the caller only after printing. */
+static inline const char *who(const json_t *uid, char *buf, size_t len)
+{
+	if (!json_is_integer(uid))
+		return "cordond";
+	snprintf(buf, len, "uid %lld", (long long)json_integer_value(uid));
+	return buf;
 }
 
 #endif

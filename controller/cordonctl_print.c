@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cordonctl.h"
+#include "cordonctl_fields.h"
 #include "termsafe.h"
 #include "util.h"
 
@@ -229,10 +230,10 @@ void print_vm_show(const json_t *vm)
 {
 	size_t i;
 	json_t *h;
-	char cut[64], when[32];
+	char cut[64], when[32], by[32];
 
-	printf("uuid        %s\nname        %s\nhost        %s\n", str(vm, "uuid"),
-	       str(vm, "name"), str(vm, "host"));
+	printf("uuid        %s\nname        %s\nhost        %s\ncontact     %s\n", str(vm, "uuid"),
+	       str(vm, "name"), str(vm, "host"), str(vm, "contact"));
 	print_hosts(vm);
 	print_interfaces(vm);
 	printf("desired     cut %s%s (generation %lld)\n", vm_cut(vm, cut, sizeof(cut)),
@@ -253,10 +254,10 @@ void print_vm_show(const json_t *vm)
 			       format_time_utc(num(h, "since"), when, sizeof(when)));
 			continue;
 		}
-		printf("  %s: cut %s%s since %s by uid %lld%s%s\n", str(h, "kind"), str(h, "scopes"),
+		printf("  %s: cut %s%s since %s by %s%s%s\n", str(h, "kind"), str(h, "scopes"),
 		       json_is_true(json_object_get(h, "power_off")) ? ", power off" : "",
 		       format_time_utc(num(h, "since"), when, sizeof(when)),
-		       (long long)num(h, "uid"), json_string_value(json_object_get(h, "reason")) ?
+		       who(json_object_get(h, "uid"), by, sizeof(by)), json_string_value(json_object_get(h, "reason")) ?
 		       ", reason: " : "", json_string_value(json_object_get(h, "reason")) ?
 		       str(h, "reason") : "");
 	}

@@ -141,16 +141,6 @@ static void print_ladder(const json_t *c)
 	}
 }
 
-/* "uid 1000", or "cordond" for the controller's own actions. buf is reused
- * by the caller only after printing. */
-static const char *who(const json_t *uid, char *buf, size_t len)
-{
-	if (!json_is_integer(uid))
-		return "cordond";
-	snprintf(buf, len, "uid %lld", (long long)json_integer_value(uid));
-	return buf;
-}
-
 static void print_events(const json_t *events)
 {
 	size_t i;

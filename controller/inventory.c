@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "contact.h"
 #include "ip_history.h"
 #include "log.h"
 #include "util.h"
@@ -65,6 +66,8 @@ static int64_t vm_hash(const Cordon__Vm *vm)
 {
 	uint64_t h = hash_add(hash_add(1469598103934665603ull, vm->name), vm->state);
 
+	h = hash_add(h, vm->contact);
+
 	for (size_t i = 0; i < vm->n_interfaces; i++) {
 		const Cordon__Interface *ifc = vm->interfaces[i];
 		h = hash_add(hash_add(hash_add(h, ifc->mac), ifc->bridge), ifc->scope);
@@ -122,14 +125,24 @@ static int vm_store(struct store *store, const char *host_id,
 		    const Cordon__Vm *vm)
 {
 	static const char sql[] =
-		"INSERT INTO vms (uuid, name, host_id, state, updated, inv_hash) VALUES (?,?,?,?,?,?)"
+		"INSERT INTO vms (uuid, name, host_id, state, updated, inv_hash, contact)"
+		" VALUES (?,?,?,?,?,?,?)"
 		" ON CONFLICT(uuid) DO UPDATE SET name = excluded.name,"
 		" host_id = excluded.host_id, state = excluded.state,"
-		" updated = excluded.updated, inv_hash = excluded.inv_hash";
+		" updated = excluded.updated, inv_hash = excluded.inv_hash,"
+		" contact = excluded.contact";
 	sqlite3_stmt *st = store_cached(store, sql);
+	const char *bad = vm->contact[0] ? contact_problem(vm->contact) : NULL;
 
 	if (!st)
 		return -1;
+	/* A bad contact costs the VM its contact, not its place. */
+	if (bad)
+		log_warnx("host %s: VM %s: contact ignored: it %s", host_id, vm->uuid, bad);
+	if (vm->contact[0] && !bad)
+		sqlite3_bind_text(st, 7, vm->contact, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
 	sqlite3_bind_text(st, 1, vm->uuid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, vm->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, host_id, -1, SQLITE_STATIC);
@@ -344,7 +357,7 @@ static json_t *vm_ifaces_json(struct store *store, const char *uuid)
 json_t *inventory_vm_json(struct store *store, const char *uuid,
 			  int with_ifaces)
 {
-	static const char sql[] = "SELECT name, host_id, state FROM vms WHERE uuid = ?";
+	static const char sql[] = "SELECT name, host_id, state, contact FROM vms WHERE uuid = ?";
 	sqlite3_stmt *st = store_cached(store, sql);
 	json_t *vm = NULL;
 
@@ -352,10 +365,11 @@ json_t *inventory_vm_json(struct store *store, const char *uuid,
 		return NULL;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 	if (store_step(store, st) == 1) {
-		vm = json_pack("{s:s, s:s, s:s?, s:s?, s:o}", "uuid", uuid,
+		vm = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:o}", "uuid", uuid,
 			"name", (const char *)sqlite3_column_text(st, 0),
 			"host", (const char *)sqlite3_column_text(st, 1),
 			"vm_state", (const char *)sqlite3_column_text(st, 2),
+			"contact", (const char *)sqlite3_column_text(st, 3),
 			"ips", vm_ips_json(store, uuid, NULL));
 		if (vm && with_ifaces &&
 		    json_object_set_new(vm, "interfaces", vm_ifaces_json(store, uuid)) < 0) {

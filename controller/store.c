@@ -164,6 +164,10 @@ static const char *const migrations[] = {
 	"CREATE INDEX report_matches_report ON report_matches(report);"
 	"CREATE INDEX report_matches_case ON report_matches(case_id);"
 	"ALTER TABLE case_reports ADD COLUMN report INTEGER;",
+	/* 7 -> 8: the VM owner's contact, from the host's inventory: a case
+	 * opened without one (a report, `case open` without --contact) takes
+	 * it. */
+	"ALTER TABLE vms ADD COLUMN contact TEXT;",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -387,6 +391,18 @@ uint64_t store_next_generation(struct store *store)
 		store_failed(store, "generation: ", sqlite3_errmsg(store->db));
 	sqlite3_reset(st);
 	return gen;
+}
+
+int store_generation_at_least(struct store *store, uint64_t gen)
+{
+	static const char sql[] =
+		"UPDATE meta SET value = max(value, ?) WHERE key = 'generation'";
+	sqlite3_stmt *st = store_cached(store, sql);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)gen);
+	return store_run(store, st);
 }
 
 int store_audit(struct store *store, uid_t uid, const char *action,

@@ -25,6 +25,8 @@ void store_rollback(struct store *store);
 /* Next value of the controller-wide generation counter (call inside a
  * transaction). 0 on error. */
 uint64_t store_next_generation(struct store *store);
+/* Moves the counter up to gen if it is below (inside a transaction). 0 or -1. */
+int store_generation_at_least(struct store *store, uint64_t gen);
 
 /* Appends an audit event. uid = (uid_t)-1 for the controller itself. */
 int store_audit(struct store *store, uid_t uid, const char *action,

@@ -153,6 +153,7 @@ static int check_vm(struct vctx *v, const char *path, const Cordon__Vm *vm)
 	if (check_uuid(v, path, "uuid", vm->uuid) < 0 ||
 	    check_str(v, path, "name", vm->name) < 0 ||
 	    check_str(v, path, "state", vm->state) < 0 ||
+	    check_str(v, path, "contact", vm->contact) < 0 ||
 	    check_count(v, path, "interfaces", vm->n_interfaces,
 			CORDON_MAX_IFACES) < 0)
 		return -1;

@@ -58,12 +58,18 @@ check "not one of the probe's pings answered during the upgrade (${received:-?} 
 expect_reach vm11 private
 expect_reach vm12 public
 
-# The cut is the controller's to lift: this controller's store is new and
-# wants nothing cut, so once the agent reaches it vm11 opens, and nothing
-# is left behind.
+# The cut is the controller's to lift. This controller's store is new: it
+# never decided vm11's cut, and a decision it does not know of was still
+# made (by the store it replaces). It keeps the cut as a hold of its own,
+# shown and audited, until an operator restores vm11; then nothing is left
+# behind.
 start_controller
 mgmt_link hv1 up
 wait_agent_connected hv1
+expect_stays_cut vm11 public 2
+check "cordonctl vm show vm11: kept as cordond's hold" \
+	q eval 'ctl --json vm show vm11 | jq -e "any(.holds[]; .uid == null and .scopes == \"public\")"'
+vm_restore vm11
 expect_reach vm11 public 15
 check "nothing of vm11 left in the kernel" host_lifted hv1 "$mac" vm1-pub
 cdt_done

@@ -36,6 +36,7 @@ cordon_metadata() {
 	cat <<EOF
   <metadata>
     <cordon:vm xmlns:cordon="$XMLNS">
+      <cordon:contact>owner@customer.example</cordon:contact>
       <cordon:interface mac="$1">
         <cordon:ip>$2</cordon:ip>
       </cordon:interface>
@@ -80,6 +81,8 @@ check "cordonctl vms: $G1 on hv1 with its uuid and the IP from metadata" \
 	vms_jq --arg n "$G1" --arg u "$UUID1" --arg ip "$IP1" \
 	'any(.[]; .name == $n and .uuid == $u and .host == "hv1" and .ips == [$ip])'
 js=$(ctl --json vm show "$G1") || fail "cordonctl --json vm show $G1"
+check "cordonctl vm show $G1: the owner's contact from the metadata" \
+	q jq -e '.contact == "owner@customer.example"' <<<"$js"
 check "cordonctl vm show $G1: interface $MAC1 on $LV_BRIDGE, scope public, ips [$IP1]" \
 	q jq -e --arg m "$MAC1" --arg b "$LV_BRIDGE" --arg ip "$IP1" \
 	'[.interfaces[] | {mac, bridge, scope, ips}] ==
@@ -127,13 +130,22 @@ check "cordonctl vms: $G2 is shut off on hv1, $G1 still there" \
 now_ms
 t0=$NOW_MS
 lv_virsh metadata "$G2" "$XMLNS" --key cordon --config \
-	--set "<vm><interface mac=\"$MAC2\"><ip>$IP2B</ip></interface></vm>" >/dev/null ||
+	--set "<vm><interface mac=\"$MAC2\"><ip>$IP2B</ip></interface><contact>two@customer.example</contact></vm>" >/dev/null ||
 	fail "virsh metadata --set on $G2"
 if wait_until 5 vm_ips_are "$G2" "$IP2B"; then
 	ok "metadata of $G2 changed by virsh metadata: cordonctl shows $IP2B after $(elapsed_ms "$t0") ms"
 else
 	fail "metadata of $G2 changed: cordonctl shows $IP2B within 5 s"
 fi
+check "cordonctl vms: $G2's contact from the changed metadata" \
+	vms_jq --arg n "$G2" 'any(.[]; .name == $n and .contact == "two@customer.example")'
+lv_virsh metadata "$G2" "$XMLNS" --key cordon --config \
+	--set "<vm><interface mac=\"$MAC2\"><ip>$IP2B</ip></interface><contact>two@x, boss@x</contact></vm>" >/dev/null ||
+	fail "virsh metadata --set (bad contact) on $G2"
+check "a bad <contact>: $G2 loses its contact, keeps $IP2B" wait_until 5 \
+	vms_jq --arg n "$G2" --arg ip "$IP2B" 'any(.[]; .name == $n and .contact == null and .ips == [$ip])'
+check "the agent logs the bad <contact>" \
+	q grep -F "<contact> ignored: it has a space" "$CDT_TMP/hv1/agent.log"
 lv_virsh metadata "$G2" "$XMLNS" --key cordon --config \
 	--set "<vm><interface mac=\"$MAC2\"><ip>not-an-address</ip></interface></vm>" >/dev/null ||
 	fail "virsh metadata --set (bad address) on $G2"
