@@ -1,11 +1,15 @@
 #!/bin/bash
-# tests/demo.sh (make demo): cordon in 30 seconds, on this machine only.
+# tests/demo.sh (make demo): cordon in under a minute, on this machine only.
 # Builds a tiny cloud out of network namespaces (a controller, one
 # hypervisor host with a public and a private bridge, two VMs), runs the
-# real cordond and cordon-agent, cuts a VM's public network and restores it.
+# real cordond and cordon-agent, cuts a VM's public network and restores it;
+# then an abuse report mail runs the phishing ladder on the controller's
+# test clock: warning mail, call task, the cut at the deadline, resolve.
 # Everything it creates is removed when it ends, also on Ctrl-C.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cases.sh"
+. "$(dirname "$0")/reports.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "make demo needs root (it creates network namespaces and nftables tables): try sudo make demo" >&2
@@ -71,16 +75,26 @@ CORDON_SOCKET=$CDT_TMP/ctl/control.sock
 show cordonctl keygen --out "$CDT_TMP/ctl/controller.cert"
 show cordon-agent keygen --out "$CDT_TMP/hv1/agent.cert" --host hv1
 echo "  Enrolling the agent: its public key goes into the controller's authorized-agents directory."
-write_controller_conf
+# The case configuration of the tests: shipped policies and templates, a
+# calendar, and notifiers that keep each mail and call task as a file.
+cases_setup_files
+cases_conf_lines
+write_controller_conf "${CASES_CONF[@]}"
 write_agent_conf hv1
+jq '(.vms[] | select(.name == "vm1")).contact = "owner@customer.example"' \
+	"$CDT_TMP/hv1/inventory.json" >"$CDT_TMP/hv1/inventory.json.new"
+mv "$CDT_TMP/hv1/inventory.json.new" "$CDT_TMP/hv1/inventory.json"
 show cp "$CDT_TMP/hv1/agent.cert" "$CDT_TMP/ctl/authorized/hv1.cert"
 echo "  hv1's inventory (normally from libvirt; here a static file):"
-jq -c '.vms[] | {name, interfaces: [.interfaces[] | {mac, bridge, ips}]}' \
+jq -c '.vms[] | {name, contact, interfaces: [.interfaces[] | {mac, bridge, ips}]}' \
 	"$CDT_TMP/hv1/inventory.json" | sed 's/^/      /'
 
 say "2. Starting cordond and cordon-agent (CURVE-encrypted ZeroMQ over TCP)"
-start_controller
-echo "  cordond is running (log: $CDT_TMP/ctl/cordond.log)"
+start_controller --test-clock
+# The test clock from before the agent's first inventory: the addresses'
+# history (which VM held which address when) starts then.
+clock_set 2026-12-07T09:00:00Z
+echo "  cordond is running (log: $CDT_TMP/ctl/cordond.log), on a test clock for part 7"
 start_agent hv1
 echo "  cordon-agent on hv1 is running (log: $CDT_TMP/hv1/agent.log)"
 wait_until 20 agent_connected hv1 || fail "the agent connects to the controller"
@@ -125,6 +139,36 @@ wait_until 10 vm_ping vm1 public || fail "public ping to vm1 passes after restor
 show @public-probe ping -q -c 1 -W 1 198.18.11.11
 wait_until 10 vm_converged vm1 || true
 show cordonctl vms
+
+say "7. An abuse report arrives by mail: the phishing ladder, on the controller's test clock"
+show cordonctl clock set 2026-12-07T10:00:00Z
+xarf4_mail 198.18.11.11 2026-12-07T09:58:00Z cert-2026-4711 content phishing >"$CDT_TMP/report.eml"
+echo "  A CERT's X-ARF report about 198.18.11.11, as the MTA pipes it to 'cordonctl report ingest':"
+sed -n '1,5p' "$CDT_TMP/report.eml" | sed 's/^/      /'
+show cordonctl report ingest --types "$REPORTS_CONF/report-types.conf" \
+	--rules "$REPORTS_CONF/report-rules.conf" "$CDT_TMP/report.eml"
+id=$(ctl --json case list | jq -r 'first(.[] | select(.vm_name == "vm1")) | .id')
+[ -n "$id" ] && [ "$id" != null ] || fail "the report opens a case on vm1"
+echo "  Case $id: the owner's contact came from hv1's inventory; the ladder is the phishing policy."
+wait_until 10 has_mails "$id" 1 || fail "the warning mail of case $id goes out"
+echo "  The warning mail went out at once (the notifier here keeps it as a file):"
+sed -n '/^To:/p;/^Subject:/p' $(mails_for "$id") | sed 's/^/      /'
+show cordonctl case show "$id"
+echo "  Two hours pass without an answer: a call task for the NOC."
+show cordonctl clock advance 2h
+wait_until 10 has_calls "$id" 1 || fail "the call task of case $id"
+show cordonctl case list
+echo "  Nobody answers the call for two more hours: the ladder cuts public and private."
+show cordonctl clock advance 2h
+wait_until 10 not vm_ping vm1 private || fail "private ping to vm1 fails at the deadline"
+show @public-probe ping -q -c 1 -W 1 198.18.11.11 || true
+show @private-probe ping -q -c 1 -W 1 198.18.12.11 || true
+echo "  The customer removes the kit and confirms in writing: resolving lifts the case's cut."
+show cordonctl case resolve "$id" --note "phishing kit removed, confirmed in writing (ticket 4711)"
+wait_until 10 vm_ping vm1 private || fail "private ping to vm1 passes after resolve"
+show @public-probe ping -q -c 1 -W 1 198.18.11.11
+show @private-probe ping -q -c 1 -W 1 198.18.12.11
+show cordonctl audit --case "$id"
 
 say "Done. Cleaning up the namespaces, processes and files this demo created."
 echo "Next: README.md, docs/interfaces.md, and 'make check' for the full test suite."
