@@ -123,9 +123,17 @@ progs: $(BINS) $(MAN_PAGES)
 check: all
 	tests/run
 
-# The unit tests and the integration tests that need no libvirt, against
-# the ASan + UBSan build (CI runs this after `make check`).
+# Against the ASan + UBSan build (CI runs check-san after `make check`):
+# the unit tests and the integration tests where outside input reaches our
+# parsers or a fault takes an error path (config, wire, control socket,
+# hostile tenant and hosts, store faults, report mails), so that CI stays
+# under 30 minutes; check-san-all runs every test but the libvirt ones.
+SAN_TESTS := @(test_*|105-*|15[0-8]-*|160-*|190-*|22[02]-*|23[0-7]-*|350-*|365-*|53[05]-*|6[0-5]0-*)
 check-san:
+	$(MAKE) SAN=1 B=build-san all
+	CDT_BUILD=$(CURDIR)/build-san tests/run '$(SAN_TESTS)'
+
+check-san-all:
 	$(MAKE) SAN=1 B=build-san all
 	CDT_BUILD=$(CURDIR)/build-san CDT_EXCLUDE='4[0-9][0-9]-libvirt*' tests/run
 
@@ -195,6 +203,6 @@ deb:
 clean:
 	rm -rf $(B) build-san
 
-.PHONY: all man progs deb check check-san demo deps bench fuzz install clean
+.PHONY: all man progs deb check check-san check-san-all demo deps bench fuzz install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
