@@ -11,6 +11,8 @@ packages=(
 	libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
 	libnl-3-dev libnl-route-3-dev libvirt-dev libxml2-dev
 	libgmime-3.0-dev libyaml-dev
+	# make deb and its test (070-deb-install)
+	debhelper
 	# man pages (make man) and their test
 	scdoc man-db groff-base
 	# make fuzz, test 050-fuzz-smoke: clang and its libFuzzer runtime
