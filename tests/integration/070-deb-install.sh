@@ -51,6 +51,20 @@ check "cordond is PIE with immediate binding (dpkg-buildflags reached the link)"
 check "cordon-agent is built with the stack protector and fortify" \
 	q eval 'grep -q __stack_chk_fail <<<"$syms" && grep -q __snprintf_chk <<<"$syms"'
 
+units=(/lib/systemd/system/cordond.service /lib/systemd/system/cordon-agent.service)
+out=$(systemd-analyze verify "${units[@]}" 2>&1) || true
+check "systemd-analyze verify: the installed units are clean${out:+: $out}" q test -z "$out"
+for u in "${units[@]}"; do
+	score=$(systemd-analyze security --offline=yes "$u" 2>&1 |
+		sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+	check "$(basename "$u"): exposure ${score:-?} is at most 2.5" \
+		q awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.5) }'
+done
+agent_unit=$(<"${units[1]}")
+check "the agent starts after nftables.service and before libvirt starts guests" \
+	q eval 'grep -qx "After=.*nftables.service.*" <<<"$agent_unit" &&
+		grep -qx "Before=.*libvirtd.service.*libvirt-guests.service.*" <<<"$agent_unit"'
+
 echo "# an operator's edit" >>/etc/cordon/cordond.conf
 out=$(dpkg -r cordon-controller cordon-agent 2>&1) || fail "dpkg -r: $out"
 check "dpkg -r: the programs are gone" not q test -e /usr/sbin/cordond
