@@ -8,9 +8,15 @@
 #include "log.h"
 #include "mac.h"
 
-static int host_lists(struct store *store, const char *uuid, const char *host)
+/* 1 when host lists uuid and runs it for us: it is the host the VM is
+ * shown on, or the only one listing it. A host that merely claims a VM
+ * another host runs (test 235) must not get it cut there. 0, or -1. */
+static int host_owns(struct store *store, const char *uuid, const char *host)
 {
-	static const char sql[] = "SELECT 1 FROM vm_hosts WHERE uuid = ?1 AND host_id = ?2";
+	static const char sql[] =
+		"SELECT EXISTS (SELECT 1 FROM vm_hosts WHERE uuid = ?1 AND host_id = ?2) AND"
+		" (coalesce((SELECT host_id FROM vms WHERE uuid = ?1), '') = ?2 OR"
+		"  (SELECT count(*) FROM vm_hosts WHERE uuid = ?1) = 1)";
 	sqlite3_stmt *st = store_cached(store, sql);
 	int rc;
 
@@ -19,7 +25,12 @@ static int host_lists(struct store *store, const char *uuid, const char *host)
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
 	rc = store_step(store, st);
+	if (rc == 1)
+		rc = sqlite3_column_int(st, 0);
 	sqlite3_reset(st);
+	if (rc == 0)
+		log_warnx("agent %s enforces VM %s, which it does not run for us, beyond this "
+			  "store's decisions: not adopted", host, uuid);
 	return rc;
 }
 
@@ -82,7 +93,7 @@ static int newer_than_store(struct store *store, const char *host, const Cordon_
 			  "controller hands out: not adopted", host, s->uuid, s->generation);
 		return 0;
 	}
-	return host_lists(store, s->uuid, host); /* trusted for its own VMs only */
+	return host_owns(store, s->uuid, host); /* trusted for its own VMs only */
 }
 
 /* 1 adopted, 0 nothing to adopt, -1 error. */

@@ -4,7 +4,8 @@
  * is older than what the agents enforce. Its full set would lift every cut
  * decided after it, yet only a controller decision may lift a cut, and a
  * decision this store forgot was still made. So at hello, a VM the host
- * lists and enforces at a generation newer than the store's row for it
+ * runs (it is the VM's shown host, or the only one listing it) and
+ * enforces at a generation newer than the store's row for it
  * keeps what it holds beyond that row as a manual hold (audited, logged
  * at error: an operator reviews it and lifts it with `cordonctl restore`),
  * and the generation counter moves past the agent's, so that every later
