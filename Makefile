@@ -168,6 +168,7 @@ install: $(BINS) $(MAN_PAGES)
 	    mv $(DESTDIR)/lib/systemd/system/$$u.tmp $(DESTDIR)/lib/systemd/system/$$u || exit 1; done
 	install -d $(DESTDIR)$(PREFIX)/lib/sysusers.d
 	install -m 0644 systemd/cordon.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/cordon.conf
+	install -m 0644 systemd/cordon-agent.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/cordon-agent.conf
 	# Readable by cordond's user (it holds no secret: the key is a path).
 	test -e $(DESTDIR)/etc/cordon/cordond.conf || \
 	    install -m 0644 conf/cordond.conf $(DESTDIR)/etc/cordon/cordond.conf

@@ -34,8 +34,10 @@ static int socket_set_group(const char *path, const char *group, char *err,
 		return 1;
 	}
 	if (chown(path, (uid_t)-1, gr->gr_gid) < 0) {
-		snprintf(err, errlen, "cannot give %s to group '%s': %s", path, group,
-			 strerror(errno));
+		/* Without CAP_CHOWN a process may give its file to its own groups only. */
+		snprintf(err, errlen, "cannot give %s to group '%s': %s%s", path, group,
+			 strerror(errno), errno == EPERM ? " (this process is not a member of it: "
+			 "add it to the unit's SupplementaryGroups=)" : "");
 		return 1;
 	}
 	return 0;

@@ -605,14 +605,17 @@ kill9_controller() {
 }
 
 # start_agent HOST [ARGS...]: cordon-agent in HOST's netns, log
-# HOST/agent.log; waits until its status socket answers.
+# HOST/agent.log; waits until its status socket answers. AGENT_WRAP: a
+# command line the agent runs under (e.g. setpriv with the unit's
+# capabilities).
+AGENT_WRAP=()
 start_agent() {
 	local host=$1 log=$CDT_TMP/$1/agent.log
 	shift
 	_log_register "$log"
 	[ -z "${AGENT_PID[$host]:-}" ] || fail "start_agent $host: already running"
 	echo "=== start $(date +%T.%N)" >>"$log"
-	ip netns exec "${H_NS[$host]}" "$CORDON_AGENT" -c "$CDT_TMP/$host/agent.conf" \
+	ip netns exec "${H_NS[$host]}" "${AGENT_WRAP[@]}" "$CORDON_AGENT" -c "$CDT_TMP/$host/agent.conf" \
 		--log-level "$CDT_LOG_LEVEL" "$@" >>"$log" 2>&1 </dev/null &
 	AGENT_PID[$host]=$!
 	if [ -z "${_CDT_AGENT_REG[$host]:-}" ]; then
@@ -892,7 +895,7 @@ start_agent_nowait() {
 	shift
 	_log_register "$log"
 	echo "=== start $(date +%T.%N)" >>"$log"
-	ip netns exec "${H_NS[$host]}" "$CORDON_AGENT" -c "$CDT_TMP/$host/agent.conf" \
+	ip netns exec "${H_NS[$host]}" "${AGENT_WRAP[@]}" "$CORDON_AGENT" -c "$CDT_TMP/$host/agent.conf" \
 		--log-level "$CDT_LOG_LEVEL" "$@" >>"$log" 2>&1 </dev/null &
 	AGENT_PID[$host]=$!
 	if [ -z "${_CDT_AGENT_REG[$host]:-}" ]; then

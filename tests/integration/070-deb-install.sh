@@ -61,6 +61,11 @@ for u in "${units[@]}"; do
 		q awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.5) }'
 done
 agent_unit=$(<"${units[1]}")
+check "the agent's unit grants CAP_NET_ADMIN only, the status group by membership" \
+	q eval 'grep -qx "CapabilityBoundingSet=CAP_NET_ADMIN" <<<"$agent_unit" &&
+		grep -qx "SupplementaryGroups=cordon-monitor" <<<"$agent_unit"'
+check "the agent package's sysusers.d makes cordon-monitor" \
+	q grep -qx "g cordon-monitor -" /usr/lib/sysusers.d/cordon-agent.conf
 check "the agent starts after nftables.service and before libvirt starts guests" \
 	q eval 'grep -qx "After=.*nftables.service.*" <<<"$agent_unit" &&
 		grep -qx "Before=.*libvirtd.service.*libvirt-guests.service.*" <<<"$agent_unit"'

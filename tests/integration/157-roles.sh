@@ -4,7 +4,10 @@
 # falls back to the read-only socket when the control socket refuses it),
 # but a suspend is refused, through either socket, and nothing changes (the
 # probe still passes, no audit entry). A user in neither group gets
-# nothing. The agent's status socket serves its status_group.
+# nothing. The agent's status socket serves its status_group. The agent
+# runs with the shipped unit's privileges: root's uid, CAP_NET_ADMIN and
+# nothing else, no new privileges, a member of the status group (no
+# CAP_CHOWN needed to give its socket away), and still cuts.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
@@ -28,8 +31,17 @@ agent_keygen hv1
 enroll_agent hv1
 write_agent_conf hv1 hv1 "status_group = $MON_GROUP"
 start_controller
+AGENT_WRAP=(setpriv --no-new-privs --bounding-set=-all,+net_admin --inh-caps=-all,+net_admin
+	--groups="$MON_GROUP" --)
 start_agent hv1
+AGENT_WRAP=()
 wait_agent_connected hv1
+# ip netns exec and setpriv exec: the pid is the agent's.
+caps=$(grep -E '^Cap(Eff|Bnd):' "/proc/${AGENT_PID[hv1]}/status")
+check "the agent runs with CAP_NET_ADMIN only: $(tr '\n\t' '  ' <<<"$caps")" \
+	q test "$(grep -cE ':\s0000000000001000$' <<<"$caps")" = 2
+check "the status socket is mode 660, group $MON_GROUP, without CAP_CHOWN" \
+	[ "$(stat -c '%a %G' "$CDT_TMP/hv1/status.sock")" = "660 $MON_GROUP" ]
 wait_vm_known vm11
 expect_reach vm11 public
 # The test's directories are root's (0700): others may pass through to
