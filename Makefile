@@ -23,6 +23,8 @@ PKGS_COMMON := libzmq libprotobuf-c jansson inih
 PKGS_AGENT  := $(PKGS_COMMON) libnftnl libmnl libczmq libsystemd libvirt libxml-2.0 libnl-3.0 libnl-route-3.0
 PKGS_CTL    := $(PKGS_COMMON) sqlite3 libczmq libsystemd gmime-3.0 yaml-0.1
 PKGS_TEST   := cmocka
+# Both daemons' /metrics (common/metrics_http.c), not cordonctl's.
+PKGS_HTTP   := libmicrohttpd
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
@@ -36,7 +38,9 @@ pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs   = $(shell pkg-config --libs $(1))
 
 PROTO_GEN   := $(B)/proto/cordon.pb-c.c
-COMMON_SRC  := $(wildcard common/*.c) $(wildcard proto/*.c)
+HTTP_SRC    := common/metrics_http.c
+HTTP_OBJ    := $(patsubst %.c,$(B)/%.o,$(HTTP_SRC))
+COMMON_SRC  := $(filter-out $(HTTP_SRC),$(wildcard common/*.c)) $(wildcard proto/*.c)
 COMMON_OBJ  := $(patsubst %.c,$(B)/%.o,$(COMMON_SRC)) $(B)/proto/cordon.pb-c.o
 AGENT_SRC   := $(wildcard agent/*.c)
 AGENT_OBJ   := $(patsubst %.c,$(B)/%.o,$(AGENT_SRC))
@@ -86,16 +90,16 @@ $(B)/proto/cordon.pb-c.c $(B)/proto/cordon.pb-c.h: proto/cordon.proto
 
 $(B)/%.o: %.c $(B)/proto/cordon.pb-c.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL)) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(PKGS_AGENT) $(PKGS_CTL) $(PKGS_HTTP)) -c -o $@ $<
 
 $(B)/proto/cordon.pb-c.o: $(B)/proto/cordon.pb-c.c
 	$(CC) $(CPPFLAGS) $(filter-out -Werror,$(CFLAGS)) $(call pc_cflags,libprotobuf-c) -c -o $@ $<
 
-$(B)/cordon-agent: $(AGENT_OBJ) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_AGENT))
+$(B)/cordon-agent: $(AGENT_OBJ) $(COMMON_OBJ) $(HTTP_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_AGENT) $(PKGS_HTTP)) -lm
 
-$(B)/cordond: $(CTLD_OBJ) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CTL)) -lm
+$(B)/cordond: $(CTLD_OBJ) $(COMMON_OBJ) $(HTTP_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CTL) $(PKGS_HTTP)) -lm
 
 $(B)/cordonctl: $(CTLCLI_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CTL))

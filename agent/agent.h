@@ -11,6 +11,7 @@
 #include "inventory.h"
 #include "link.h"
 #include "mech.h"
+#include "metrics.h"
 #include "transport.h"
 #include "virt.h"
 
@@ -33,6 +34,7 @@ struct agent {
 	bool inventory_dirty;     /* changed since the controller last saw it */
 	char **ack_uuids;         /* staged, to ack after the commit */
 	size_t n_ack, cap_ack;
+	struct agent_metrics metrics; /* metrics.c: GET /metrics */
 };
 
 /* status.c */

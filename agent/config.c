@@ -26,6 +26,8 @@ void agent_config_defaults(struct agent_config *cfg)
 	cfg->max_unlisted_vms = 10000;
 	cfg->detach_timeout_ms = 5000;
 	cfg->shutdown_timeout_ms = 30000;
+	if (metrics_addr_parse(AGENT_DEFAULT_METRICS, &cfg->metrics, NULL, 0) < 0)
+		fatalx("default metrics_listen does not parse"); /* a code change */
 }
 
 /* Where an entry's handler writes why it refused the line. */
@@ -88,6 +90,8 @@ static int agent_entry(struct agent_config *c, const char *key, const char *valu
 #undef STR
 	if (strcmp(key, "inventory") == 0)
 		return inventory_entry(c, value, w);
+	if (strcmp(key, "metrics_listen") == 0)
+		return metrics_addr_parse(value, &c->metrics, w.buf, w.len) == 0;
 	if (strcmp(key, "heartbeat_ms") == 0)
 		return parse_long(value, 50, 600000, &c->heartbeat_ms) == 0;
 	if (strcmp(key, "verify_ms") == 0)

@@ -5,7 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "metrics_addr.h"
+
 #define AGENT_DEFAULT_CONFIG "/etc/cordon/agent.conf"
+#define AGENT_DEFAULT_METRICS "127.0.0.1:9751"
 #define AGENT_MAX_SCOPE_MAP 64
 
 struct scope_map_entry {
@@ -45,6 +48,7 @@ struct agent_config {
 	bool mech_detach;
 	long detach_timeout_ms;
 	long shutdown_timeout_ms;
+	struct metrics_addr metrics; /* GET /metrics; default 127.0.0.1:9751 */
 };
 
 void agent_config_defaults(struct agent_config *cfg);

@@ -16,6 +16,7 @@
 #include "jsonsock_server.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "util.h"
 
 #define REFUSED_RETRY_MS 10000
@@ -120,6 +121,7 @@ static void ack_later(struct agent *a, const Cordon__DesiredSet *set)
 
 static void handle_desired(struct agent *a, const Cordon__DesiredSet *set)
 {
+	agent_metrics_received(&a->metrics);
 	if (enforcer_stage(&a->enf, set->vms, set->n_vms, set->full) < 0)
 		log_warnx("could not take the whole desired state; will retry");
 	ack_later(a, set);
@@ -142,8 +144,12 @@ static void commit_and_ack(struct agent *a)
 
 	if (a->n_ack == 0 && !a->enf.staged)
 		return;
+	/* A failure keeps the first receipt: the latency then includes the
+	 * retries until the controller's resend is applied. */
 	if (enforcer_commit(&a->enf) < 0)
 		log_errorx("could not apply the desired state; will retry");
+	else
+		agent_metrics_applied(&a->metrics);
 	if (a->mech)
 		mech_kick(a->mech); /* libvirt follows nft, never before */
 	if (enforcer_ack_for(&a->enf, a->ack_uuids, a->n_ack, &ack) == 0 && ack.n_vms) {
@@ -411,7 +417,7 @@ static int run_loop(struct agent *a, int sfd)
 {
 	/* The fixed sockets, then (after n_fixed) the status socket's, which
 	 * come and go with its clients. */
-	zmq_pollitem_t items[7 + JSONSOCK_POLL_MAX] = {
+	zmq_pollitem_t items[8 + JSONSOCK_POLL_MAX] = {
 		{ a->link->dealer, 0, ZMQ_POLLIN, 0 },
 		{ a->link->monitor, 0, ZMQ_POLLIN, 0 },
 		{ NULL, nft_monitor_fd(a->enf.nft), ZMQ_POLLIN, 0 },
@@ -423,11 +429,20 @@ static int run_loop(struct agent *a, int sfd)
 	size_t n_fixed = a->mech ? 7 : a->virt ? 6 : 5;
 	struct timers t = { 0 };
 
+	/* metrics (off: not polled) after the fixed ones, before status's;
+	 * metrics_http_run below serves it whether or not it polled readable. */
+
+	if (a->metrics.http)
+		items[n_fixed++] = (zmq_pollitem_t){ NULL, metrics_http_fd(a->metrics.http),
+						     ZMQ_POLLIN, 0 };
+
 	t.next_verify = now_mono_ms() + (uint64_t)a->cfg.verify_ms;
 	for (;;) {
 		size_t n_status = jsonsock_server_poll_fill(a->status, items + n_fixed);
 
-		if (zmq_poll(items, (int)(n_fixed + n_status), POLL_MS) < 0 && errno != EINTR) {
+		long wait = metrics_http_timeout(a->metrics.http, POLL_MS);
+
+		if (zmq_poll(items, (int)(n_fixed + n_status), wait) < 0 && errno != EINTR) {
 			log_warn("zmq_poll");
 			return -1;
 		}
@@ -441,6 +456,8 @@ static int run_loop(struct agent *a, int sfd)
 		if (items[0].revents & ZMQ_POLLIN)
 			drain_link(a);
 		jsonsock_server_poll_handle(a->status, items + n_fixed, n_status);
+		/* Also without input: MHD times idle connections out here. */
+		metrics_http_run(a->metrics.http);
 		if ((items[3].revents & ZMQ_POLLIN) && !handle_signals(a, sfd))
 			return 0;
 		uint64_t now = now_mono_ms();
@@ -588,6 +605,7 @@ static int start(struct agent *a, const struct options *o, char *err, size_t err
 	}
 	if (status_listen(a, err, errlen) < 0)
 		return -1;
+	agent_metrics_start(a);
 	sd_notify(0, "READY=1");
 	a->link = link_new(&a->cfg, err, errlen);
 	return a->link ? 0 : -1;
@@ -615,6 +633,7 @@ static int run_agent(int argc, char **argv)
 	log_init("cordon-agent", lvl);
 	a.started = (int64_t)(now_wall_ms() / 1000);
 	a.started_mono = now_mono_ms();
+	agent_metrics_init(&a.metrics);
 	sfd = signals_to_fd();
 	if (sfd < 0)
 		fatal("signalfd");
@@ -630,6 +649,7 @@ static int run_agent(int argc, char **argv)
 		rc = run_loop(&a, sfd) < 0 ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
 	}
+	agent_metrics_stop(&a);
 	jsonsock_server_free(a.status); /* unlinks the socket */
 	link_free(a.link);
 	mech_free(a.mech);

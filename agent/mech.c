@@ -1018,6 +1018,11 @@ const char *mech_pending(const struct mech *m, const char *uuid)
 	return s->retry_at ? "retry after a failure" : NULL;
 }
 
+unsigned long mech_jobs_failed(const struct mech *m)
+{
+	return m->jobs_failed;
+}
+
 json_t *mech_status(const struct mech *m)
 {
 	struct mech *mm = (struct mech *)m;

@@ -33,6 +33,8 @@ void mech_tick(struct mech *m, struct enforcer *e, const struct inventory *inv,
 	       struct virt *v, char ***changed, size_t *n_changed);
 /* Work queued or running for this VM, e.g. "detach 52:54:00:..", or NULL. */
 const char *mech_pending(const struct mech *m, const char *uuid);
+/* Jobs that failed since the start (each retried with backoff). */
+unsigned long mech_jobs_failed(const struct mech *m);
 /* {queued, running, connected, last_error, jobs_done, jobs_failed} */
 json_t *mech_status(const struct mech *m);
 

@@ -77,8 +77,10 @@ static json_t *finish(struct cordond *d, int failed, int64_t id, const char *wha
 	if (failed || store_commit(d->store) < 0) {
 		store_rollback(d->store);
 		d->n_push = 0;
+		ctl_metrics_steps_discard(&d->metrics);
 		return reply_store_error(d);
 	}
+	ctl_metrics_steps_commit(&d->metrics); /* an escalated step */
 	agents_flush(d);
 	cases_run_scheduler(d);
 	return reply_ok(json_pack("{s:I, s:s}", "id", (json_int_t)id, "done", what));

@@ -28,6 +28,8 @@ void ctl_config_defaults(struct ctl_config *cfg)
 	cfg->resend_ms = 1000;
 	cfg->agent_timeout_ms = 5000;
 	cfg->handshake_ms = 3000;
+	if (metrics_addr_parse(CORDOND_DEFAULT_METRICS, &cfg->metrics, NULL, 0) < 0)
+		fatalx("default metrics_listen does not parse"); /* a code change */
 }
 
 static int set_string(char *dst, size_t len, const char *value)
@@ -61,6 +63,8 @@ static int ctl_config_entry(void *user, const char *section, const char *key,
 		return set_string(c->control_socket_report, sizeof(c->control_socket_report),
 				  value);
 	}
+	if (strcmp(key, "metrics_listen") == 0)
+		return metrics_addr_parse(value, &c->metrics, why, whylen) == 0;
 	if (strcmp(key, "resend_ms") == 0)
 		return parse_long(value, 10, 3600000, &c->resend_ms) == 0;
 	if (strcmp(key, "agent_timeout_ms") == 0)

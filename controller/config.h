@@ -5,7 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "metrics_addr.h"
+
 #define CORDOND_DEFAULT_CONFIG "/etc/cordon/cordond.conf"
+#define CORDOND_DEFAULT_METRICS "127.0.0.1:9750"
 
 struct ctl_config {
 	char listen[256];
@@ -34,6 +37,7 @@ struct ctl_config {
 	long agent_timeout_ms;
 	long handshake_ms;          /* a TCP peer not through CURVE by then is dropped */
 	char log_level[16];
+	struct metrics_addr metrics; /* GET /metrics; default 127.0.0.1:9750 */
 };
 
 void ctl_config_defaults(struct ctl_config *cfg);

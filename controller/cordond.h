@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "registry.h"
 #include "store.h"
 #include "transport.h"
@@ -33,6 +34,7 @@ struct cordond {
 	 * the scheduler marks them per step and pushes once per batch. */
 	char (*push_hosts)[65];
 	size_t n_push, cap_push;
+	struct ctl_metrics metrics; /* metrics.c: GET /metrics */
 };
 
 /* agents.c: messages from agents, and desired state to them. */

@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "ladder.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "notify.h"
 #include "outbox.h"
 #include "util.h"
@@ -212,7 +213,7 @@ static void drain_router(struct cordond *d)
 	}
 }
 
-enum { POLL_ROUTER, POLL_ZAP, POLL_MONITOR, POLL_SIGNAL, POLL_CONTROL };
+enum { POLL_ROUTER, POLL_ZAP, POLL_MONITOR, POLL_SIGNAL, POLL_METRICS, POLL_CONTROL };
 
 static int run_loop(struct cordond *d, int sfd)
 {
@@ -221,6 +222,8 @@ static int run_loop(struct cordond *d, int sfd)
 		[POLL_ZAP] = { ctl_transport_zap(d->transport), 0, ZMQ_POLLIN, 0 },
 		[POLL_MONITOR] = { ctl_transport_monitor(d->transport), 0, ZMQ_POLLIN, 0 },
 		[POLL_SIGNAL] = { NULL, sfd, ZMQ_POLLIN, 0 },
+		/* -1 (metrics off) is ignored by poll(2). */
+		[POLL_METRICS] = { NULL, metrics_http_fd(d->metrics.http), ZMQ_POLLIN, 0 },
 	};
 	uint64_t next_tick = now_mono_ms() + TICK_MS;
 	bool more_due = false;
@@ -229,7 +232,8 @@ static int run_loop(struct cordond *d, int sfd)
 		/* The control clients change every turn: polled as they are now. */
 		size_t n_ctl = jsonsock_server_poll_fill(d->control, items + POLL_CONTROL);
 		int64_t wait = more_due ? 0 : (int64_t)(next_tick - now_mono_ms());
-		if (zmq_poll(items, (int)(POLL_CONTROL + n_ctl), wait < 0 ? 0 : wait) < 0 &&
+		wait = metrics_http_timeout(d->metrics.http, wait < 0 ? 0 : (long)wait);
+		if (zmq_poll(items, (int)(POLL_CONTROL + n_ctl), wait) < 0 &&
 		    errno != EINTR) {
 			log_warn("zmq_poll");
 			return -1;
@@ -241,6 +245,8 @@ static int run_loop(struct cordond *d, int sfd)
 		if (items[POLL_ROUTER].revents & ZMQ_POLLIN)
 			drain_router(d);
 		jsonsock_server_poll_handle(d->control, items + POLL_CONTROL, n_ctl);
+		/* Also without input: MHD times idle connections out here. */
+		metrics_http_run(d->metrics.http);
 		if ((items[POLL_SIGNAL].revents & ZMQ_POLLIN) && !handle_signal(d, sfd))
 			return 0;
 		/* One batch per turn, so agents and operators are served
@@ -354,7 +360,10 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 	d->transport = ctl_transport_new(&d->cfg, err, errlen);
 	if (!d->transport)
 		return -1;
-	return control_listen(d, err, errlen);
+	if (control_listen(d, err, errlen) < 0)
+		return -1;
+	ctl_metrics_start(d);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -375,6 +384,7 @@ int main(int argc, char **argv)
 	if (setup_logging(&o, &d.cfg) < 0)
 		return 2;
 	d.test_clock = o.test_clock;
+	ctl_metrics_init(&d.metrics);
 	d.started = (int64_t)(now_wall_ms() / 1000);
 	sfd = signals_to_fd();
 	if (sfd < 0)
@@ -392,6 +402,7 @@ int main(int argc, char **argv)
 		rc = run_loop(&d, sfd) < 0 ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
 	}
+	ctl_metrics_stop(&d);
 	jsonsock_server_free(d.control);
 	ctl_transport_free(d.transport);
 	if (d.store && d.test_clock && store_save_test_now(d.store) < 0)

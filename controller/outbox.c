@@ -69,10 +69,14 @@ static void record_result(struct cordond *d, const struct outbox_kind *k, int64_
 
 static void job_done(uint64_t job, int ok, const char *detail, void *arg)
 {
-	if (job & CALL_JOB_BIT)
-		record_result(arg, &call_hook_kind, (int64_t)(job & ~CALL_JOB_BIT), ok, detail);
-	else
-		record_result(arg, &notification_kind, (int64_t)job, ok, detail);
+	struct cordond *d = arg;
+
+	if (job & CALL_JOB_BIT) {
+		record_result(d, &call_hook_kind, (int64_t)(job & ~CALL_JOB_BIT), ok, detail);
+		return;
+	}
+	record_result(d, &notification_kind, (int64_t)job, ok, detail);
+	d->metrics.notify_failures += !ok;
 }
 
 /* The customer is told what comes next: the message for the case's next

@@ -358,6 +358,7 @@ int scheduler_fire(struct cordond *d, const struct step_ref *r, uid_t uid, bool 
 	log_debug("case %lld: %s", (long long)r->case_id, detail);
 	if (store_audit_case(d->store, uid, r->case_id, "step", c.vm_uuid, detail) < 0)
 		return store_failed(d, "auditing the step", err, errlen);
+	ctl_metrics_step_fired(&d->metrics, forced, late);
 	return 0;
 }
 
@@ -428,9 +429,11 @@ int scheduler_run(struct cordond *d, int batch)
 		/* Nothing of this batch happened: it is retried on the next tick. */
 		store_rollback(d->store);
 		d->n_push = 0;
+		ctl_metrics_steps_discard(&d->metrics);
 		log_errorx("scheduler: a store error; the batch is rolled back and retried");
 		return -1;
 	}
+	ctl_metrics_steps_commit(&d->metrics);
 	agents_flush(d);
 	if (failed)
 		log_info("scheduler: %d step(s) fired, %d failed (retried later)", n - failed, failed);

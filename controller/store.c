@@ -24,6 +24,7 @@ struct store {
 	struct cached_stmt cache[STMT_CACHE];
 	size_t n_cached;
 	char last_error[200]; /* of the current transaction, for the operator */
+	uint64_t errors;      /* statements that failed: cordon_store_errors_total */
 };
 
 /* Each entry migrates the schema from version i to i+1. Append only. */
@@ -177,7 +178,13 @@ static const char *const migrations[] = {
 static void store_failed(struct store *store, const char *what, const char *why)
 {
 	log_errorx("sqlite: %s%s", what, why);
+	store->errors++;
 	snprintf(store->last_error, sizeof(store->last_error), "%s", why);
+}
+
+uint64_t store_error_count(const struct store *store)
+{
+	return store ? store->errors : 0;
 }
 
 const char *store_last_error(const struct store *store)
@@ -319,6 +326,7 @@ sqlite3_stmt *store_prepare(struct store *store, const char *sql)
 
 	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		log_errorx("sqlite prepare: %s (%s)", sqlite3_errmsg(store->db), sql);
+		store->errors++;
 		return NULL;
 	}
 	return st;
@@ -336,6 +344,7 @@ sqlite3_stmt *store_cached(struct store *store, const char *sql)
 		}
 	if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
 		log_errorx("sqlite prepare: %s (%s)", sqlite3_errmsg(store->db), sql);
+		store->errors++;
 		return NULL;
 	}
 	if (store->n_cached == STMT_CACHE)

@@ -20,6 +20,8 @@ int store_begin(struct store *store);
  * none did since store_begin): for the operator's error line. */
 const char *store_last_error(const struct store *store);
 int store_commit(struct store *store);
+/* Statements that failed since the store was opened (prepare, step). */
+uint64_t store_error_count(const struct store *store);
 void store_rollback(struct store *store);
 
 /* Next value of the controller-wide generation counter (call inside a

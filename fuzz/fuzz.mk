@@ -19,7 +19,8 @@ LIBS   := $(shell pkg-config --libs $(PKGS)) -lm
 
 # The parsers and what they call; linked from an archive, so each target
 # takes only the objects it needs.
-LIB_SRC := $(wildcard common/*.c) proto/codec.c \
+# metrics_http.c is the daemons' HTTP server (libmicrohttpd): no parser.
+LIB_SRC := $(filter-out common/metrics_http.c,$(wildcard common/*.c)) proto/codec.c \
            controller/policy.c controller/calendar.c controller/config.c \
            controller/notify.c agent/config.c agent/inventory.c \
            agent/state.c agent/state_dump.c agent/virt_read.c \

@@ -1,0 +1,259 @@
+#include "metrics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cordond.h"
+#include "log.h"
+#include "metrics_http.h"
+#include "policy.h"
+#include "util.h"
+
+/* Lateness of a step: most fire within a tick; minutes and hours mean the
+ * controller was down or stuck. */
+static const double late_bounds[] = { 1, 5, 15, 60, 300, 900, 3600, 14400, 86400 };
+
+void ctl_metrics_init(struct ctl_metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	mhist_init(&m->late, late_bounds, sizeof(late_bounds) / sizeof(late_bounds[0]));
+	mhist_init(&m->late_staged, late_bounds, sizeof(late_bounds) / sizeof(late_bounds[0]));
+}
+
+void ctl_metrics_step_fired(struct ctl_metrics *m, bool forced, int64_t late_s)
+{
+	if (forced)
+		m->escalated_staged++;
+	else
+		mhist_observe(&m->late_staged, late_s > 0 ? (double)late_s : 0);
+}
+
+void ctl_metrics_steps_commit(struct ctl_metrics *m)
+{
+	mhist_merge(&m->late, &m->late_staged);
+	m->escalated += m->escalated_staged;
+	ctl_metrics_steps_discard(m);
+}
+
+void ctl_metrics_steps_discard(struct ctl_metrics *m)
+{
+	mhist_reset(&m->late_staged);
+	m->escalated_staged = 0;
+}
+
+/* One row of whole numbers from a cached statement (?1, if it has one:
+ * now); NULL columns read as -1. 0, or -1 on a store error. */
+static int read_row(struct cordond *d, const char *sql, int64_t *out, int n)
+{
+	sqlite3_stmt *st = store_cached(d->store, sql);
+	int rc;
+
+	if (!st || (sqlite3_bind_parameter_count(st) > 0 &&
+		    sqlite3_bind_int64(st, 1, store_now()) != SQLITE_OK))
+		return -1;
+	rc = store_step(d->store, st);
+	for (int i = 0; i < n; i++)
+		out[i] = rc == 1 && sqlite3_column_type(st, i) != SQLITE_NULL ?
+			 sqlite3_column_int64(st, i) : -1;
+	sqlite3_reset(st);
+	return rc == 1 ? 0 : -1;
+}
+
+static void put_info(struct cordond *d, struct mtext *m)
+{
+	struct mlabel v = { "version", CORDON_VERSION };
+
+	mtext_family(m, "cordon_build_info", "gauge", "cordond's version (always 1).");
+	mtext_sample(m, "cordon_build_info", &v, 1, 1);
+	mtext_single(m, "cordon_start_time_seconds", "gauge",
+		     "When cordond started (Unix time).", (double)d->started);
+	mtext_single(m, "cordon_agents_connected", "gauge",
+		     "Agents connected now (said hello, not timed out).",
+		     (double)registry_connected_count(&d->registry));
+	mtext_single(m, "cordon_store_errors_total", "counter",
+		     "Store (SQLite) statements that failed since the start.",
+		     (double)store_error_count(d->store));
+	mtext_single(m, "cordon_notification_failures_total", "counter",
+		     "Attempts to send a notification that failed since the start.",
+		     (double)d->metrics.notify_failures);
+}
+
+/* Every host the store knows, connected or not: "agent down" per host. */
+static int put_hosts(struct cordond *d, struct mtext *m)
+{
+	static const char sql[] = "SELECT host_id FROM hosts ORDER BY host_id";
+	sqlite3_stmt *st = store_cached(d->store, sql);
+	int rc;
+
+	if (!st)
+		return -1;
+	mtext_family(m, "cordon_agent_connected", "gauge",
+		     "1 while the host's agent is connected, 0 when it is not.");
+	while ((rc = store_step(d->store, st)) == 1) {
+		const char *host = (const char *)sqlite3_column_text(st, 0);
+		struct agent_conn *a = registry_by_host(&d->registry, host ? host : "");
+		struct mlabel l = { "host", host ? host : "" };
+		mtext_sample(m, "cordon_agent_connected", &l, 1, a && a->connected);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int put_inventory(struct cordond *d, struct mtext *m)
+{
+	static const char sql[] = "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM vms)";
+	int64_t n[2];
+
+	if (read_row(d, sql, n, 2) < 0)
+		return -1;
+	mtext_single(m, "cordon_agents_known", "gauge", "Hosts the store knows.", (double)n[0]);
+	mtext_single(m, "cordon_vms_known", "gauge", "VMs in the agents' inventories.",
+		     (double)n[1]);
+	return 0;
+}
+
+/* The desired table once (one row per VM ever cut: a scan of 20k rows is
+ * well under a millisecond); the same counts as `cordonctl status`. */
+static int put_desired(struct cordond *d, struct mtext *m)
+{
+	static const char sql[] =
+		"SELECT coalesce(sum(scopes OR power_off), 0),"
+		" coalesce(sum((scopes OR power_off) AND error IS NULL"
+		"   AND acked_generation >= generation), 0),"
+		" coalesce(sum(acked_generation < generation), 0),"
+		" coalesce(sum(error IS NOT NULL AND acked_generation >= generation), 0),"
+		" ?1 - min(CASE WHEN acked_generation < generation THEN updated END)"
+		" FROM desired";
+	int64_t n[5];
+
+	if (read_row(d, sql, n, 5) < 0)
+		return -1;
+	mtext_single(m, "cordon_vms_cut_desired", "gauge",
+		     "VMs whose desired state cuts something (a scope or power).", (double)n[0]);
+	mtext_single(m, "cordon_vms_cut_acked", "gauge",
+		     "VMs with a desired cut their hosts acked at its current generation.",
+		     (double)n[1]);
+	mtext_single(m, "cordon_vms_pending", "gauge",
+		     "VMs whose current generation (cut or restore) is not acked yet.",
+		     (double)n[2]);
+	mtext_single(m, "cordon_vms_error", "gauge",
+		     "VMs whose host acked their generation with an error.", (double)n[3]);
+	mtext_single(m, "cordon_oldest_unacked_generation_age_seconds", "gauge",
+		     "Age of the oldest generation not acked yet (0 when all are acked).",
+		     n[4] > 0 ? (double)n[4] : 0);
+	return 0;
+}
+
+/* Open cases only (cases_open index): resolved ones, the bulk of a
+ * million, are never read. Each loaded category shows, with 0. */
+static int put_cases(struct cordond *d, struct mtext *m)
+{
+	static const char sql[] =
+		"SELECT category, responded IS NOT NULL, count(*) FROM cases"
+		" WHERE resolved IS NULL GROUP BY 1, 2 ORDER BY 1, 2";
+	static const char *const states[] = { "escalating", "responded" };
+	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct mlabel l[2] = { { "category", "" }, { "state", "" } };
+	int rc;
+
+	if (!st)
+		return -1;
+	mtext_family(m, "cordon_cases_open", "gauge",
+		     "Open cases by category and state (escalating: the ladder runs;"
+		     " responded: the customer answered, escalation stopped).");
+	while ((rc = store_step(d->store, st)) == 1) {
+		const char *cat = (const char *)sqlite3_column_text(st, 0);
+		l[0].value = cat ? cat : "";
+		l[1].value = states[sqlite3_column_int(st, 1) != 0];
+		mtext_sample(m, "cordon_cases_open", l, 2, (double)sqlite3_column_int64(st, 2));
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int put_steps(struct cordond *d, struct mtext *m)
+{
+	static const char sql[] =
+		"SELECT (SELECT count(*) FROM case_steps WHERE state = 'failing'),"
+		" ?1 - (SELECT min(due) FROM case_steps WHERE state = 'pending')";
+	struct mlabel how[2] = { { "how", "deadline" }, { "how", "escalated" } };
+	const struct ctl_metrics *cm = &d->metrics;
+	int64_t n[2];
+
+	if (read_row(d, sql, n, 2) < 0)
+		return -1;
+	mtext_family(m, "cordon_steps_fired_total", "counter",
+		     "Ladder steps fired since the start: on their deadline, or by hand.");
+	mtext_sample(m, "cordon_steps_fired_total", &how[0], 1, (double)cm->late.count);
+	mtext_sample(m, "cordon_steps_fired_total", &how[1], 1, (double)cm->escalated);
+	mtext_histogram(m, "cordon_step_lateness_seconds",
+			"Fired time minus due time of the steps fired on their deadline.",
+			&cm->late);
+	mtext_single(m, "cordon_steps_failing", "gauge",
+		     "Steps that failed and are retried with backoff.", (double)n[0]);
+	mtext_single(m, "cordon_steps_overdue_seconds", "gauge",
+		     "How long the most overdue pending step has been due (0 if none is).",
+		     n[1] > 0 ? (double)n[1] : 0);
+	return 0;
+}
+
+static int put_notifications(struct cordond *d, struct mtext *m)
+{
+	static const char sql[] =
+		"SELECT (SELECT count(*) FROM notifications WHERE state = 'pending' AND attempts > 0),"
+		" (SELECT count(*) FROM notifications WHERE state = 'failed')";
+	int64_t n[2];
+
+	if (read_row(d, sql, n, 2) < 0)
+		return -1;
+	mtext_single(m, "cordon_notifications_retrying", "gauge",
+		     "Notifications whose last attempt failed, to be retried.", (double)n[0]);
+	mtext_single(m, "cordon_notifications_failed", "gauge",
+		     "Notifications given up after every attempt failed (kept, never resent).",
+		     (double)n[1]);
+	return 0;
+}
+
+/* The store's families one by one: one that cannot be read is left out
+ * whole (never shown as 0), and cordon_metrics_store_read_ok says so. */
+static char *render(void *ctx, size_t *len)
+{
+	static int (*const from_store[])(struct cordond *, struct mtext *) = {
+		put_hosts, put_inventory, put_desired, put_cases, put_steps, put_notifications,
+	};
+	struct cordond *d = ctx;
+	struct mtext m;
+	bool ok = true;
+
+	mtext_init(&m);
+	put_info(d, &m);
+	for (size_t i = 0; i < sizeof(from_store) / sizeof(from_store[0]); i++) {
+		size_t mark = m.len;
+		if (from_store[i](d, &m) < 0) {
+			mtext_rewind(&m, mark);
+			ok = false;
+		}
+	}
+	mtext_single(&m, "cordon_metrics_store_read_ok", "gauge",
+		     "1 when this scrape read every family from the store.", ok);
+	return mtext_take(&m, len);
+}
+
+void ctl_metrics_start(struct cordond *d)
+{
+	char err[512];
+
+	if (!d->cfg.metrics.enabled)
+		return;
+	d->metrics.http = metrics_http_start(&d->cfg.metrics, render, d, err, sizeof(err));
+	if (!d->metrics.http)
+		log_errorx("%s; serving no metrics", err);
+	else
+		log_info("metrics on http://%s/metrics", d->cfg.metrics.text);
+}
+
+void ctl_metrics_stop(struct cordond *d)
+{
+	metrics_http_free(d->metrics.http);
+	d->metrics.http = NULL;
+}
