@@ -116,10 +116,11 @@ static struct MHD_Daemon *mhd_start(struct metrics_http *h, int fd)
 	 * limit the daemon's descriptors to 1024). */
 	return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				on_request, h,
+				/* first, or MHD logs the others its own way */
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNECTIONS,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_IDLE_S,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_END);
 }
 
