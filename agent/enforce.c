@@ -624,3 +624,26 @@ void enforcer_link_event(struct enforcer *e, const char *name, bool present)
 	log_info("port %s of a cut interface is back: cut again %llu us after the "
 		 "link event", name, (unsigned long long)(now_mono_us() - t0));
 }
+
+bool enforcer_vm_holds(const struct vm_enforced *v)
+{
+	return v->scopes || v->power_off || v->n_held || v->power.saved;
+}
+
+size_t enforcer_ports_missing(const struct enforcer *e)
+{
+	size_t missing = 0;
+
+	for (size_t i = 0; i < e->applied.ports.n; i++)
+		missing += !enforcer_port_present(e, e->applied.ports.v[i].name);
+	return missing;
+}
+
+size_t enforcer_macs_cut(const struct enforcer *e)
+{
+	size_t n = 0;
+
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		n += e->applied.macs[s].n;
+	return n;
+}

@@ -61,6 +61,12 @@ void enforcer_tick(struct enforcer *e);
 
 /* The port's device exists (the probe given at start: link.c's cache). */
 bool enforcer_port_present(const struct enforcer *e, const char *port);
+/* What status and metrics count: v holds something on this host (a cut,
+ * power off, a held NIC or saved power state); cut ports whose device is
+ * gone; interfaces cut by MAC only (the bridge table). */
+bool enforcer_vm_holds(const struct vm_enforced *v);
+size_t enforcer_ports_missing(const struct enforcer *e);
+size_t enforcer_macs_cut(const struct enforcer *e);
 /* A link appeared (present) or vanished; name NULL: events were lost. */
 void enforcer_link_event(struct enforcer *e, const char *name, bool present);
 

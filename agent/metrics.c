@@ -48,16 +48,10 @@ static void put_info(const struct agent *a, struct mtext *m)
 static void put_enforcement(const struct agent *a, struct mtext *m)
 {
 	const struct enforcer *e = &a->enf;
-	size_t enforced = 0, missing = 0, mac_only = 0;
+	size_t enforced = 0;
 
-	for (size_t i = 0; i < e->state.n; i++) {
-		const struct vm_enforced *v = &e->state.vms[i];
-		enforced += v->scopes || v->power_off || v->n_held || v->power.saved;
-	}
-	for (size_t i = 0; i < e->applied.ports.n; i++)
-		missing += !enforcer_port_present(e, e->applied.ports.v[i].name);
-	for (int s = 0; s < SCOPE_COUNT; s++)
-		mac_only += e->applied.macs[s].n;
+	for (size_t i = 0; i < e->state.n; i++)
+		enforced += enforcer_vm_holds(&e->state.vms[i]);
 	mtext_single(m, "cordon_agent_vms_enforced", "gauge",
 		     "VMs this host enforces something on (a cut, power off, a held NIC).",
 		     (double)enforced);
@@ -65,10 +59,10 @@ static void put_enforcement(const struct agent *a, struct mtext *m)
 		     "VM ports with cut chains in the kernel.", (double)e->applied.ports.n);
 	mtext_single(m, "cordon_agent_ports_missing", "gauge",
 		     "Cut ports whose device does not exist now (kept, cut again when back).",
-		     (double)missing);
+		     (double)enforcer_ports_missing(e));
 	mtext_single(m, "cordon_agent_macs_cut", "gauge",
 		     "Interfaces cut by MAC only (port unknown; spoofable fallback).",
-		     (double)mac_only);
+		     (double)enforcer_macs_cut(e));
 	mtext_single(m, "cordon_agent_nft_table_healthy", "gauge",
 		     "1 when the last verify found the table as it must be and no batch failed.",
 		     e->table_ok && !e->kernel_dirty);

@@ -83,15 +83,11 @@ static json_t *nft_json(const struct agent *a)
 {
 	const struct enforcer *e = &a->enf;
 	json_t *elements = json_object();
-	size_t missing = 0, mac_only = 0;
+	size_t missing = enforcer_ports_missing(e), mac_only = enforcer_macs_cut(e);
 
-	for (int s = 0; s < SCOPE_COUNT; s++) {
+	for (int s = 0; s < SCOPE_COUNT; s++)
 		json_object_set_new(elements, scope_name(s),
 				    json_integer((json_int_t)e->applied.macs[s].n));
-		mac_only += e->applied.macs[s].n;
-	}
-	for (size_t i = 0; i < e->applied.ports.n; i++)
-		missing += !enforcer_port_present(e, e->applied.ports.v[i].name);
 	return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:b, s:b, s:o, s:I, s:I, s:I, s:I, s:s}",
 		"family", "netdev", "table", a->cfg.nft_table,
 		"healthy", e->table_ok && !e->kernel_dirty,
@@ -113,7 +109,7 @@ json_t *status_build(const struct agent *a)
 
 	for (size_t i = 0; i < a->enf.state.n; i++) {
 		const struct vm_enforced *v = &a->enf.state.vms[i];
-		if (!v->scopes && !v->power_off && !v->n_held && !v->power.saved)
+		if (!enforcer_vm_holds(v))
 			continue;
 		enforced++;
 		json_array_append_new(vms, vm_json(a, v));

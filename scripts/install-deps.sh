@@ -10,7 +10,7 @@ packages=(
 	libnftnl-dev libmnl-dev libzmq3-dev libczmq-dev libsqlite3-dev
 	libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
 	libnl-3-dev libnl-route-3-dev libvirt-dev libxml2-dev
-	libgmime-3.0-dev libyaml-dev
+	libgmime-3.0-dev libyaml-dev libmicrohttpd-dev
 	# make deb and its test (070-deb-install)
 	debhelper
 	# man pages (make man) and their test
@@ -21,6 +21,11 @@ packages=(
 	# run and test
 	nftables iproute2 iputils-ping netcat-openbsd sqlite3 jq procps
 	coreutils util-linux gdb
+	# test 067-metrics: scrapes with curl, checks with promtool and runs a
+	# real Prometheus (the package's own service is not needed: under a
+	# policy-rc.d that forbids starts, as in containers, it stays stopped;
+	# elsewhere it starts on :9090, which no test uses from the host)
+	curl prometheus
 	# tests/vm (private libvirtd + QEMU TCG guests; the guest kernel is
 	# fetched by tests/vm/build-guest.sh with apt-get download, which needs
 	# the apt-get update below to have run once)
