@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "calendar.h"
+#include "case_counts.h"
 #include "cases.h"
 #include "jsonsock_server.h"
 #include "cordond.h"
@@ -347,6 +348,10 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 	d->store = store_open(d->cfg.database, err, errlen);
 	if (!d->store)
 		return -1;
+	if (case_counts_start(d->store) < 0) {
+		snprintf(err, errlen, "cannot count the open cases (see above)");
+		return -1;
+	}
 	if (d->test_clock && store_load_test_now(d->store) < 0)
 		return -1;
 	if (load_ladders(d, err, errlen) < 0)

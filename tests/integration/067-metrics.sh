@@ -9,6 +9,7 @@
 # Prometheus (unprivileged) scrapes both and sees up == 1.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../cases.sh"
 cdt_init
 for t in curl promtool; do
 	command -v "$t" >/dev/null || fail "tool $t is installed (scripts/install-deps.sh)"
@@ -20,10 +21,13 @@ RULES=$(cd "$(dirname "$0")/../.." && pwd)/conf/cordon-alerts.rules.yml
 # controller's namespace scrapes both.
 AGENT_METRICS=198.18.0.11:9751
 topo_one_host_unstarted 2
+cases_setup_files
+cases_conf_lines
+write_controller_conf "${CASES_CONF[@]}"
 agent_keygen hv1
 enroll_agent hv1
 write_agent_conf hv1 hv1 "metrics_listen = $AGENT_METRICS"
-start_controller
+start_controller --test-clock
 start_agent hv1
 wait_agent_connected hv1
 wait_vm_known vm12
@@ -63,6 +67,25 @@ check "cordon_vms_pending 0 and no unacked generation once converged" \
 check "cordon_vms_known 2" ctl_value_is cordon_vms_known 2
 check "cordon_store_errors_total 0" ctl_value_is cordon_store_errors_total 0
 check "cordon_metrics_store_read_ok 1" ctl_value_is cordon_metrics_store_read_ok 1
+
+# ---- a case: open, its steps fired (one on time, one an hour late on the
+# test clock), then responded
+case_open --category phishing --vm vm12 --contact alice@example.org
+check "cordon_cases_open{category=\"phishing\",state=\"escalating\"} 1" \
+	ctl_value_is 'cordon_cases_open{category="phishing",state="escalating"}' 1
+check "the warning fired on time: cordon_steps_fired_total{how=\"deadline\"} 1" \
+	wait_until 10 ctl_value_is 'cordon_steps_fired_total{how="deadline"}' 1
+clock_advance 3h # the call, due at 2 h, fires an hour late
+check "the call fired an hour late: lateness count 2, 1 within 900 s, 2 within 3600 s" \
+	wait_until 10 eval 'ctl_value_is cordon_step_lateness_seconds_count 2 &&
+		ctl_value_is "cordon_step_lateness_seconds_bucket{le=\"900\"}" 1 &&
+		ctl_value_is "cordon_step_lateness_seconds_bucket{le=\"3600\"}" 2'
+case_ok "$CASE_ID" respond --note "customer is on it"
+check "responded: escalating 0, responded 1" \
+	eval 'ctl_value_is "cordon_cases_open{category=\"phishing\",state=\"escalating\"}" 0 &&
+		ctl_value_is "cordon_cases_open{category=\"phishing\",state=\"responded\"}" 1'
+check "cordon_notification_failures_total 0 (the warning was sent)" \
+	ctl_value_is cordon_notification_failures_total 0
 
 # ---- the agent
 out=$(agent_metrics) || fail "cordon-agent answers GET /metrics on $AGENT_METRICS"
