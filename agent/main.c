@@ -605,7 +605,7 @@ static int start(struct agent *a, const struct options *o, char *err, size_t err
 	}
 	if (status_listen(a, err, errlen) < 0)
 		return -1;
-	agent_metrics_start(a);
+	a->metrics.http = metrics_http_serve(&a->cfg.metrics, agent_metrics_render, a);
 	sd_notify(0, "READY=1");
 	a->link = link_new(&a->cfg, err, errlen);
 	return a->link ? 0 : -1;
@@ -649,7 +649,7 @@ static int run_agent(int argc, char **argv)
 		rc = run_loop(&a, sfd) < 0 ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
 	}
-	agent_metrics_stop(&a);
+	metrics_http_free(a.metrics.http);
 	jsonsock_server_free(a.status); /* unlinks the socket */
 	link_free(a.link);
 	mech_free(a.mech);

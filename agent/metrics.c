@@ -3,8 +3,6 @@
 #include <string.h>
 
 #include "agent.h"
-#include "log.h"
-#include "metrics_http.h"
 #include "util.h"
 
 /* One netlink batch is milliseconds; seconds mean a state write or the
@@ -94,7 +92,7 @@ static void put_links(const struct agent *a, struct mtext *m)
 		     a->mech ? (double)mech_jobs_failed(a->mech) : 0);
 }
 
-static char *render(void *ctx, size_t *len)
+char *agent_metrics_render(void *ctx, size_t *len)
 {
 	const struct agent *a = ctx;
 	struct mtext m;
@@ -104,23 +102,4 @@ static char *render(void *ctx, size_t *len)
 	put_enforcement(a, &m);
 	put_links(a, &m);
 	return mtext_take(&m, len);
-}
-
-void agent_metrics_start(struct agent *a)
-{
-	char err[512];
-
-	if (!a->cfg.metrics.enabled)
-		return;
-	a->metrics.http = metrics_http_start(&a->cfg.metrics, render, a, err, sizeof(err));
-	if (!a->metrics.http)
-		log_errorx("%s; serving no metrics", err);
-	else
-		log_info("metrics on http://%s/metrics", a->cfg.metrics.text);
-}
-
-void agent_metrics_stop(struct agent *a)
-{
-	metrics_http_free(a->metrics.http);
-	a->metrics.http = NULL;
 }

@@ -3,6 +3,7 @@
 #ifndef CORDON_AGENT_METRICS_H
 #define CORDON_AGENT_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "metrics_text.h"
@@ -17,10 +18,8 @@ struct agent_metrics {
 };
 
 void agent_metrics_init(struct agent_metrics *m);
-/* Serves metrics_listen; an address that cannot be bound is logged, never
- * a reason not to enforce. */
-void agent_metrics_start(struct agent *a);
-void agent_metrics_stop(struct agent *a);
+/* The exposition text (a metrics_render_fn; ctx: the struct agent). */
+char *agent_metrics_render(void *ctx, size_t *len);
 /* A desired state arrived / what arrived is in the kernel now. */
 void agent_metrics_received(struct agent_metrics *m);
 void agent_metrics_applied(struct agent_metrics *m);

@@ -25,8 +25,8 @@ cdt_init
 
 topo_controller
 ctl_keygen
-write_controller_conf "policies = $PWD/policies" "templates = $PWD/templates" \
-	"calendar = " "notify_command = cat >/dev/null"
+# The shipped ladders (the cases follow them); no step fires here.
+write_controller_conf "policies = $PWD/policies" "templates = $PWD/templates" "calendar = "
 start_controller
 stop_controller
 

@@ -19,42 +19,34 @@ static int parse_port(const char *text, in_port_t *out)
 	return 0;
 }
 
-static int parse_v6(const char *value, struct metrics_addr *a)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->sa;
-	const char *close = strchr(value, ']');
-	char host[INET6_ADDRSTRLEN];
-	size_t n = close ? (size_t)(close - value - 1) : 0;
-
-	if (!close || n == 0 || n >= sizeof(host) || close[1] != ':')
-		return -1;
-	memcpy(host, value + 1, n);
-	host[n] = '\0';
-	sin6->sin6_family = AF_INET6;
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1 ||
-	    parse_port(close + 2, &sin6->sin6_port) < 0)
-		return -1;
-	a->sa_len = sizeof(*sin6);
-	return 0;
-}
-
-static int parse_v4(const char *value, struct metrics_addr *a)
+/* The n bytes at host (not NUL-terminated) and port into a, as family. */
+static int fill(struct metrics_addr *a, int family, const char *host, size_t n,
+		const char *port)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&a->sa;
-	const char *colon = strrchr(value, ':');
-	char host[INET_ADDRSTRLEN];
-	size_t n = colon ? (size_t)(colon - value) : 0;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->sa;
+	void *dst = family == AF_INET ? (void *)&sin->sin_addr : (void *)&sin6->sin6_addr;
+	in_port_t *p = family == AF_INET ? &sin->sin_port : &sin6->sin6_port;
+	char buf[INET6_ADDRSTRLEN];
 
-	if (!colon || n == 0 || n >= sizeof(host))
+	if (n == 0 || n >= sizeof(buf))
 		return -1;
-	memcpy(host, value, n);
-	host[n] = '\0';
-	sin->sin_family = AF_INET;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1 ||
-	    parse_port(colon + 1, &sin->sin_port) < 0)
-		return -1;
-	a->sa_len = sizeof(*sin);
-	return 0;
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+	a->sa.ss_family = (sa_family_t)family;
+	a->sa_len = family == AF_INET ? sizeof(*sin) : sizeof(*sin6);
+	return inet_pton(family, buf, dst) == 1 && parse_port(port, p) == 0 ? 0 : -1;
+}
+
+/* "[IPV6]:PORT" or "IPV4:PORT". */
+static int parse(const char *value, struct metrics_addr *a)
+{
+	const char *close = strchr(value, ']'), *colon = strrchr(value, ':');
+
+	if (value[0] == '[')
+		return close && close[1] == ':' ?
+		       fill(a, AF_INET6, value + 1, (size_t)(close - value - 1), close + 2) : -1;
+	return colon ? fill(a, AF_INET, value, (size_t)(colon - value), colon + 1) : -1;
 }
 
 int metrics_addr_parse(const char *value, struct metrics_addr *out, char *why,
@@ -68,8 +60,7 @@ int metrics_addr_parse(const char *value, struct metrics_addr *out, char *why,
 		out->enabled = false;
 		return 0;
 	}
-	rc = strlen(value) >= sizeof(a.text) ? -1 :
-	     value[0] == '[' ? parse_v6(value, &a) : parse_v4(value, &a);
+	rc = strlen(value) >= sizeof(a.text) ? -1 : parse(value, &a);
 	if (rc < 0) {
 		snprintf(why, whylen, "metrics_listen: '%.80s' is not ADDRESS:PORT"
 			 " (e.g. 127.0.0.1:9750, [::1]:9750, or off)", value);

@@ -156,6 +156,22 @@ struct metrics_http *metrics_http_start(const struct metrics_addr *addr,
 	return h;
 }
 
+struct metrics_http *metrics_http_serve(const struct metrics_addr *addr,
+					metrics_render_fn *render, void *ctx)
+{
+	struct metrics_http *h;
+	char err[512];
+
+	if (!addr->enabled)
+		return NULL;
+	h = metrics_http_start(addr, render, ctx, err, sizeof(err));
+	if (!h)
+		log_errorx("%s; serving no metrics", err);
+	else
+		log_info("metrics on http://%s/metrics", addr->text);
+	return h;
+}
+
 void metrics_http_free(struct metrics_http *h)
 {
 	if (!h)

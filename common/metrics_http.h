@@ -20,6 +20,10 @@ typedef char *metrics_render_fn(void *ctx, size_t *len);
 struct metrics_http *metrics_http_start(const struct metrics_addr *addr,
 					metrics_render_fn *render, void *ctx, char *err,
 					size_t errlen);
+/* metrics_http_start for a daemon: NULL when addr is off, and when it
+ * cannot be served, logged (enforcement never waits for its dashboard). */
+struct metrics_http *metrics_http_serve(const struct metrics_addr *addr,
+					metrics_render_fn *render, void *ctx);
 void metrics_http_free(struct metrics_http *h);
 /* The descriptor to poll for input; -1 for NULL. */
 int metrics_http_fd(const struct metrics_http *h);

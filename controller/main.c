@@ -367,7 +367,7 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 		return -1;
 	if (control_listen(d, err, errlen) < 0)
 		return -1;
-	ctl_metrics_start(d);
+	d->metrics.http = metrics_http_serve(&d->cfg.metrics, ctl_metrics_render, d);
 	return 0;
 }
 
@@ -407,7 +407,7 @@ int main(int argc, char **argv)
 		rc = run_loop(&d, sfd) < 0 ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
 	}
-	ctl_metrics_stop(&d);
+	metrics_http_free(d.metrics.http);
 	jsonsock_server_free(d.control);
 	ctl_transport_free(d.transport);
 	if (d.store && d.test_clock && store_save_test_now(d.store) < 0)

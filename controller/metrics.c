@@ -6,7 +6,6 @@
 #include "case_counts.h"
 #include "cordond.h"
 #include "log.h"
-#include "metrics_http.h"
 #include "util.h"
 
 /* Lateness of a step: most fire within a tick; minutes and hours mean the
@@ -41,20 +40,64 @@ void ctl_metrics_steps_discard(struct ctl_metrics *m)
 	m->escalated_staged = 0;
 }
 
-/* One row of whole numbers from a cached statement (?1, if it has one:
- * now); NULL columns read as -1. 0, or -1 on a store error. */
-static int read_row(struct cordond *d, const char *sql, int64_t *out, int n)
+/* Gauges that are the columns of one row of one query (?1, if it has
+ * one: now). */
+struct gauge_row {
+	const char *sql;
+	struct {
+		const char *name, *help;
+	} g[5];
+	int n;
+};
+
+static const struct gauge_row gauge_rows[] = {
+	{ "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM vms)",
+	  { { "cordon_agents_known", "Hosts the store knows." },
+	    { "cordon_vms_known", "VMs in the agents' inventories." } }, 2 },
+	/* The desired table once (a row per VM ever cut: 20k rows are a few
+	 * milliseconds); the counts of `cordonctl status`. */
+	{ "SELECT coalesce(sum(scopes OR power_off), 0),"
+	  " coalesce(sum((scopes OR power_off) AND error IS NULL"
+	  "   AND acked_generation >= generation), 0),"
+	  " coalesce(sum(acked_generation < generation), 0),"
+	  " coalesce(sum(error IS NOT NULL AND acked_generation >= generation), 0),"
+	  " ?1 - min(CASE WHEN acked_generation < generation THEN updated END)"
+	  " FROM desired",
+	  { { "cordon_vms_cut_desired", "VMs whose desired state cuts something (a scope or power)." },
+	    { "cordon_vms_cut_acked",
+	      "VMs with a desired cut their hosts acked at its current generation." },
+	    { "cordon_vms_pending", "VMs whose current generation (cut or restore) is not acked yet." },
+	    { "cordon_vms_error", "VMs whose host acked their generation with an error." },
+	    { "cordon_oldest_unacked_generation_age_seconds",
+	      "Age of the oldest generation not acked yet (0 when all are acked)." } }, 5 },
+	/* Both through the (state, due) index. */
+	{ "SELECT (SELECT count(*) FROM case_steps WHERE state = 'failing'),"
+	  " ?1 - (SELECT min(due) FROM case_steps WHERE state = 'pending')",
+	  { { "cordon_steps_failing", "Steps that failed and are retried with backoff." },
+	    { "cordon_steps_overdue_seconds",
+	      "How long the most overdue pending step has been due (0 if none is)." } }, 2 },
+	{ "SELECT (SELECT count(*) FROM notifications WHERE state = 'pending' AND attempts > 0),"
+	  " (SELECT count(*) FROM notifications WHERE state = 'failed')",
+	  { { "cordon_notifications_retrying", "Notifications whose last attempt failed, to be retried." },
+	    { "cordon_notifications_failed",
+	      "Notifications given up after every attempt failed (kept, never resent)." } }, 2 },
+};
+
+/* NULL (no unacked generation, no pending step) and negative (a due time
+ * ahead) read as 0. */
+static int put_gauge_row(struct cordond *d, struct mtext *m, const struct gauge_row *r)
 {
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	sqlite3_stmt *st = store_cached(d->store, r->sql);
 	int rc;
 
 	if (!st || (sqlite3_bind_parameter_count(st) > 0 &&
 		    sqlite3_bind_int64(st, 1, store_now()) != SQLITE_OK))
 		return -1;
 	rc = store_step(d->store, st);
-	for (int i = 0; i < n; i++)
-		out[i] = rc == 1 && sqlite3_column_type(st, i) != SQLITE_NULL ?
-			 sqlite3_column_int64(st, i) : -1;
+	for (int i = 0; rc == 1 && i < r->n; i++) {
+		int64_t v = sqlite3_column_int64(st, i); /* NULL: 0 */
+		mtext_single(m, r->g[i].name, "gauge", r->g[i].help, v > 0 ? (double)v : 0);
+	}
 	sqlite3_reset(st);
 	return rc == 1 ? 0 : -1;
 }
@@ -99,51 +142,6 @@ static int put_hosts(struct cordond *d, struct mtext *m)
 	return rc;
 }
 
-static int put_inventory(struct cordond *d, struct mtext *m)
-{
-	static const char sql[] = "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM vms)";
-	int64_t n[2];
-
-	if (read_row(d, sql, n, 2) < 0)
-		return -1;
-	mtext_single(m, "cordon_agents_known", "gauge", "Hosts the store knows.", (double)n[0]);
-	mtext_single(m, "cordon_vms_known", "gauge", "VMs in the agents' inventories.",
-		     (double)n[1]);
-	return 0;
-}
-
-/* The desired table once (one row per VM ever cut: a scan of 20k rows is
- * well under a millisecond); the same counts as `cordonctl status`. */
-static int put_desired(struct cordond *d, struct mtext *m)
-{
-	static const char sql[] =
-		"SELECT coalesce(sum(scopes OR power_off), 0),"
-		" coalesce(sum((scopes OR power_off) AND error IS NULL"
-		"   AND acked_generation >= generation), 0),"
-		" coalesce(sum(acked_generation < generation), 0),"
-		" coalesce(sum(error IS NOT NULL AND acked_generation >= generation), 0),"
-		" ?1 - min(CASE WHEN acked_generation < generation THEN updated END)"
-		" FROM desired";
-	int64_t n[5];
-
-	if (read_row(d, sql, n, 5) < 0)
-		return -1;
-	mtext_single(m, "cordon_vms_cut_desired", "gauge",
-		     "VMs whose desired state cuts something (a scope or power).", (double)n[0]);
-	mtext_single(m, "cordon_vms_cut_acked", "gauge",
-		     "VMs with a desired cut their hosts acked at its current generation.",
-		     (double)n[1]);
-	mtext_single(m, "cordon_vms_pending", "gauge",
-		     "VMs whose current generation (cut or restore) is not acked yet.",
-		     (double)n[2]);
-	mtext_single(m, "cordon_vms_error", "gauge",
-		     "VMs whose host acked their generation with an error.", (double)n[3]);
-	mtext_single(m, "cordon_oldest_unacked_generation_age_seconds", "gauge",
-		     "Age of the oldest generation not acked yet (0 when all are acked).",
-		     n[4] > 0 ? (double)n[4] : 0);
-	return 0;
-}
-
 /* Kept by case_counts.c: a million open cases cost nothing here. Each
  * category with a case since the start shows, 0 included. */
 static int put_cases(struct cordond *d, struct mtext *m)
@@ -168,17 +166,11 @@ static int put_cases(struct cordond *d, struct mtext *m)
 	return rc;
 }
 
-static int put_steps(struct cordond *d, struct mtext *m)
+/* Counted in memory as the steps' transactions commit. */
+static void put_steps_fired(const struct ctl_metrics *cm, struct mtext *m)
 {
-	static const char sql[] =
-		"SELECT (SELECT count(*) FROM case_steps WHERE state = 'failing'),"
-		" ?1 - (SELECT min(due) FROM case_steps WHERE state = 'pending')";
 	struct mlabel how[2] = { { "how", "deadline" }, { "how", "escalated" } };
-	const struct ctl_metrics *cm = &d->metrics;
-	int64_t n[2];
 
-	if (read_row(d, sql, n, 2) < 0)
-		return -1;
 	mtext_family(m, "cordon_steps_fired_total", "counter",
 		     "Ladder steps fired since the start: on their deadline, or by hand.");
 	mtext_sample(m, "cordon_steps_fired_total", &how[0], 1, (double)cm->late.count);
@@ -186,71 +178,38 @@ static int put_steps(struct cordond *d, struct mtext *m)
 	mtext_histogram(m, "cordon_step_lateness_seconds",
 			"Fired time minus due time of the steps fired on their deadline.",
 			&cm->late);
-	mtext_single(m, "cordon_steps_failing", "gauge",
-		     "Steps that failed and are retried with backoff.", (double)n[0]);
-	mtext_single(m, "cordon_steps_overdue_seconds", "gauge",
-		     "How long the most overdue pending step has been due (0 if none is).",
-		     n[1] > 0 ? (double)n[1] : 0);
-	return 0;
-}
-
-static int put_notifications(struct cordond *d, struct mtext *m)
-{
-	static const char sql[] =
-		"SELECT (SELECT count(*) FROM notifications WHERE state = 'pending' AND attempts > 0),"
-		" (SELECT count(*) FROM notifications WHERE state = 'failed')";
-	int64_t n[2];
-
-	if (read_row(d, sql, n, 2) < 0)
-		return -1;
-	mtext_single(m, "cordon_notifications_retrying", "gauge",
-		     "Notifications whose last attempt failed, to be retried.", (double)n[0]);
-	mtext_single(m, "cordon_notifications_failed", "gauge",
-		     "Notifications given up after every attempt failed (kept, never resent).",
-		     (double)n[1]);
-	return 0;
 }
 
 /* The store's families one by one: one that cannot be read is left out
  * whole (never shown as 0), and cordon_metrics_store_read_ok says so. */
-static char *render(void *ctx, size_t *len)
+/* A family that cannot be read is dropped whole (never shown as 0). */
+static void put_or_drop(struct mtext *m, int rc, size_t mark, bool *ok)
 {
-	static int (*const from_store[])(struct cordond *, struct mtext *) = {
-		put_hosts, put_inventory, put_desired, put_cases, put_steps, put_notifications,
-	};
+	if (rc < 0) {
+		mtext_rewind(m, mark);
+		*ok = false;
+	}
+}
+
+char *ctl_metrics_render(void *ctx, size_t *len)
+{
 	struct cordond *d = ctx;
 	struct mtext m;
 	bool ok = true;
+	size_t mark;
 
 	mtext_init(&m);
 	put_info(d, &m);
-	for (size_t i = 0; i < sizeof(from_store) / sizeof(from_store[0]); i++) {
-		size_t mark = m.len;
-		if (from_store[i](d, &m) < 0) {
-			mtext_rewind(&m, mark);
-			ok = false;
-		}
+	put_steps_fired(&d->metrics, &m);
+	mark = m.len;
+	put_or_drop(&m, put_hosts(d, &m), mark, &ok);
+	for (size_t i = 0; i < sizeof(gauge_rows) / sizeof(gauge_rows[0]); i++) {
+		mark = m.len;
+		put_or_drop(&m, put_gauge_row(d, &m, &gauge_rows[i]), mark, &ok);
 	}
+	mark = m.len;
+	put_or_drop(&m, put_cases(d, &m), mark, &ok);
 	mtext_single(&m, "cordon_metrics_store_read_ok", "gauge",
 		     "1 when this scrape read every family from the store.", ok);
 	return mtext_take(&m, len);
-}
-
-void ctl_metrics_start(struct cordond *d)
-{
-	char err[512];
-
-	if (!d->cfg.metrics.enabled)
-		return;
-	d->metrics.http = metrics_http_start(&d->cfg.metrics, render, d, err, sizeof(err));
-	if (!d->metrics.http)
-		log_errorx("%s; serving no metrics", err);
-	else
-		log_info("metrics on http://%s/metrics", d->cfg.metrics.text);
-}
-
-void ctl_metrics_stop(struct cordond *d)
-{
-	metrics_http_free(d->metrics.http);
-	d->metrics.http = NULL;
 }

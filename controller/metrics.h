@@ -5,6 +5,7 @@
 #define CORDON_CTL_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "metrics_text.h"
@@ -21,10 +22,8 @@ struct ctl_metrics {
 };
 
 void ctl_metrics_init(struct ctl_metrics *m);
-/* Serves metrics_listen; an address that cannot be bound is logged, never
- * a reason not to run (enforcement matters more than its dashboard). */
-void ctl_metrics_start(struct cordond *d);
-void ctl_metrics_stop(struct cordond *d);
+/* The exposition text (a metrics_render_fn; ctx: the struct cordond). */
+char *ctl_metrics_render(void *ctx, size_t *len);
 
 /* A step fired (forced: escalated by hand), late_s after it was due. */
 void ctl_metrics_step_fired(struct ctl_metrics *m, bool forced, int64_t late_s);
