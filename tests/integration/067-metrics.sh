@@ -117,6 +117,34 @@ check "GET /nothing: 404" [ "$(http_code "$CTL_NS" GET http://127.0.0.1:9750/not
 check "agent GET /: 404" [ "$(http_code "$CTL_NS" GET "http://$AGENT_METRICS/")" = 404 ]
 check "POST /metrics: 405" [ "$(http_code "$CTL_NS" POST http://127.0.0.1:9750/metrics)" = 405 ]
 
+# ---- a scraper that connects and never finishes its request: 20
+# connections (the limit is 16) hold nothing up. cordond keeps serving
+# cordonctl meanwhile, and drops them after 5 s idle: /metrics answers
+# again while the holder still keeps its sockets open.
+ip netns exec "$CTL_NS" python3 -c '
+import socket, sys, time
+held = []
+for i in range(20):
+    try:
+        s = socket.create_connection(("127.0.0.1", 9750), timeout=2)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        held.append(s)
+    except OSError:
+        pass
+print("held", len(held), flush=True)
+time.sleep(60)
+' >"$CDT_TMP/holder.out" 2>&1 &
+HOLDER=$!
+on_exit kill "$HOLDER"
+check "the slow scraper has its connections open" \
+	wait_until 10 grep -q '^held' "$CDT_TMP/holder.out"
+note "slow scraper: $(cat "$CDT_TMP/holder.out") connections"
+check "cordonctl status answers while they are held" q ctl status
+check "GET /metrics answers again while the slow scraper still holds its sockets" \
+	wait_until 20 eval 'kill -0 "$HOLDER" && ctl_metrics >/dev/null'
+kill "$HOLDER" 2>/dev/null || true
+wait "$HOLDER" 2>/dev/null || true
+
 # ---- the alert rules
 check "conf/cordon-alerts.rules.yml passes promtool check rules" \
 	q promtool check rules "$RULES"
