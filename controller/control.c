@@ -53,34 +53,45 @@ static json_t *vm_full_json(struct cordond *d, const char *uuid, int with_ifaces
 	return vm;
 }
 
-static json_t *cmd_vms(struct cordond *d, const json_t *req, uid_t uid)
+/* One object per row of sql, made by row_json (NULL: a store error): the
+ * whole list, or an error. Half a list would show VMs or hosts as gone. */
+static json_t *list_reply(struct cordond *d, const char *sql,
+			  json_t *(*row_json)(struct cordond *d, sqlite3_stmt *row))
 {
-	sqlite3_stmt *st = store_prepare(d->store,
-		"SELECT uuid FROM vms ORDER BY host_id, name");
+	sqlite3_stmt *st = store_prepare(d->store, sql);
 	json_t *arr = json_array();
 	int rc;
 
-	(void)req;
-	(void)uid;
 	if (!st) {
 		json_decref(arr);
 		return reply_error("database error");
 	}
 	while ((rc = store_step(d->store, st)) == 1) {
-		json_t *vm = vm_full_json(d, (const char *)sqlite3_column_text(st, 0), 1);
-		if (!vm) {
+		json_t *o = row_json(d, st);
+		if (!o) {
 			rc = -1;
 			break;
 		}
-		json_array_append_new(arr, vm);
+		json_array_append_new(arr, o);
 	}
 	sqlite3_finalize(st);
 	if (rc < 0) {
-		/* Half a list would show VMs as gone: say it failed. */
 		json_decref(arr);
 		return reply_error("database read failed (see cordond's log)");
 	}
 	return reply_ok(arr);
+}
+
+static json_t *vm_row_json(struct cordond *d, sqlite3_stmt *row)
+{
+	return vm_full_json(d, (const char *)sqlite3_column_text(row, 0), 1);
+}
+
+static json_t *cmd_vms(struct cordond *d, const json_t *req, uid_t uid)
+{
+	(void)req;
+	(void)uid;
+	return list_reply(d, "SELECT uuid FROM vms ORDER BY host_id, name", vm_row_json);
 }
 
 static json_t *holds_json(struct cordond *d, const char *uuid)
@@ -308,31 +319,10 @@ static json_t *agent_json(struct cordond *d, sqlite3_stmt *host_row)
 
 static json_t *cmd_agents(struct cordond *d, const json_t *req, uid_t uid)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
-		"SELECT host_id, version, last_seen, inventory_complete FROM hosts ORDER BY host_id");
-	json_t *arr = json_array();
-	int rc;
-
 	(void)req;
 	(void)uid;
-	if (!st) {
-		json_decref(arr);
-		return reply_error("database error");
-	}
-	while ((rc = store_step(d->store, st)) == 1) {
-		json_t *a = agent_json(d, st);
-		if (!a) {
-			rc = -1;
-			break;
-		}
-		json_array_append_new(arr, a);
-	}
-	sqlite3_finalize(st);
-	if (rc < 0) {
-		json_decref(arr);
-		return reply_error("database read failed (see cordond's log)");
-	}
-	return reply_ok(arr);
+	return list_reply(d, "SELECT host_id, version, last_seen, inventory_complete FROM hosts"
+			  " ORDER BY host_id", agent_json);
 }
 
 /* The counts of one row of sql; -1 on a store error (never "0"). */
