@@ -1,8 +1,10 @@
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "control_roles.h"
 #include "ini_file.h"
 #include "log.h"
@@ -30,6 +32,54 @@ void ctl_config_defaults(struct ctl_config *cfg)
 	cfg->handshake_ms = 3000;
 	if (metrics_addr_parse(CORDOND_DEFAULT_METRICS, &cfg->metrics, NULL, 0) < 0)
 		fatalx("default metrics_listen does not parse"); /* a code change */
+	cfg->prune_interval = 3600;
+}
+
+int ctl_config_retention_parse(const char *text, long *seconds)
+{
+	size_t n = strlen(text);
+	long weeks;
+	char digits[16];
+
+	if (strcmp(text, "forever") == 0) {
+		*seconds = 0;
+		return 0;
+	}
+	/* Weeks are not a policy unit: "52w" is read here, up to ten years. */
+	if (n > 1 && n < sizeof(digits) && text[n - 1] == 'w') {
+		memcpy(digits, text, n - 1);
+		digits[n - 1] = '\0';
+		if (parse_long(digits, 0, 521, &weeks) < 0)
+			return -1;
+		*seconds = weeks * 7 * 86400;
+		return 0;
+	}
+	return calendar_duration_parse(text, seconds);
+}
+
+/* The retain_* keys and prune_interval; -1 when key is not one of them. */
+static int set_retention(struct ctl_config *c, const char *key, const char *value, char *why,
+			 size_t whylen)
+{
+	static const struct { const char *key; size_t off; } keys[] = {
+		{ "retain_resolved_cases", offsetof(struct ctl_config, retain_resolved_cases) },
+		{ "retain_audit", offsetof(struct ctl_config, retain_audit) },
+		{ "retain_notifications", offsetof(struct ctl_config, retain_notifications) },
+		{ "retain_reports", offsetof(struct ctl_config, retain_reports) },
+		{ "prune_interval", offsetof(struct ctl_config, prune_interval) },
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(key, keys[i].key) != 0)
+			continue;
+		if (ctl_config_retention_parse(value, (long *)((char *)c + keys[i].off)) == 0)
+			return 1;
+		snprintf(why, whylen, "invalid value for '%s': '%.40s' (a duration such as 400d,"
+			 " 52w or 12h; 0 or forever: %s)", key, value,
+			 strcmp(key, "prune_interval") == 0 ? "never by itself" : "keep everything");
+		return 0;
+	}
+	return -1;
 }
 
 static int set_string(char *dst, size_t len, const char *value)
@@ -42,6 +92,7 @@ static int ctl_config_entry(void *user, const char *section, const char *key,
 {
 	struct ctl_config *c = user;
 	enum log_level lvl;
+	int rc;
 
 	if (strcmp(section, "controller") != 0) {
 		snprintf(why, whylen, "unknown section [%s]", section);
@@ -71,6 +122,9 @@ static int ctl_config_entry(void *user, const char *section, const char *key,
 		return parse_long(value, 100, 3600000, &c->agent_timeout_ms) == 0;
 	if (strcmp(key, "handshake_ms") == 0)
 		return parse_long(value, 100, 60000, &c->handshake_ms) == 0;
+	rc = set_retention(c, key, value, why, whylen);
+	if (rc >= 0)
+		return rc;
 	if (strcmp(key, "log_level") == 0) {
 		if (log_level_parse(value, &lvl) < 0)
 			return 0;

@@ -38,7 +38,19 @@ struct ctl_config {
 	long handshake_ms;          /* a TCP peer not through CURVE by then is dropped */
 	char log_level[16];
 	struct metrics_addr metrics; /* GET /metrics; default 127.0.0.1:9750 */
+	/* Data retention (retention.c), seconds; 0 = keep forever (the
+	 * default). prune_interval: how often cordond prunes, 0 = only by
+	 * `cordonctl prune`. */
+	long retain_resolved_cases;
+	long retain_audit;
+	long retain_notifications;
+	long retain_reports;
+	long prune_interval;
 };
+
+/* A retention: "0" or "forever" (keep), a number of weeks ("52w"), or a
+ * duration as in policies ("400d", "12h", "1h30m"). -1 when it is none. */
+int ctl_config_retention_parse(const char *text, long *seconds);
 
 void ctl_config_defaults(struct ctl_config *cfg);
 /* Reads path over the defaults. A missing file is an error only when

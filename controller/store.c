@@ -169,6 +169,15 @@ static const char *const migrations[] = {
 	 * opened without one (a report, `case open` without --contact) takes
 	 * it. */
 	"ALTER TABLE vms ADD COLUMN contact TEXT;",
+	/* 8 -> 9: data retention (retention.c) finds what is due without a
+	 * scan: audit rows bound to no case by age, the rows that point at a
+	 * report mail (its keys, the cases that took it, its duplicates). */
+	"CREATE INDEX IF NOT EXISTS audit_unbound ON audit(at) WHERE case_id IS NULL;"
+	"CREATE INDEX IF NOT EXISTS report_keys_report ON report_keys(report);"
+	"CREATE INDEX IF NOT EXISTS case_reports_report ON case_reports(report) WHERE report IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS reports_duplicate ON reports(duplicate_of) WHERE duplicate_of IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS reports_received ON reports(received);"
+	"CREATE INDEX IF NOT EXISTS notifications_created ON notifications(created);",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
