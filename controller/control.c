@@ -408,6 +408,7 @@ static const struct command commands[] = {
 	{ "policy_show", cases_cmd_policy_show },
 	{ "report_ingest", reports_cmd_ingest }, { "report_list", reports_cmd_list },
 	{ "report_show", reports_cmd_show }, { "report_attach", reports_cmd_attach },
+	{ "prune", prune_cmd },
 };
 
 /* Which socket refuses req (NULL: none does). */

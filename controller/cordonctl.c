@@ -75,6 +75,10 @@ static void usage(FILE *f)
 		"  backup [--store PATH] [--force] FILE\n"
 		"                                  consistent copy of the store while cordond runs,\n"
 		"                                  checked; written by cordonctl as the caller\n"
+		"  prune [--dry-run]               remove now what is older than cordond.conf's\n"
+		"                                  retain_* keys (resolved cases with their rows,\n"
+		"                                  audit, notifications, report mails); --dry-run\n"
+		"                                  counts it and changes nothing\n"
 		"  clock show | clock set TIME | clock advance DURATION\n"
 		"                                  the controller's clock (set/advance only with\n"
 		"                                  cordond --test-clock); TIME like 2026-11-23T05:00:00Z\n"
@@ -302,6 +306,8 @@ static int dispatch(const struct ctl_opts *o, int argc, char **argv)
 		return cmd_report(o, argc, argv);
 	if (strcmp(cmd, "backup") == 0)
 		return cmd_backup(o, argc, argv);
+	if (strcmp(cmd, "prune") == 0)
+		return cmd_prune(o, argc, argv);
 	if (strcmp(cmd, "keygen") == 0)
 		return keys_keygen_main("cordonctl", argc, argv);
 	if (strcmp(cmd, "help") == 0) {

@@ -59,6 +59,8 @@ json_t *ctl_call(const struct ctl_opts *o, json_t *req, int *status);
 /* Sends req (stolen) to socket; the reply's "result", or NULL with the
  * reason printed, *unreachable set when nothing was sent. */
 json_t *ctl_call_socket(const char *socket, json_t *req, int *unreachable);
+/* cordonctl_prune.c: prune [--dry-run] (a retention pass now). */
+int cmd_prune(const struct ctl_opts *o, int argc, char **argv);
 /* cordonctl_backup.c: backup FILE (offline read of the store). */
 int cmd_backup(const struct ctl_opts *o, int argc, char **argv);
 

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "retention.h"
 #include "registry.h"
 #include "store.h"
 #include "transport.h"
@@ -35,6 +36,11 @@ struct cordond {
 	char (*push_hosts)[65];
 	size_t n_push, cap_push;
 	struct ctl_metrics metrics; /* metrics.c: GET /metrics */
+	struct {                    /* prune.c: the retention pass */
+		bool running;
+		uint64_t next_ms;   /* monotonic: when the next pass starts */
+		struct prune_counts removed; /* by the running pass so far */
+	} prune;
 };
 
 /* agents.c: messages from agents, and desired state to them. */
@@ -47,6 +53,13 @@ void agents_mark_vm(struct cordond *d, const char *uuid);
 void agents_flush(struct cordond *d);
 /* Resends what is not acked yet, expires silent agents. */
 void agents_tick(struct cordond *d);
+
+/* prune.c: retention passes (retention.c) from the main loop and by
+ * `cordonctl prune`. prune_tick runs one batch of the pass in progress or
+ * due; true when more is due at once. */
+void prune_init(struct cordond *d);
+bool prune_tick(struct cordond *d);
+json_t *prune_cmd(struct cordond *d, const json_t *req, uid_t uid);
 
 /* What a control socket's clients may do. */
 enum control_role {

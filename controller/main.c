@@ -253,6 +253,9 @@ static int run_loop(struct cordond *d, int sfd)
 		/* One batch per turn, so agents and operators are served
 		 * between batches when many steps fall due at once. */
 		more_due = scheduler_run(d, SCHEDULER_BATCH) == SCHEDULER_BATCH;
+		/* Pruning too: one batch (one transaction) per turn. */
+		if (prune_tick(d))
+			more_due = true;
 		if (now_mono_ms() >= next_tick) {
 			agents_tick(d);
 			outbox_tick(d);
@@ -361,6 +364,7 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 		snprintf(err, errlen, "cannot start the notifier");
 		return -1;
 	}
+	prune_init(d);
 	raise_nofile();
 	d->transport = ctl_transport_new(&d->cfg, err, errlen);
 	if (!d->transport)
