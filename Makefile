@@ -68,6 +68,8 @@ UNIT_DEPS_test_policy   := $(B)/controller/policy.o $(B)/controller/calendar.o
 UNIT_DEPS_test_notify   := $(B)/controller/notify.o
 UNIT_DEPS_test_report_parse := $(REPORT_OBJ)
 UNIT_DEPS_test_config   := $(B)/agent/config.o $(B)/controller/config.o $(B)/controller/calendar.o
+UNIT_DEPS_test_retention := $(B)/controller/store.o $(B)/controller/store_backup.o \
+                            $(B)/controller/retention.o $(B)/controller/config.o $(B)/controller/calendar.o
 UNIT_DEPS_test_store_backup := $(B)/controller/store.o $(B)/controller/store_backup.o
 UNIT_DEPS_test_store    := $(B)/controller/store.o $(B)/controller/store_backup.o $(B)/controller/desired.o \
                            $(B)/controller/inventory.o $(B)/controller/ip_history.o $(B)/controller/vm_hosts.o
