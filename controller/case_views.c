@@ -365,6 +365,9 @@ json_t *cases_cmd_show(struct cordond *d, const json_t *req, uid_t uid)
 		rc = SQLITE_ERROR;
 	}
 	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE && retention_case_was_pruned(d->store, id) == 1)
+		return reply_error("no case %lld: pruned, resolved longer ago than"
+				   " retain_resolved_cases (cordond.conf)", (long long)id);
 	if (rc == SQLITE_DONE)
 		return reply_error("no case %lld (cordonctl case list shows them)", (long long)id);
 	return c ? reply_ok(c) : reply_error("database error");

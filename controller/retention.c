@@ -238,6 +238,20 @@ int retention_count(struct store *s, const struct retention *r, int64_t now,
 	return pass_run(s, &a, true, c) < 0 ? -1 : 0;
 }
 
+int retention_case_was_pruned(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT ?1 > 0 AND ?1 <= coalesce((SELECT seq FROM"
+					 " sqlite_sequence WHERE name = 'cases'), 0)");
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = store_step(s, st) == 1 ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int64_t prune_counts_total(const struct prune_counts *c)
 {
 	int64_t total = 0;

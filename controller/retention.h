@@ -52,6 +52,10 @@ int retention_prune_batch(struct store *s, const struct retention *r, int64_t no
 int retention_count(struct store *s, const struct retention *r, int64_t now,
 		    struct prune_counts *c);
 
+/* 1 when no case id exists but a case of that id once did (ids are
+ * never reused: AUTOINCREMENT), 0 when it never did, -1 on an error. */
+int retention_case_was_pruned(struct store *s, int64_t id);
+
 int64_t prune_counts_total(const struct prune_counts *c);
 void prune_counts_add(struct prune_counts *to, const struct prune_counts *c);
 /* "2 resolved cases (14 rows with them), 3 audit rows, ..." or "nothing". */
