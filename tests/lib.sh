@@ -121,6 +121,33 @@ wait_until() {
 
 # --------------------------------------------------------- setup / cleanup
 
+# test_users GROUP USER...: a group and users in it (no home, no shell),
+# removed at exit; USER "-NAME" is a user in no group of ours.
+test_users() {
+	local group=$1 u
+	shift
+	command -v useradd >/dev/null && command -v setpriv >/dev/null ||
+		fail "useradd and setpriv are installed"
+	groupadd "$group"
+	on_exit groupdel "$group"
+	for u in "$@"; do
+		if [ "${u#-}" != "$u" ]; then
+			useradd -M -N -s /usr/sbin/nologin "${u#-}"
+		else
+			useradd -M -N -s /usr/sbin/nologin -G "$group" "$u"
+		fi
+		on_exit userdel "${u#-}"
+	done
+}
+
+# as USER CMD...: CMD as USER (with USER's groups), output in OUT, status in RC.
+as() {
+	local user=$1
+	shift
+	RC=0
+	OUT=$(setpriv --reuid="$user" --regid=users --init-groups "$@" 2>&1) || RC=$?
+}
+
 # on_exit CMD [ARGS...]: registers a cleanup command (run in reverse order).
 on_exit() {
 	local q

@@ -11,19 +11,11 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
-command -v useradd >/dev/null && command -v setpriv >/dev/null ||
-	fail "useradd and setpriv are installed"
-
 # Test users and group, named after this test's prefix, removed at exit.
 MON_GROUP=${CDT_PREFIX}mon
 MON_USER=${CDT_PREFIX}m
 NOBODY_USER=${CDT_PREFIX}n
-groupadd "$MON_GROUP"
-on_exit groupdel "$MON_GROUP"
-useradd -M -N -s /usr/sbin/nologin -G "$MON_GROUP" "$MON_USER"
-on_exit userdel "$MON_USER"
-useradd -M -N -s /usr/sbin/nologin "$NOBODY_USER"
-on_exit userdel "$NOBODY_USER"
+test_users "$MON_GROUP" "$MON_USER" "-$NOBODY_USER"
 
 topo_one_host_unstarted 1
 write_controller_conf "readonly_group = $MON_GROUP"
@@ -49,14 +41,6 @@ expect_reach vm11 public
 chmod 0711 "$CDT_TMP" "$CDT_TMP/ctl" "$CDT_TMP/hv1"
 SOCK=$CDT_TMP/ctl/control.sock
 RO_SOCK=$CDT_TMP/ctl/control-ro.sock
-
-# as USER CMD...: CMD as USER (with USER's groups), output in OUT, status in RC.
-as() {
-	local user=$1
-	shift
-	RC=0
-	OUT=$(setpriv --reuid="$user" --regid=users --init-groups "$@" 2>&1) || RC=$?
-}
 
 check "the read-only socket is mode 660, group $MON_GROUP" \
 	[ "$(stat -c '%a %G' "$RO_SOCK")" = "660 $MON_GROUP" ]

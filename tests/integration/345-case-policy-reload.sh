@@ -164,11 +164,14 @@ ok "phishing case $id3 opened at 15:00"
 stop_controller
 db=$CDT_TMP/ctl/cordon.db
 v=$(sqlite3 "$db" 'PRAGMA user_version')
-# Undo the migrations of controller/store.c after schema 5 (the owner's
-# contact; report mails and the address history; then the ladders), as a
-# store written by a cordond from before ladders would be. A migration
-# added later must be undone here too.
+# Undo the migrations of controller/store.c after schema 5 (the retention
+# indexes; the owner's contact; report mails and the address history; then
+# the ladders), as a store written by a cordond from before ladders would
+# be. A migration added later must be undone here too.
 sqlite3 "$db" <<-SQL || fail "sqlite3 turns the store back into schema 5"
+	DROP INDEX audit_unbound;
+	DROP INDEX notifications_created;
+	DROP INDEX case_reports_report;
 	ALTER TABLE vms DROP COLUMN contact;
 	DROP TABLE ip_history;
 	DROP TABLE reports;

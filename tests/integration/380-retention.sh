@@ -12,24 +12,9 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../cases.sh"
 cdt_init
-command -v useradd >/dev/null && command -v setpriv >/dev/null ||
-	fail "useradd and setpriv are installed"
-
 MON_GROUP=${CDT_PREFIX}mon
 MON_USER=${CDT_PREFIX}m
-groupadd "$MON_GROUP"
-on_exit groupdel "$MON_GROUP"
-useradd -M -N -s /usr/sbin/nologin -G "$MON_GROUP" "$MON_USER"
-on_exit userdel "$MON_USER"
-
-# as USER CMD...: CMD as USER (with USER's groups), output in OUT, status in RC.
-as() {
-	local user=$1
-	shift
-	RC=0
-	OUT=$(setpriv --reuid="$user" --regid=users --init-groups "$@" 2>&1) || RC=$?
-}
-
+test_users "$MON_GROUP" "$MON_USER"
 CASES_CONF_EXTRA=("readonly_group = $MON_GROUP")
 topo_cases 2
 chmod 0711 "$CDT_TMP" "$CDT_TMP/ctl"

@@ -19,37 +19,10 @@
 #define DAY 86400
 #define NOW 2000000000LL
 
-struct fixture {
-	char dir[64];
-	struct store *store;
-};
+#include "store_fixture.h"
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	char path[128], err[256] = "";
-
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/cordon-test-retention.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(path, sizeof(path), "%s/cordon.db", f->dir);
-	f->store = store_open(path, err, sizeof(err));
-	assert_non_null(f->store);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[128];
-
-	store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
+#define setup store_fixture_setup
+#define teardown store_fixture_teardown
 
 static void sql(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sql(struct store *s, const char *fmt, ...)

@@ -17,37 +17,10 @@
 
 #define U1 "c0d0c0d0-0000-4000-8000-000001000001"
 
-struct fixture {
-	char dir[64];
-	struct store *store;
-};
+#include "store_fixture.h"
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	char path[128], err[256] = "";
-
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/cordon-test-store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(path, sizeof(path), "%s/cordon.db", f->dir);
-	f->store = store_open(path, err, sizeof(err));
-	assert_non_null(f->store);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[128];
-
-	store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
+#define setup store_fixture_setup
+#define teardown store_fixture_teardown
 
 /* host lists the VMs uuids[0..n) (complete or not). */
 static void host_lists(struct store *s, const char *host, const char *const *uuids, size_t n,

@@ -15,39 +15,20 @@
 #include "store.h"
 #include "store_backup.h"
 
-struct fixture {
-	char dir[64];
-	char db[128];
-	struct store *store;
-};
+#include "store_fixture.h"
 
+/* A store with one audit row. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[256] = "";
+	struct fixture *f;
 
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/cordon-test-backup.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/cordon.db", f->dir);
-	f->store = store_open(f->db, err, sizeof(err));
-	assert_non_null(f->store);
+	store_fixture_setup(state);
+	f = *state;
 	assert_int_equal(store_audit(f->store, 0, "test", NULL, "before the backup"), 0);
-	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[128];
-
-	store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
+#define teardown store_fixture_teardown
 
 static int count_audit(const char *path)
 {
