@@ -10,8 +10,9 @@
 # prune` (1 s in the request, the rest in cordond's background pass) while
 # a loop runs `cordonctl status` back to back and times each call; the
 # pass ends when cordond logs its second "prune: removed" line. Prints the
-# rows, the time, rows/s, and the slowest and median `status` round trip
-# (each includes a cordonctl process start).
+# rows, the time, rows/s, and the median and slowest `status` round trip
+# (each includes a cordonctl process start), 200 of them before the pass
+# for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-111112}
@@ -54,6 +55,20 @@ rows=$(sqlite3 "$CDT_TMP/ctl/cordon.db" "SELECT (SELECT count(*) FROM cases)
 start_controller
 log=$CDT_TMP/ctl/cordond.log
 passes() { grep -c "prune: removed" "$log" || true; }
+# summary FILE LABEL: median and slowest of the round trips in FILE.
+summary() {
+	awk '{ printf "%.3f\n", ($2 - $1) * 1000 }' "$1" | sort -n >"$1.sorted"
+	awk -v label="$2" '{ v[NR] = $1 } END {
+		printf "cordonctl status %s: %d calls, median %.1f ms, slowest %.1f ms\n",
+			label, NR, v[int((NR + 1) / 2)], v[NR] }' "$1.sorted"
+}
+base=$CDT_TMP/latency-idle
+: >"$base"
+for ((i = 0; i < 200; i++)); do
+	t=$EPOCHREALTIME
+	ctl status >/dev/null
+	echo "$t $EPOCHREALTIME" >>"$base"
+done
 lat=$CDT_TMP/latency
 : >"$lat"
 (
@@ -70,13 +85,9 @@ until [ "$(passes)" -ge 2 ]; do sleep 0.05; done
 t1=$EPOCHREALTIME
 wait "$probe"
 left=$(sqlite3 "$CDT_TMP/ctl/cordon.db" "SELECT count(*) FROM cases")
-awk -v rows="$rows" -v t0="$t0" -v t1="$t1" -v left="$left" '
-	{ d = ($2 - $1) * 1000; v[NR] = d; if (d > max) max = d }
-	END {
-		n = asort(v)
-		printf "rows %d in %.2f s: %.0f rows/s (cases left %d)\n", rows, t1 - t0, rows / (t1 - t0), left
-		printf "cordonctl status during the pass: %d calls, median %.1f ms, slowest %.1f ms\n",
-			n, v[int((n + 1) / 2)], max
-	}' "$lat"
+echo "rows $rows in $(awk -v a="$t0" -v b="$t1" -v r="$rows" \
+	'BEGIN { printf "%.2f s: %.0f rows/s", b - a, r / (b - a) }') (cases left $left)"
+summary "$base" "before the pass (idle)"
+summary "$lat" "during the pass"
 grep "prune: removed" "$log"
 cdt_done

@@ -11,7 +11,7 @@
 #include "util.h"
 
 #define PRUNE_FIRST_DELAY_MS 10000 /* after start: let agents connect first */
-#define PRUNE_CMD_BUDGET_MS 1000   /* cordonctl prune: the rest in the background */
+#define PRUNE_CMD_BUDGET_MS 100    /* cordonctl prune: the rest in the background */
 
 static struct retention retention_of_config(const struct ctl_config *cfg)
 {
