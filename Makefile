@@ -134,7 +134,7 @@ check: all
 # parsers or a fault takes an error path (config, wire, control socket,
 # hostile tenant and hosts, store faults, report mails), so that CI stays
 # under 30 minutes; check-san-all runs every test but the libvirt ones.
-SAN_TESTS := @(test_*|105-*|15[0-8]-*|160-*|190-*|22[02]-*|23[0-8]-*|350-*|365-*|53[05]-*|6[0-5]0-*)
+SAN_TESTS := @(test_*|105-*|15[0-8]-*|160-*|190-*|22[02]-*|23[0-8]-*|350-*|365-*|380-*|53[05]-*|6[0-5]0-*)
 check-san:
 	$(MAKE) SAN=1 B=build-san all
 	CDT_BUILD=$(CURDIR)/build-san tests/run '$(SAN_TESTS)'
