@@ -10,6 +10,10 @@
 #include "log.h"
 #include "util.h"
 
+#ifndef CORDON_SBINDIR /* set by the Makefile from PREFIX */
+#define CORDON_SBINDIR "/usr/local/sbin"
+#endif
+
 void ctl_config_defaults(struct ctl_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -25,7 +29,9 @@ void ctl_config_defaults(struct ctl_config *cfg)
 	strcpy(cfg->policies, "/etc/cordon/policies");
 	strcpy(cfg->calendar, "/etc/cordon/calendar.conf");
 	strcpy(cfg->templates, "/etc/cordon/templates");
-	strcpy(cfg->notify_command, "/usr/sbin/sendmail -t -i");
+	/* Not /usr/sbin/sendmail: Debian's queue through a setuid or setgid
+	 * helper, which the shipped unit's NoNewPrivileges=yes forbids. */
+	strcpy(cfg->notify_command, CORDON_SBINDIR "/cordon-sendmail -t -i");
 	strcpy(cfg->notify_from, "abuse@localhost");
 	cfg->resend_ms = 1000;
 	cfg->agent_timeout_ms = 5000;

@@ -11,6 +11,8 @@ packages=(
 	libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
 	libnl-3-dev libnl-route-3-dev libvirt-dev libxml2-dev
 	libgmime-3.0-dev libyaml-dev libmicrohttpd-dev
+	# cordon-sendmail: SMTP submission
+	libcurl4-openssl-dev
 	# make deb and its test (070-deb-install)
 	debhelper
 	# man pages (make man) and their test
@@ -21,6 +23,8 @@ packages=(
 	# run and test
 	nftables iproute2 iputils-ping netcat-openbsd sqlite3 jq procps
 	coreutils util-linux gdb
+	# test 372: a real SMTP server (Maildir delivery) for cordon-sendmail
+	python3-aiosmtpd
 	# test 067-metrics: scrapes with curl, checks with promtool and runs a
 	# real Prometheus (the package's own service is not needed: under a
 	# policy-rc.d that forbids starts, as in containers, it stays stopped;

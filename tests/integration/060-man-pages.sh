@@ -13,7 +13,7 @@ cdt_init
 command -v scdoc >/dev/null || fail "scdoc is installed (scripts/install-deps.sh)"
 MB=$CDT_TMP/b
 out=$(make -s -C "$CDT_ROOT" B="$MB" man 2>&1) || fail "make man builds the pages: $out"
-pages=(cordonctl.1 cordond.8 cordon-agent.8 cordond.conf.5 agent.conf.5 cordon.policy.5)
+pages=(cordonctl.1 cordond.8 cordon-agent.8 cordon-sendmail.8 cordond.conf.5 agent.conf.5 cordon.policy.5)
 declare -A TEXT=()
 for p in "${pages[@]}"; do
 	f=$MB/man/$p
@@ -47,6 +47,7 @@ check_options() {
 check_options cordonctl.1 "$("$CORDONCTL" --help) $("$CORDONCTL" keygen --help)"
 check_options cordond.8 "$("$CORDOND" --help)"
 check_options cordon-agent.8 "$("$CORDON_AGENT" --help) $("$CORDON_AGENT" keygen --help)"
+check_options cordon-sendmail.8 "$("$CORDON_SENDMAIL" --help)"
 
 # cordonctl's commands and subcommands: the command column of --help.
 help=$("$CORDONCTL" --help)

@@ -8,7 +8,7 @@ cdt_init
 
 want=$(sed -n 's/^#define CORDON_VERSION "\(.*\)"$/\1/p' "$CDT_ROOT/common/util.h")
 check "CORDON_VERSION is read from common/util.h ($want)" [ -n "$want" ]
-for prog in cordond cordon-agent cordonctl; do
+for prog in cordond cordon-agent cordonctl cordon-sendmail; do
 	bin=$CDT_BUILD/$prog
 	rc=0
 	out=$("$bin" --version 2>&1 </dev/null) || rc=$?

@@ -38,7 +38,9 @@ check "groups cordon-monitor and cordon-report exist" \
 	q eval 'getent group cordon-monitor && getent group cordon-report'
 check "the controller's key was made, its secret cordon's only" \
 	q test "$(stat -c '%U %a' /etc/cordon/controller.cert_secret)" = "cordon 600"
-for page in cordond.8 cordonctl.1 cordond.conf.5 cordon.policy.5 cordon-agent.8 agent.conf.5; do
+check "cordon-sendmail is installed beside cordond (its default notify_command)" \
+	q /usr/sbin/cordon-sendmail --version
+for page in cordond.8 cordon-sendmail.8 cordonctl.1 cordond.conf.5 cordon.policy.5 cordon-agent.8 agent.conf.5; do
 	check "man page ${page%.*}(${page##*.}) installed" q man -w "${page##*.}" "${page%.*}"
 done
 check "units installed" q test -f /lib/systemd/system/cordond.service -a \
