@@ -751,6 +751,19 @@ static void pack_stamped(uint32_t version, uint8_t **buf, size_t *len)
 	pack_raw(&f.env, buf, len);
 }
 
+/* Decodes buf (and frees it), which must be accepted; *peer says which
+ * versions it claimed. */
+static Cordon__Envelope *decode_accepted(uint8_t *buf, size_t len, struct codec_peer *peer)
+{
+	char err[ERRLEN];
+	Cordon__Envelope *e = codec_decode_peer(buf, len, peer, err, sizeof(err));
+
+	free(buf);
+	if (!e)
+		fail_msg("refused: %s", err);
+	return e;
+}
+
 /* Outside [own - 1, own + 1] = [1, 3]: refused, saying both versions,
  * and the peer's version reported for the caller's refusal. */
 static void test_wrong_version(void **state)
@@ -792,19 +805,14 @@ static void test_version_window(void **state)
 
 	for (uint32_t v = 1; v <= 3; v++) {
 		struct codec_peer peer;
-		Cordon__Envelope *e;
 		uint8_t *buf;
 		size_t len;
-		char err[ERRLEN];
 
 		pack_stamped(v, &buf, &len);
-		e = codec_decode_peer(buf, len, &peer, err, sizeof(err));
-		assert_non_null(e);
+		codec_free(decode_accepted(buf, len, &peer));
 		assert_false(peer.version_refused);
 		assert_int_equal(peer.stamp, v);
 		assert_int_equal(peer.version, v);
-		codec_free(e);
-		free(buf);
 	}
 	assert_false(codec_version_readable(0));
 	assert_true(codec_version_readable(1));
@@ -840,21 +848,18 @@ static void test_encode_as_older(void **state)
 	Cordon__Envelope *e;
 	uint8_t *buf;
 	size_t len;
-	char err[ERRLEN];
 	(void)state;
 
 	fx_init(&f);
 	fx_body(&f, CORDON__ENVELOPE__BODY_DESIRED);
 	assert_int_equal(codec_encode_as(&f.env, 1, &buf, &len), 0);
-	e = codec_decode_peer(buf, len, &peer, err, sizeof(err));
-	assert_non_null(e);
+	e = decode_accepted(buf, len, &peer);
 	assert_int_equal(e->version, 1);
 	assert_int_equal(e->sender_version, CORDON_PROTO_VERSION);
 	assert_int_equal(e->sender_min, CORDON_PROTO_MIN);
 	assert_int_equal(peer.stamp, 1);
 	assert_int_equal(peer.version, CORDON_PROTO_VERSION);
 	codec_free(e);
-	free(buf);
 }
 
 /* A newer peer stamps in our version but says it is a far one: readable,
@@ -863,10 +868,8 @@ static void test_sender_version_far(void **state)
 {
 	struct codec_peer peer;
 	struct fx f;
-	Cordon__Envelope *e;
 	uint8_t *buf;
 	size_t len;
-	char err[ERRLEN];
 	(void)state;
 
 	fx_init(&f);
@@ -875,12 +878,9 @@ static void test_sender_version_far(void **state)
 	f.env.sender_version = 4;
 	f.env.sender_min = 3;
 	pack_raw(&f.env, &buf, &len);
-	e = codec_decode_peer(buf, len, &peer, err, sizeof(err));
-	assert_non_null(e);
+	codec_free(decode_accepted(buf, len, &peer));
 	assert_int_equal(peer.version, 4);
 	assert_false(codec_version_compatible(peer.version));
-	codec_free(e);
-	free(buf);
 }
 
 /* A newer controller's scope bit reaches the agent (which cuts every scope
