@@ -10,8 +10,9 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
-# The last protocol-1 release: main when protocol 2 was written. Its agent
-# and controller accept envelopes of version 1 only.
+# The last protocol-1 release: main when protocol 2 was begun (commits
+# after it on main, before protocol 2 was merged, speak protocol 1 too). Its
+# agent and controller accept envelopes of version 1 only.
 V1_COMMIT=41a18c248fe7a34a86e81a99c61c72d9e7d12c1f
 ROLL=$CDT_ROOT/build/rolling
 
@@ -143,9 +144,13 @@ CORDONCTL=$ROLL/next/cordonctl vm_restore vm12
 expect_vm_open vm12
 
 # --- 6. a protocol-1 controller, this agent: it falls back to protocol 1
+# A store is never downgraded (this tree's schema is newer): the release
+# starts on one of its own, and learns the VMs from the hellos.
 stop_controller
+CTL_DB=$CDT_TMP/ctl/release.db write_controller_conf
 CORDOND=$V1_CORDOND start_controller
 wait_agent_connected hv1 30
+wait_vm_known vm11
 check "cordon-agent status on hv1: protocol 2, speaking 1 to the release" \
 	sh -c "'$CORDON_AGENT' status --socket '$CDT_TMP/hv1/status.sock' |
 		grep -q 'protocol     2 (controller: 1, speaking 1)'"
