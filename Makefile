@@ -34,6 +34,17 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# Test builds only (tests/integration/127-rolling-upgrade.sh), each in its
+# own B=: CORDON_PROTO_VERSION_OVERRIDE=N claims protocol N and sends a field
+# this schema lacks (a newer peer); CORDON_SCOPE_NEXT=1 adds a fourth scope
+# "next" (bit 8), as a newer controller might.
+ifneq ($(CORDON_PROTO_VERSION_OVERRIDE),)
+CFLAGS  += -DCORDON_PROTO_VERSION_OVERRIDE=$(CORDON_PROTO_VERSION_OVERRIDE)
+endif
+ifeq ($(CORDON_SCOPE_NEXT),1)
+CFLAGS  += -DCORDON_SCOPE_NEXT
+endif
+
 pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs   = $(shell pkg-config --libs $(1))
 

@@ -237,6 +237,25 @@ static int entry_macs_refresh(struct enforcer *e, struct vm_enforced *v)
 	return e->inv_ready ? entry_ports_refresh(e, v, vm) : 0;
 }
 
+/* A bit this agent does not know is a newer controller's scope: it is
+ * taken as "cut everything known", never as nothing (fail-closed). */
+static uint32_t effective_scopes(const Cordon__VmState *d)
+{
+	return d->scopes & ~(uint32_t)SCOPE_ALL ? (uint32_t)SCOPE_ALL : d->scopes;
+}
+
+/* Remembered for the ack's error; logged when it first shows. */
+static void note_unknown_scopes(struct vm_enforced *v, const Cordon__VmState *d)
+{
+	uint32_t unknown = d->scopes & ~(uint32_t)SCOPE_ALL;
+
+	if (unknown && unknown != v->unknown_scopes)
+		log_errorx("VM %s: desired scopes 0x%x hold bits this agent does not know (0x%x): "
+			   "cutting every scope it knows (public, private, smtp)", d->uuid,
+			   d->scopes, unknown);
+	v->unknown_scopes = unknown;
+}
+
 static int entry_set(struct enforcer *e, const Cordon__VmState *d)
 {
 	struct vm_enforced *v = state_upsert(&e->state, d->uuid);
@@ -244,9 +263,10 @@ static int entry_set(struct enforcer *e, const Cordon__VmState *d)
 	if (!v)
 		return -1;
 	v->generation = d->generation;
-	v->scopes = d->scopes;
+	v->scopes = effective_scopes(d);
 	v->power_off = d->power_off;
-	if (!inventory_find(e->inv, d->uuid) && d->scopes == 0)
+	note_unknown_scopes(v, d);
+	if (!inventory_find(e->inv, d->uuid) && v->scopes == 0)
 		for (int s = 0; s < SCOPE_COUNT; s++)
 			v->macs[s].n = 0;
 	return entry_macs_refresh(e, v);
@@ -371,9 +391,15 @@ int enforcer_ack_for(struct enforcer *e, char *const *uuids, size_t n, Cordon__A
 	for (size_t i = 0; i < n; i++) {
 		struct vm_enforced *v = state_find(&e->state, uuids[i]);
 		const char *err = NULL;
+		char unknown[160];
 		if (!v)
 			continue;
-		if (!inventory_find(e->inv, v->uuid) && v->scopes)
+		if (v->unknown_scopes) {
+			snprintf(unknown, sizeof(unknown), "desired scope bits 0x%x unknown to this "
+				 "agent (protocol %d): every scope it knows is cut; upgrade it",
+				 v->unknown_scopes, CORDON_PROTO_VERSION);
+			err = unknown;
+		} else if (!inventory_find(e->inv, v->uuid) && v->scopes)
 			err = e->inv->complete ? "VM is not in this host's inventory; MACs unknown" :
 			      "this host could not read its whole inventory: the VM's last "
 			      "known MACs and ports stay cut";
@@ -392,7 +418,7 @@ static bool should_apply(const struct vm_enforced *v, const Cordon__VmState *d, 
 		return true;
 	/* By content as well as generation: an entry lifted here (its VM
 	 * left) keeps nothing of what it held, whatever its generation. */
-	differs = v->scopes != d->scopes || v->power_off != d->power_off;
+	differs = v->scopes != effective_scopes(d) || v->power_off != d->power_off;
 	/* A full set is the controller's whole truth; a single update older
 	 * than what we hold is a late duplicate. */
 	if (full)
@@ -436,7 +462,9 @@ int enforcer_stage(struct enforcer *e, Cordon__VmState **desired, size_t n, bool
 	if (full && lift_unlisted(e, desired, n))
 		e->staged = true;
 	for (size_t i = 0; i < n; i++) {
-		const struct vm_enforced *v = state_find(&e->state, desired[i]->uuid);
+		struct vm_enforced *v = state_find(&e->state, desired[i]->uuid);
+		if (v) /* also when it holds already: after a restart, say so again */
+			note_unknown_scopes(v, desired[i]);
 		if (!should_apply(v, desired[i], full) ||
 		    unlisted_refused(e, v, desired[i], &unlisted))
 			continue;

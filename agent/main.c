@@ -177,7 +177,7 @@ static void handle_message(struct agent *a, const Cordon__Envelope *env)
 		a->link->last_heartbeat_wall = (int64_t)(now_wall_ms() / 1000);
 		break;
 	case CORDON__ENVELOPE__BODY_HELLO_REQUIRED:
-		if (a->link->state == LINK_REFUSED)
+		if (link_holds_off(a->link))
 			break; /* our heartbeat crossed the refusal; retried later */
 		log_info("controller asks for a new hello (it restarted?)");
 		a->link->hello_needed = true;
@@ -245,7 +245,7 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 	} else {
 		t->refused_since = 0;
 	}
-	if (l->hello_needed && l->state != LINK_REFUSED && hello_ready(a, now))
+	if (l->hello_needed && !link_holds_off(l) && hello_ready(a, now))
 		send_hello(a);
 	if (now < t->next_heartbeat)
 		return;
@@ -260,6 +260,8 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 			log_warnx("no answer from the controller for %llu ms",
 				  (unsigned long long)(now - l->last_rx_mono));
 			l->silent = true;
+			if (l->state == LINK_HELLO_SENT)
+				link_hello_unanswered(l);
 		}
 	}
 }

@@ -71,6 +71,11 @@ struct vm_enforced {
 	struct vm_port *ports;
 	size_t n_ports;
 	uint32_t restarted;        /* started by someone while it had to be off */
+	/* Bits of its desired scopes this agent does not know (a newer
+	 * controller's): every known scope is cut for them. Not saved: the
+	 * scopes saved are all cut, and the controller's next set says it
+	 * again. */
+	uint32_t unknown_scopes;
 };
 
 struct agent_state {

@@ -114,13 +114,16 @@ json_t *status_build(const struct agent *a)
 		enforced++;
 		json_array_append_new(vms, vm_json(a, v));
 	}
-	return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s, s:I, s:I}, s:o, s:I, s:I, s:o,"
+	return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s, s:I, s:I, s:i, s:I, s:I}, s:o, s:I,"
+			 " s:I, s:o,"
 			 " s:{s:I, s:b, s:b}, s:s, s:o?, s:o?}",
 		"host_id", a->cfg.host_id, "version", CORDON_VERSION, "started", (json_int_t)a->started,
 		"controller", "endpoint", a->cfg.controller,
 		"link", l->silent && l->state == LINK_UP ? "not-answering" : link_state_name(l->state),
 		"detail", l->detail, "last_heartbeat", (json_int_t)l->last_heartbeat_wall,
-		"sessions", (json_int_t)l->sessions,
+		"sessions", (json_int_t)l->sessions, "protocol", CORDON_PROTO_VERSION,
+		"protocol_spoken", (json_int_t)l->stamp,
+		"controller_protocol", (json_int_t)l->controller_version,
 		"nft", nft_json(a), "inventory_vms", (json_int_t)a->inv.n,
 		"enforced_count", (json_int_t)enforced, "vms", vms,
 		"pending", "acks", (json_int_t)a->pending_acks,

@@ -20,6 +20,17 @@ static json_int_t num(const json_t *o, const char *k)
 	return json_integer_value(json_object_get(o, k));
 }
 
+/* "protocol     2 (controller: 3, speaking 2)": during a rolling upgrade
+ * the admin sees which side is behind. */
+static void print_protocol(const json_t *c)
+{
+	printf("protocol     %lld", (long long)num(c, "protocol"));
+	if (num(c, "controller_protocol"))
+		printf(" (controller: %lld, speaking %lld)", (long long)num(c, "controller_protocol"),
+		       (long long)num(c, "protocol_spoken"));
+	printf("\n");
+}
+
 static void print_link(const json_t *c)
 {
 	char when[32];
@@ -28,6 +39,7 @@ static void print_link(const json_t *c)
 	printf("controller   %s: %s\n", str(c, "endpoint"), str(c, "link"));
 	if (strcmp(str(c, "link"), "connected") != 0)
 		printf("             %s\n", str(c, "detail"));
+	print_protocol(c);
 	printf("heartbeat    %s", format_time_utc(hb, when, sizeof(when)));
 	if (hb)
 		printf(" (%llds ago)", (long long)(time(NULL) - hb));

@@ -90,6 +90,7 @@ struct agent_link *link_new(const struct agent_config *cfg, char *err, size_t er
 		goto fail;
 	}
 	snprintf(l->detail, sizeof(l->detail), "connecting to %s", cfg->controller);
+	l->stamp = CORDON_PROTO_VERSION;
 	return l;
 fail:
 	link_free(l);
@@ -128,15 +129,49 @@ int link_send(struct agent_link *l, Cordon__Envelope *env)
 	size_t len;
 	int rc;
 
-	if (codec_encode(env, &buf, &len) < 0)
+	if (codec_encode_as(env, l->stamp, &buf, &len) < 0)
 		return -1;
 	rc = zmq_send(l->dealer, buf, len, ZMQ_DONTWAIT);
 	free(buf);
 	return rc < 0 ? -1 : 0;
 }
 
+/* Logged once per change: a far controller answers every Hello retry. */
+static void protocol_mismatch(struct agent_link *l, const struct codec_peer *peer)
+{
+	char detail[sizeof(l->detail)];
+
+	snprintf(detail, sizeof(detail), "the controller speaks protocol %u, this agent "
+		 "protocol %d (it talks with %d-%d): upgrade the %s; the cuts saved here hold",
+		 peer->version, CORDON_PROTO_VERSION, CORDON_PROTO_MIN, CORDON_PROTO_READ_MAX,
+		 peer->version < CORDON_PROTO_VERSION ? "controller" : "agent");
+	if (l->state != LINK_PROTOCOL || strcmp(detail, l->detail) != 0)
+		log_errorx("%s", detail);
+	memcpy(l->detail, detail, sizeof(detail));
+	l->state = LINK_PROTOCOL;
+	l->controller_version = peer->version;
+}
+
+/* Refused carries its own reason (the controller stamps it so that any
+ * version reads it); anything else from a controller too far is not
+ * ours to apply. */
+static bool protocol_accepted(struct agent_link *l, const Cordon__Envelope *env,
+			      const struct codec_peer *peer)
+{
+	if (env->body_case != CORDON__ENVELOPE__BODY_REFUSED &&
+	    !codec_version_compatible(peer->version)) {
+		protocol_mismatch(l, peer);
+		return false;
+	}
+	l->controller_version = peer->version;
+	if (env->body_case != CORDON__ENVELOPE__BODY_REFUSED)
+		l->stamp = codec_negotiate(peer->version);
+	return true;
+}
+
 int link_recv(struct agent_link *l, Cordon__Envelope **env)
 {
+	struct codec_peer peer;
 	zmq_msg_t msg;
 	char err[256];
 	int rc;
@@ -153,15 +188,36 @@ int link_recv(struct agent_link *l, Cordon__Envelope **env)
 		zmq_msg_close(&msg);
 		return 0;
 	}
-	*env = codec_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof(err));
+	*env = codec_decode_peer(zmq_msg_data(&msg), zmq_msg_size(&msg), &peer, err,
+				 sizeof(err));
 	zmq_msg_close(&msg);
+	if (!*env && peer.version_refused) {
+		protocol_mismatch(l, &peer);
+		return 0;
+	}
 	if (!*env) {
 		log_warnx("dropping a malformed message from the controller: %s", err);
+		return 0;
+	}
+	if (!protocol_accepted(l, *env, &peer)) {
+		codec_free(*env);
+		*env = NULL;
 		return 0;
 	}
 	l->last_rx_mono = now_mono_ms();
 	l->silent = false;
 	return 1;
+}
+
+void link_hello_unanswered(struct agent_link *l)
+{
+	if (l->stamp != CORDON_PROTO_VERSION || CORDON_PROTO_MIN < 1)
+		return;
+	l->stamp = CORDON_PROTO_MIN;
+	l->hello_needed = true;
+	snprintf(l->detail, sizeof(l->detail), "no answer to a hello in protocol %d; trying "
+		 "protocol %d (an older controller?)", CORDON_PROTO_VERSION, CORDON_PROTO_MIN);
+	log_warnx("%s", l->detail);
 }
 
 void link_handle_monitor(struct agent_link *l)
@@ -177,6 +233,9 @@ void link_handle_monitor(struct agent_link *l)
 		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			l->sessions++;
 			l->hello_needed = true;
+			/* A new session may be a new controller: our own first. */
+			l->stamp = CORDON_PROTO_VERSION;
+			l->silent = false;
 			l->last_rx_mono = now_mono_ms();
 			log_info("connected to the controller (session %u)", l->sessions);
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
@@ -206,6 +265,12 @@ const char *link_state_name(enum link_state s)
 	case LINK_UP: return "connected";
 	case LINK_REFUSED: return "refused";
 	case LINK_AUTH_FAILED: return "auth-failed";
+	case LINK_PROTOCOL: return "protocol-mismatch";
 	}
 	return "?";
+}
+
+bool link_holds_off(const struct agent_link *l)
+{
+	return l->state == LINK_REFUSED || l->state == LINK_PROTOCOL;
 }

@@ -16,6 +16,7 @@ enum link_state {
 	LINK_UP,           /* desired set received, heartbeats answered */
 	LINK_REFUSED,      /* controller refused our hello */
 	LINK_AUTH_FAILED,  /* CURVE/ZAP refused our key */
+	LINK_PROTOCOL,     /* the controller's protocol is too far from ours */
 };
 
 struct agent_link {
@@ -28,6 +29,10 @@ struct agent_link {
 	uint64_t heartbeat_seq;
 	unsigned sessions;            /* completed handshakes */
 	bool silent;                  /* no message for 3 heartbeats */
+	/* Protocol versions (proto/cordon.proto, "Versions"): the one we
+	 * stamp on what we send, and the controller's own (0: not heard). */
+	uint32_t stamp;
+	uint32_t controller_version;
 	char detail[320];
 };
 
@@ -37,9 +42,18 @@ void link_free(struct agent_link *l);
 void link_reconnect(struct agent_link *l, const char *endpoint);
 /* 0 sent, -1 not sent (not connected: retried by the caller). */
 int link_send(struct agent_link *l, Cordon__Envelope *env);
-/* 1 with *env (codec_free it), 0 nothing (or dropped), -1 error. */
+/* 1 with *env (codec_free it), 0 nothing (or dropped), -1 error. A
+ * message in a protocol too far from ours is dropped and puts the link in
+ * LINK_PROTOCOL, saying both versions in detail. */
 int link_recv(struct agent_link *l, Cordon__Envelope **env);
 void link_handle_monitor(struct agent_link *l);
+/* A Hello with no answer at all: stamped with our own version, try the
+ * one before (a protocol-1 controller drops anything else without a
+ * word). Once per session. */
+void link_hello_unanswered(struct agent_link *l);
 const char *link_state_name(enum link_state s);
+/* Refused (by the controller, or for its protocol): no Hello, no answer
+ * to HelloRequired until a new session. */
+bool link_holds_off(const struct agent_link *l);
 
 #endif

@@ -5,7 +5,11 @@
 #include <string.h>
 
 static const char *const scope_names[SCOPE_COUNT] = { "public", "private",
-						      "smtp" };
+						      "smtp",
+#ifdef CORDON_SCOPE_NEXT
+						      "next",
+#endif
+};
 
 const char *scope_name(int index)
 {

@@ -8,9 +8,16 @@
 #include <stdint.h>
 
 /* Scope bits as on the wire (proto/cordon.proto). */
-enum scope_bit { SCOPE_PUBLIC = 1, SCOPE_PRIVATE = 2, SCOPE_SMTP = 4 };
+enum scope_bit { SCOPE_PUBLIC = 1, SCOPE_PRIVATE = 2, SCOPE_SMTP = 4, SCOPE_NEXT = 8 };
+#ifdef CORDON_SCOPE_NEXT
+/* A test build (make CORDON_SCOPE_NEXT=1) plays a newer controller with a
+ * fourth scope, "next", that released agents do not know (test 127). */
+#define SCOPE_COUNT 4
+#define SCOPE_ALL (SCOPE_PUBLIC | SCOPE_PRIVATE | SCOPE_SMTP | SCOPE_NEXT)
+#else
 #define SCOPE_COUNT 3
 #define SCOPE_ALL (SCOPE_PUBLIC | SCOPE_PRIVATE | SCOPE_SMTP)
+#endif
 
 /* Index 0..SCOPE_COUNT-1 <-> name: "public", "private", "smtp". */
 const char *scope_name(int index);

@@ -155,6 +155,24 @@ static void ask_hello(struct cordond *d, const struct peer *peer)
 	send_simple(d, peer, &req);
 }
 
+/* Logged once per host and reason: a far agent retries its Hello on
+ * every new session. */
+void agents_refuse_protocol(struct cordond *d, const struct peer *peer)
+{
+	char why[128];
+	int changed;
+
+	snprintf(why, sizeof(why), "protocol %u, this controller (protocol %d) talks with %d-%d",
+		 peer->version, CORDON_PROTO_VERSION, CORDON_PROTO_MIN, CORDON_PROTO_READ_MAX);
+	changed = registry_refuse(&d->registry, peer, why);
+	if (changed != 0)
+		log_warnx("refused agent %s: %s; it keeps the cuts it holds, and gets no desired "
+			  "state until one of the two is upgraded", peer->host_id, why);
+	else
+		log_debug("refused agent %s again: %s", peer->host_id, why);
+	refuse(d, peer, why);
+}
+
 static void handle_hello(struct cordond *d, const struct peer *peer,
 			 const Cordon__Hello *hello)
 {
@@ -162,6 +180,12 @@ static void handle_hello(struct cordond *d, const struct peer *peer,
 	size_t adopted;
 	bool stored;
 
+	/* Stamped in a version we read, written by one we cannot talk with
+	 * (it fell back a version, still too far). */
+	if (!codec_version_compatible(peer->version)) {
+		agents_refuse_protocol(d, peer);
+		return;
+	}
 	if (strcmp(hello->host_id, peer->host_id) != 0) {
 		log_warnx("refused agent claiming host '%s' with the key enrolled for host '%s'",
 			  hello->host_id, peer->host_id);
@@ -183,8 +207,9 @@ static void handle_hello(struct cordond *d, const struct peer *peer,
 	a->hello_again_mono = stored ? 0 : now_mono_ms() + (uint64_t)d->cfg.agent_timeout_ms;
 	strlcpy_checked(a->version, hello->version, sizeof(a->version));
 	a->vm_count = (uint32_t)hello->n_vms;
-	log_info("agent %s connected (version %s, %zu VMs, %zu enforced)", peer->host_id,
-		 hello->version, hello->n_vms, hello->n_enforced);
+	log_info("agent %s connected (version %s, protocol %u, speaking %u; %zu VMs, "
+		 "%zu enforced)", peer->host_id, hello->version, peer->version, peer->reply_stamp,
+		 hello->n_vms, hello->n_enforced);
 	if (enforced_adopt(d->store, peer->host_id, hello->enforced, hello->n_enforced,
 			   &adopted) < 0) {
 		/* Its full set could lift a cut this store does not know. */

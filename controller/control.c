@@ -282,6 +282,13 @@ static json_t *cmd_poweron(struct cordond *d, const json_t *req, uid_t uid)
 	return lift_hold(d, req, uid, HOLD_POWER);
 }
 
+static const char *agent_state(const struct agent_conn *a)
+{
+	if (a && a->connected)
+		return "connected";
+	return a && a->refused[0] ? "refused" : "disconnected";
+}
+
 /* This host's own view: the VMs it lists and what it acked of them. */
 static json_t *agent_json(struct cordond *d, sqlite3_stmt *host_row)
 {
@@ -310,19 +317,62 @@ static json_t *agent_json(struct cordond *d, sqlite3_stmt *host_row)
 	sqlite3_finalize(st);
 	if (a && a->last_seen_wall > last_seen)
 		last_seen = a->last_seen_wall;
-	return json_pack("{s:s, s:b, s:I, s:s, s:I, s:I, s:I, s:I, s:b}", "host", host,
-		"connected", a && a->connected, "last_seen", (json_int_t)last_seen,
+	return json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:b}",
+		"host", host, "connected", a && a->connected, "state", agent_state(a),
+		"refused", a ? a->refused : "", "protocol", (json_int_t)(a ? a->protocol : 0),
+		"last_seen", (json_int_t)last_seen,
 		"version", a && a->version[0] ? a->version : (version ? version : ""),
 		"vms", n[0], "enforced", n[1], "pending", n[2], "errors", n[3],
 		"inventory_complete", sqlite3_column_int(host_row, 3) != 0);
+}
+
+/* An agent refused before it was ever stored (a far protocol on its first
+ * connection) is listed too: a refusal is never silent. */
+static json_t *refused_only_json(const struct agent_conn *a)
+{
+	return json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:s, s:i, s:i, s:i, s:i, s:b}",
+		"host", a->peer.host_id, "connected", 0, "state", agent_state(a),
+		"refused", a->refused, "protocol", (json_int_t)a->protocol,
+		"last_seen", (json_int_t)a->last_seen_wall, "version", a->version,
+		"vms", 0, "enforced", 0, "pending", 0, "errors", 0, "inventory_complete", 1);
+}
+
+static bool listed(const json_t *arr, const char *host)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(arr, i, a)
+		if (strcmp(json_string_value(json_object_get(a, "host")), host) == 0)
+			return true;
+	return false;
+}
+
+static int add_refused_only(struct cordond *d, json_t *arr)
+{
+	for (size_t i = 0; i < d->registry.n; i++) {
+		const struct agent_conn *a = &d->registry.agents[i];
+		if (!a->refused[0] || listed(arr, a->peer.host_id))
+			continue;
+		if (json_array_append_new(arr, refused_only_json(a)) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static json_t *cmd_agents(struct cordond *d, const json_t *req, uid_t uid)
 {
 	(void)req;
 	(void)uid;
-	return list_reply(d, "SELECT host_id, version, last_seen, inventory_complete FROM hosts"
-			  " ORDER BY host_id", agent_json);
+	json_t *reply = list_reply(d, "SELECT host_id, version, last_seen, inventory_complete"
+				   " FROM hosts ORDER BY host_id", agent_json);
+	json_t *arr = json_object_get(reply, "result");
+
+	if (json_is_array(arr) && add_refused_only(d, arr) < 0) {
+		json_decref(reply);
+		return reply_error("out of memory");
+	}
+	return reply;
 }
 
 /* The counts of one row of sql; -1 on a store error (never "0"). */

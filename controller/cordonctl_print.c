@@ -121,18 +121,27 @@ void print_agents(const json_t *r)
 		printf("no agents have connected yet\n");
 		return;
 	}
-	printf("%-20s %-13s %-10s %-8s %5s %8s %7s %6s\n", "HOST", "STATE", "LAST-SEEN",
-	       "VERSION", "VMS", "ENFORCED", "PENDING", "ERRORS");
+	printf("%-20s %-13s %-10s %-8s %5s %5s %8s %7s %6s\n", "HOST", "STATE", "LAST-SEEN",
+	       "VERSION", "PROTO", "VMS", "ENFORCED", "PENDING", "ERRORS");
 	/* A host that could not read its whole inventory keeps its VMs
-	 * (and cuts) whatever it lists: the admin must know. */
-	json_array_foreach(r, i, a)
-		printf("%-20s %-13s %-10s %-8s %5lld %8lld %7lld %6lld%s\n", str(a, "host"),
-		       json_is_true(json_object_get(a, "connected")) ? "connected" : "disconnected",
-		       ago(num(a, "last_seen"), seen, sizeof(seen)), str(a, "version"),
+	 * (and cuts) whatever it lists: the admin must know. So must they
+	 * of one refused (its protocol): it gets no desired state. */
+	json_array_foreach(r, i, a) {
+		/* Both absent from a cordond older than protocol 2. */
+		const char *state = json_string_value(json_object_get(a, "state"));
+		const char *refused = json_string_value(json_object_get(a, "refused"));
+		char proto[16] = "-";
+		if (num(a, "protocol") > 0)
+			snprintf(proto, sizeof(proto), "%lld", (long long)num(a, "protocol"));
+		printf("%-20s %-13s %-10s %-8s %5s %5lld %8lld %7lld %6lld%s%s%s\n", str(a, "host"),
+		       state ? state : json_is_true(json_object_get(a, "connected")) ? "connected" : "disconnected",
+		       ago(num(a, "last_seen"), seen, sizeof(seen)), str(a, "version"), proto,
 		       (long long)num(a, "vms"), (long long)num(a, "enforced"),
 		       (long long)num(a, "pending"), (long long)num(a, "errors"),
 		       json_is_false(json_object_get(a, "inventory_complete")) ?
-		       "  inventory incomplete" : "");
+		       "  inventory incomplete" : "",
+		       refused && refused[0] ? "  refused: " : "", refused ? refused : "");
+	}
 }
 
 static const char *vm_cut(const json_t *vm, char *buf, size_t len)

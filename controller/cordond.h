@@ -44,6 +44,10 @@ struct cordond {
 };
 
 /* agents.c: messages from agents, and desired state to them. */
+/* An agent whose protocol is too far from ours: refused (Refused sent,
+ * listed as refused in `cordonctl agents`, logged once per change), sent
+ * no desired state. */
+void agents_refuse_protocol(struct cordond *d, const struct peer *peer);
 void agents_handle(struct cordond *d, const struct peer *peer,
 		   const Cordon__Envelope *env);
 /* Sends the VM's desired state to each host that lists it, if connected. */

@@ -209,6 +209,10 @@ static void drain_router(struct cordond *d)
 				return;
 			continue;
 		}
+		if (rc == CTL_RECV_FAR) {
+			agents_refuse_protocol(d, &peer);
+			continue;
+		}
 		agents_handle(d, &peer, env);
 		codec_free(env);
 	}

@@ -30,29 +30,58 @@ struct agent_conn *registry_by_peer(struct registry *reg, const struct peer *pee
 	return a;
 }
 
+/* host's entry, a new (zeroed) one if it has none; NULL without memory. */
+static struct agent_conn *registry_slot(struct registry *reg, const char *host)
+{
+	struct agent_conn *a = registry_by_host(reg, host);
+
+	if (a)
+		return a;
+	if (reg->n == reg->cap) {
+		size_t cap = reg->cap ? reg->cap * 2 : 8;
+		struct agent_conn *v = realloc(reg->agents, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		reg->agents = v;
+		reg->cap = cap;
+	}
+	a = &reg->agents[reg->n++];
+	memset(a, 0, sizeof(*a));
+	return a;
+}
+
 struct agent_conn *registry_bind(struct registry *reg, const struct peer *peer)
 {
-	struct agent_conn *a = registry_by_host(reg, peer->host_id);
+	struct agent_conn *a = registry_slot(reg, peer->host_id);
 
-	if (!a) {
-		if (reg->n == reg->cap) {
-			size_t cap = reg->cap ? reg->cap * 2 : 8;
-			struct agent_conn *v = realloc(reg->agents, cap * sizeof(*v));
-			if (!v)
-				return NULL;
-			reg->agents = v;
-			reg->cap = cap;
-		}
-		a = &reg->agents[reg->n++];
-		memset(a, 0, sizeof(*a));
-	}
+	if (!a)
+		return NULL;
 	/* A new connection of the same host replaces the old one (restart). */
 	a->peer = *peer;
+	a->protocol = peer->version;
+	a->refused[0] = '\0';
 	a->connected = true;
 	a->last_resend_mono = 0;
 	a->sent_gen = 0;
 	registry_touch(a);
 	return a;
+}
+
+int registry_refuse(struct registry *reg, const struct peer *peer, const char *reason)
+{
+	struct agent_conn *a = registry_slot(reg, peer->host_id);
+	int changed;
+
+	if (!a)
+		return -1;
+	changed = strcmp(a->refused, reason) != 0 || a->connected;
+	/* Its routing id too: the agent that was there is gone. */
+	a->peer = *peer;
+	a->protocol = peer->version;
+	a->connected = false;
+	strlcpy_checked(a->refused, reason, sizeof(a->refused));
+	registry_touch(a);
+	return changed;
 }
 
 void registry_touch(struct agent_conn *agent)

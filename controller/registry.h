@@ -19,6 +19,8 @@ struct agent_conn {
 	uint64_t hello_again_mono; /* ms: its inventory is not stored, ask again then; 0 */
 	char version[32];
 	uint32_t vm_count;
+	uint32_t protocol;         /* the agent's own protocol version; 0 unknown */
+	char refused[128];         /* why its last connection was refused, or "" */
 };
 
 struct registry {
@@ -32,6 +34,10 @@ struct agent_conn *registry_by_host(struct registry *reg, const char *host);
 struct agent_conn *registry_by_peer(struct registry *reg, const struct peer *peer);
 /* Binds host to a (new) connection; NULL on allocation failure. */
 struct agent_conn *registry_bind(struct registry *reg, const struct peer *peer);
+/* Records that host's connection was refused (not connected, reason kept
+ * for `cordonctl agents`). 1 when the reason is new (log it), 0 the same
+ * as before, -1 on allocation failure. */
+int registry_refuse(struct registry *reg, const struct peer *peer, const char *reason);
 void registry_touch(struct agent_conn *agent);
 /* Marks silent agents disconnected; returns how many changed. */
 int registry_expire(struct registry *reg, uint64_t timeout_ms);

@@ -345,9 +345,20 @@ static void drain_rest(void *sock)
 	}
 }
 
+/* A compatible peer is answered in the lower of our two versions; one too
+ * far gets nothing but Refused, written in its own stamp so that it can
+ * read why. */
+static void peer_protocol(struct peer *peer, const struct codec_peer *cp)
+{
+	peer->version = cp->version;
+	peer->reply_stamp = codec_version_compatible(cp->version) ?
+			    codec_negotiate(cp->version) : cp->stamp;
+}
+
 int ctl_transport_recv(struct ctl_transport *t, struct peer *peer,
 		       Cordon__Envelope **env)
 {
+	struct codec_peer cp;
 	zmq_msg_t rid, body;
 	char err[256];
 	const char *user;
@@ -373,10 +384,15 @@ int ctl_transport_recv(struct ctl_transport *t, struct peer *peer,
 	user = zmq_msg_gets(&body, "User-Id");
 	if (!user || strlcpy_checked(peer->host_id, user, sizeof(peer->host_id)) < 0)
 		goto out;
-	*env = codec_decode(zmq_msg_data(&body), zmq_msg_size(&body), err, sizeof(err));
-	if (!*env)
+	*env = codec_decode_peer(zmq_msg_data(&body), zmq_msg_size(&body), &cp, err,
+				 sizeof(err));
+	peer_protocol(peer, &cp);
+	if (!*env && cp.version_refused)
+		rc = CTL_RECV_FAR; /* refused by the caller, visibly */
+	else if (!*env)
 		log_warnx("dropping a malformed message from host %s: %s", peer->host_id, err);
-	rc = *env ? 1 : 0;
+	else
+		rc = 1;
 out:
 	zmq_msg_close(&rid);
 	zmq_msg_close(&body);
@@ -390,7 +406,7 @@ int ctl_transport_send(struct ctl_transport *t, const struct peer *peer,
 	size_t len;
 	int rc;
 
-	if (codec_encode(env, &buf, &len) < 0)
+	if (codec_encode_as(env, peer->reply_stamp, &buf, &len) < 0)
 		return -1;
 	rc = zmq_send(t->router, peer->rid, peer->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
 	if (rc >= 0)

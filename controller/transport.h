@@ -17,6 +17,8 @@ struct peer {
 	uint8_t rid[PEER_ID_MAX];     /* ROUTER routing id */
 	size_t rid_len;
 	char host_id[65];             /* bound to the key by ZAP */
+	uint32_t version;             /* its own protocol version */
+	uint32_t reply_stamp;         /* the version our replies are written in */
 };
 
 struct ctl_transport;
@@ -40,7 +42,9 @@ void ctl_transport_handle_monitor(struct ctl_transport *t);
 void ctl_transport_log_flush(struct ctl_transport *t);
 /* Receives one message: 1 with *env set (caller frees with codec_free),
  * 0 when nothing usable was there (malformed input is logged and dropped),
- * -1 on a socket error. */
+ * CTL_RECV_FAR when the peer's protocol is one we do not read (peer says
+ * which; *env NULL), -1 on a socket error. */
+#define CTL_RECV_FAR 2
 int ctl_transport_recv(struct ctl_transport *t, struct peer *peer,
 		       Cordon__Envelope **env);
 int ctl_transport_send(struct ctl_transport *t, const struct peer *peer,

@@ -201,6 +201,15 @@ static int ack_acceptable(const char *host, const Cordon__VmState *s, const stru
 	}
 	if (s->generation == t->row.generation &&
 	    (s->scopes != t->row.scopes || s->power_off != t->row.power_off)) {
+		/* One that says why (an older agent given a scope it does not
+		 * know cuts every scope it knows) is heard: its error shows
+		 * the VM in state "error", never "enforced". */
+		if (s->error && s->error[0]) {
+			log_warnx("agent %s acked generation %llu of VM %s with scopes 0x%x, not "
+				  "0x%x: %s", host, (unsigned long long)s->generation, s->uuid,
+				  s->scopes, t->row.scopes, s->error);
+			return 1;
+		}
 		log_warnx("agent %s acked generation %llu of VM %s with scopes 0x%x%s, but it "
 			  "must be 0x%x%s: not counted as enforced", host,
 			  (unsigned long long)s->generation, s->uuid, s->scopes,

@@ -165,14 +165,19 @@ static int check_vm(struct vctx *v, const char *path, const Cordon__Vm *vm)
 	return 0;
 }
 
+/* Scope bits a newer controller may send that this build does not know:
+ * passed on in a desired state (the agent cuts everything it knows for
+ * them, enforce.c), refused anywhere else. */
+enum scope_bits { KNOWN_SCOPES_ONLY, FUTURE_SCOPES_OK };
+
 static int check_vmstate(struct vctx *v, const char *path,
-			 const Cordon__VmState *st)
+			 const Cordon__VmState *st, enum scope_bits bits)
 {
 	if (check_uuid(v, path, "uuid", st->uuid) < 0 ||
 	    check_str(v, path, "mechanisms", st->mechanisms) < 0 ||
 	    check_str(v, path, "error", st->error) < 0)
 		return -1;
-	if (st->scopes & ~(uint32_t)SCOPE_ALL)
+	if (bits == KNOWN_SCOPES_ONLY && (st->scopes & ~(uint32_t)SCOPE_ALL))
 		return fail(v, path, "scopes", "unknown bits 0x%x",
 			    st->scopes & ~(uint32_t)SCOPE_ALL);
 	return 0;
@@ -255,14 +260,14 @@ static int check_vms(struct vctx *v, const char *path, Cordon__Vm **vms,
 }
 
 static int check_vmstates(struct vctx *v, const char *path,
-			  Cordon__VmState **sts, size_t n)
+			  Cordon__VmState **sts, size_t n, enum scope_bits bits)
 {
 	char p[PATH_MAX_LEN];
 
 	if (check_count(v, path, "", n, CORDON_MAX_ITEMS) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (check_vmstate(v, elem_path(p, path, "", i), sts[i]) < 0)
+		if (check_vmstate(v, elem_path(p, path, "", i), sts[i], bits) < 0)
 			return -1;
 	}
 	return check_no_dup(v, path, "uuid", sts, n, vmstate_uuid);
@@ -276,7 +281,8 @@ static int check_hello(struct vctx *v, const Cordon__Hello *h)
 	if (check_str(v, "hello", "version", h->version) < 0 ||
 	    check_vms(v, "hello.vms", h->vms, h->n_vms) < 0)
 		return -1;
-	return check_vmstates(v, "hello.enforced", h->enforced, h->n_enforced);
+	return check_vmstates(v, "hello.enforced", h->enforced, h->n_enforced,
+			      KNOWN_SCOPES_ONLY);
 }
 
 static int check_inventory(struct vctx *v, const Cordon__Inventory *inv)
@@ -345,10 +351,10 @@ static int check_body(struct vctx *v, const Cordon__Envelope *env)
 		return check_hello(v, env->hello);
 	case CORDON__ENVELOPE__BODY_DESIRED:
 		return check_vmstates(v, "desired.vms", env->desired->vms,
-				      env->desired->n_vms);
+				      env->desired->n_vms, FUTURE_SCOPES_OK);
 	case CORDON__ENVELOPE__BODY_ACK:
 		return check_vmstates(v, "ack.vms", env->ack->vms,
-				      env->ack->n_vms);
+				      env->ack->n_vms, KNOWN_SCOPES_ONLY);
 	case CORDON__ENVELOPE__BODY_REFUSED:
 		return check_str(v, "refused", "reason", env->refused->reason);
 	case CORDON__ENVELOPE__BODY_INVENTORY:
@@ -413,12 +419,43 @@ static Cordon__Envelope *envelope_unpack_budgeted(const void *buf, size_t len,
 	return env;
 }
 
-Cordon__Envelope *codec_decode(const void *buf, size_t len, char *err,
-			       size_t errlen)
+bool codec_version_readable(uint32_t stamp)
+{
+	return stamp >= CORDON_PROTO_MIN && stamp <= CORDON_PROTO_READ_MAX;
+}
+
+bool codec_version_compatible(uint32_t peer_version)
+{
+	return peer_version + 1 >= CORDON_PROTO_VERSION &&
+	       peer_version <= CORDON_PROTO_VERSION + 1u;
+}
+
+uint32_t codec_negotiate(uint32_t peer_version)
+{
+	return peer_version < CORDON_PROTO_VERSION ? peer_version :
+						     CORDON_PROTO_VERSION;
+}
+
+/* A protocol-1 sender sets neither sender field: its own version is its
+ * stamp. */
+static void peer_versions(const Cordon__Envelope *env, struct codec_peer *peer)
+{
+	peer->stamp = env->version;
+	peer->version = env->sender_version ? env->sender_version : env->version;
+	peer->version_refused = !codec_version_readable(env->version);
+}
+
+Cordon__Envelope *codec_decode_peer(const void *buf, size_t len,
+				    struct codec_peer *peer, char *err,
+				    size_t errlen)
 {
 	struct vctx v = { err, errlen };
+	struct codec_peer seen;
 	Cordon__Envelope *env;
 
+	if (!peer)
+		peer = &seen;
+	memset(peer, 0, sizeof(*peer));
 	if (len == 0) {
 		fail(&v, "envelope", "", "empty message");
 		return NULL;
@@ -431,9 +468,12 @@ Cordon__Envelope *codec_decode(const void *buf, size_t len, char *err,
 	env = envelope_unpack_budgeted(buf, len, &v);
 	if (!env)
 		return NULL;
-	if (env->version != CORDON_PROTO_VERSION) {
-		fail(&v, "envelope", "version", "%u, expected %d", env->version,
-		     CORDON_PROTO_VERSION);
+	peer_versions(env, peer);
+	if (peer->version_refused) {
+		fail(&v, "envelope", "version",
+		     "protocol %u (stamped %u), this build (protocol %d) talks with %d-%d",
+		     peer->version, peer->stamp, CORDON_PROTO_VERSION, CORDON_PROTO_MIN,
+		     CORDON_PROTO_READ_MAX);
 		codec_free(env);
 		return NULL;
 	}
@@ -444,25 +484,45 @@ Cordon__Envelope *codec_decode(const void *buf, size_t len, char *err,
 	return env;
 }
 
+Cordon__Envelope *codec_decode(const void *buf, size_t len, char *err,
+			       size_t errlen)
+{
+	return codec_decode_peer(buf, len, NULL, err, errlen);
+}
+
 void codec_free(Cordon__Envelope *env)
 {
 	if (env)
 		cordon__envelope__free_unpacked(env, NULL);
 }
 
-int codec_encode(Cordon__Envelope *env, uint8_t **out, size_t *len)
+#ifdef CORDON_PROTO_VERSION_OVERRIDE
+/* A test build plays a newer peer: every envelope also carries a field
+ * this schema does not have (number 1000, varint 1), which receivers must
+ * ignore. */
+static const uint8_t future_field[] = { 0xc0, 0x3e, 0x01 };
+#define FUTURE_FIELD_LEN sizeof(future_field)
+#else
+static const uint8_t future_field[1];
+#define FUTURE_FIELD_LEN 0
+#endif
+
+int codec_encode_as(Cordon__Envelope *env, uint32_t version, uint8_t **out,
+		    size_t *len)
 {
 	size_t size, packed;
 	uint8_t *buf;
 
-	env->version = CORDON_PROTO_VERSION;
+	env->version = version;
+	env->sender_version = CORDON_PROTO_VERSION;
+	env->sender_min = CORDON_PROTO_MIN;
 	size = cordon__envelope__get_packed_size(env);
 	/* The peer would refuse it (and ZMQ_MAXMSGSIZE drop the link). */
-	if (size > CORDON_MAX_MSG) {
+	if (size + FUTURE_FIELD_LEN > CORDON_MAX_MSG) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	buf = malloc(size ? size : 1);
+	buf = malloc(size + FUTURE_FIELD_LEN + 1); /* never malloc(0) */
 	if (!buf)
 		return -1;
 	packed = cordon__envelope__pack(env, buf);
@@ -471,9 +531,16 @@ int codec_encode(Cordon__Envelope *env, uint8_t **out, size_t *len)
 		errno = EPROTO;
 		return -1;
 	}
+	/* Fields may come in any order: appended is as good as inside. */
+	memcpy(buf + size, future_field, FUTURE_FIELD_LEN);
 	*out = buf;
-	*len = size;
+	*len = size + FUTURE_FIELD_LEN;
 	return 0;
+}
+
+int codec_encode(Cordon__Envelope *env, uint8_t **out, size_t *len)
+{
+	return codec_encode_as(env, CORDON_PROTO_VERSION, out, len);
 }
 
 const char *codec_body_name(const Cordon__Envelope *env)

@@ -1,6 +1,7 @@
 /* Unit tests for proto/codec.c: every body type survives a round trip,
- * and anything malformed (truncated, garbage, oversized, wrong version,
- * no body, bad field) is rejected with a reason naming the field. */
+ * and anything malformed (truncated, garbage, oversized, a version out of
+ * the window, no body, bad field) is rejected with a reason naming the
+ * field. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -473,13 +474,11 @@ static const struct bad_case {
 	  "hello.vms[0].interfaces[1].ips: 65 items, limit 64" },
 	{ "enforced scope bits", H, m_scopes_bits,
 	  "hello.enforced[1].scopes: unknown bits 0x8" },
+	{ "enforced high bit", H, m_scopes_high,
+	  "hello.enforced[0].scopes: unknown bits 0x80000000" },
 	{ "enforced bad uuid", H, m_st_uuid, "hello.enforced[0].uuid: " },
 	{ "enforced dup", H, m_st_dup,
 	  "hello.enforced[1].uuid: duplicate of hello.enforced[0]" },
-	{ "desired scope bits", D, m_scopes_bits,
-	  "desired.vms[1].scopes: unknown bits" },
-	{ "desired high bit", D, m_scopes_high,
-	  "desired.vms[0].scopes: unknown bits 0x80000000" },
 	{ "desired bad uuid", D, m_st_uuid, "desired.vms[0].uuid: not a uuid" },
 	{ "desired dup", D, m_st_dup,
 	  "desired.vms[1].uuid: duplicate of desired.vms[0]" },
@@ -740,31 +739,169 @@ static void pack_raw(Cordon__Envelope *env, uint8_t **buf, size_t *len)
 	assert_int_equal(cordon__envelope__pack(env, *buf), *len);
 }
 
+/* A heartbeat stamped version, packed as is (no sender fields: as a
+ * protocol-1 build writes it). */
+static void pack_stamped(uint32_t version, uint8_t **buf, size_t *len)
+{
+	struct fx f;
+
+	fx_init(&f);
+	fx_body(&f, CORDON__ENVELOPE__BODY_HEARTBEAT);
+	f.env.version = version;
+	pack_raw(&f.env, buf, len);
+}
+
+/* Decodes buf (and frees it), which must be accepted; *peer says which
+ * versions it claimed. */
+static Cordon__Envelope *decode_accepted(uint8_t *buf, size_t len, struct codec_peer *peer)
+{
+	char err[ERRLEN];
+	Cordon__Envelope *e = codec_decode_peer(buf, len, peer, err, sizeof(err));
+
+	free(buf);
+	if (!e)
+		fail_msg("refused: %s", err);
+	return e;
+}
+
+/* Outside [own - 1, own + 1] = [1, 3]: refused, saying both versions,
+ * and the peer's version reported for the caller's refusal. */
 static void test_wrong_version(void **state)
 {
 	static const struct {
 		uint32_t version;
 		const char *reason;
 	} cases[] = {
-		{ 0, "envelope.version: 0, expected 1" },
-		{ 2, "envelope.version: 2, expected 1" },
-		{ UINT32_MAX, "envelope.version: 4294967295, expected 1" },
+		{ 0, "envelope.version: protocol 0 (stamped 0), this build (protocol 2) "
+		     "talks with 1-3" },
+		{ 4, "envelope.version: protocol 4 (stamped 4), this build (protocol 2) "
+		     "talks with 1-3" },
+		{ 5, "envelope.version: protocol 5 (stamped 5), this build (protocol 2) "
+		     "talks with 1-3" },
+		{ UINT32_MAX, "envelope.version: protocol 4294967295 (stamped 4294967295), "
+			      "this build (protocol 2) talks with 1-3" },
 	};
 	(void)state;
 
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-		struct fx f;
+		struct codec_peer peer;
 		uint8_t *buf;
 		size_t len;
 		char err[ERRLEN];
 
-		fx_init(&f);
-		fx_body(&f, CORDON__ENVELOPE__BODY_HEARTBEAT);
-		f.env.version = cases[i].version;
-		pack_raw(&f.env, &buf, &len);
-		assert_null(codec_decode(buf, len, err, sizeof(err)));
+		pack_stamped(cases[i].version, &buf, &len);
+		assert_null(codec_decode_peer(buf, len, &peer, err, sizeof(err)));
 		assert_string_equal(err, cases[i].reason);
+		assert_true(peer.version_refused);
+		assert_int_equal(peer.version, cases[i].version);
 		free(buf);
+	}
+}
+
+/* The window: a protocol-1 peer (no sender fields), this one, one newer. */
+static void test_version_window(void **state)
+{
+	(void)state;
+
+	for (uint32_t v = 1; v <= 3; v++) {
+		struct codec_peer peer;
+		uint8_t *buf;
+		size_t len;
+
+		pack_stamped(v, &buf, &len);
+		codec_free(decode_accepted(buf, len, &peer));
+		assert_false(peer.version_refused);
+		assert_int_equal(peer.stamp, v);
+		assert_int_equal(peer.version, v);
+	}
+	assert_false(codec_version_readable(0));
+	assert_true(codec_version_readable(1));
+	assert_true(codec_version_readable(3));
+	assert_false(codec_version_readable(4));
+}
+
+static void test_negotiate(void **state)
+{
+	static const struct {
+		uint32_t peer;
+		bool compatible;
+		uint32_t speak;
+	} cases[] = {
+		{ 0, false, 0 }, { 1, true, 1 }, { 2, true, 2 }, { 3, true, 2 },
+		{ 4, false, 2 }, { 5, false, 2 }, { UINT32_MAX, false, 2 },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		assert_int_equal(codec_version_compatible(cases[i].peer), cases[i].compatible);
+		if (cases[i].compatible)
+			assert_int_equal(codec_negotiate(cases[i].peer), cases[i].speak);
+	}
+}
+
+/* What we send to a protocol-1 peer is stamped 1 (it reads nothing
+ * else) and says what we speak in fields it ignores. */
+static void test_encode_as_older(void **state)
+{
+	struct codec_peer peer;
+	struct fx f;
+	Cordon__Envelope *e;
+	uint8_t *buf;
+	size_t len;
+	(void)state;
+
+	fx_init(&f);
+	fx_body(&f, CORDON__ENVELOPE__BODY_DESIRED);
+	assert_int_equal(codec_encode_as(&f.env, 1, &buf, &len), 0);
+	e = decode_accepted(buf, len, &peer);
+	assert_int_equal(e->version, 1);
+	assert_int_equal(e->sender_version, CORDON_PROTO_VERSION);
+	assert_int_equal(e->sender_min, CORDON_PROTO_MIN);
+	assert_int_equal(peer.stamp, 1);
+	assert_int_equal(peer.version, CORDON_PROTO_VERSION);
+	codec_free(e);
+}
+
+/* A newer peer stamps in our version but says it is a far one: readable,
+ * and the caller sees the far version to refuse it. */
+static void test_sender_version_far(void **state)
+{
+	struct codec_peer peer;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+	(void)state;
+
+	fx_init(&f);
+	fx_body(&f, CORDON__ENVELOPE__BODY_HELLO);
+	f.env.version = 3;
+	f.env.sender_version = 4;
+	f.env.sender_min = 3;
+	pack_raw(&f.env, &buf, &len);
+	codec_free(decode_accepted(buf, len, &peer));
+	assert_int_equal(peer.version, 4);
+	assert_false(codec_version_compatible(peer.version));
+}
+
+/* A newer controller's scope bit reaches the agent (which cuts every scope
+ * it knows for it); from an agent, unknown bits stay refused. */
+static void test_desired_future_scopes(void **state)
+{
+	static const uint32_t bits[] = { 8, 0x80000001u, SCOPE_ALL | 0x10 };
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_LEN(bits); i++) {
+		struct fx f;
+		Cordon__Envelope *e;
+		char err[ERRLEN];
+
+		fx_init(&f);
+		fx_body(&f, CORDON__ENVELOPE__BODY_DESIRED);
+		f.st[1].scopes = bits[i];
+		e = roundtrip(&f, err);
+		assert_non_null(e);
+		assert_int_equal(e->desired->vms[1]->scopes, bits[i]);
+		codec_free(e);
 	}
 }
 
@@ -894,6 +1031,11 @@ int main(void)
 		cmocka_unit_test(test_encode_oversized),
 		cmocka_unit_test(test_empty_input),
 		cmocka_unit_test(test_wrong_version),
+		cmocka_unit_test(test_version_window),
+		cmocka_unit_test(test_negotiate),
+		cmocka_unit_test(test_encode_as_older),
+		cmocka_unit_test(test_sender_version_far),
+		cmocka_unit_test(test_desired_future_scopes),
 		cmocka_unit_test(test_no_body),
 		cmocka_unit_test(test_unknown_field),
 		cmocka_unit_test(test_field_zero),
