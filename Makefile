@@ -21,7 +21,7 @@ LDFLAGS  ?=
 B       := build
 PKGS_COMMON := libzmq libprotobuf-c jansson inih
 PKGS_AGENT  := $(PKGS_COMMON) libnftnl libmnl libczmq libsystemd libvirt libxml-2.0 libnl-3.0 libnl-route-3.0
-PKGS_CTL    := $(PKGS_COMMON) sqlite3 libczmq libsystemd gmime-3.0 yaml-0.1
+PKGS_CTL    := $(PKGS_COMMON) sqlite3 libpq libczmq libsystemd gmime-3.0 yaml-0.1
 PKGS_TEST   := cmocka
 # Both daemons' /metrics (common/metrics_http.c), not cordonctl's.
 PKGS_HTTP   := libmicrohttpd
@@ -83,10 +83,12 @@ UNIT_DEPS_test_policy   := $(B)/controller/policy.o $(B)/controller/calendar.o
 UNIT_DEPS_test_notify   := $(B)/controller/notify.o
 UNIT_DEPS_test_report_parse := $(REPORT_OBJ)
 UNIT_DEPS_test_config   := $(B)/agent/config.o $(B)/controller/config.o $(B)/controller/calendar.o
-UNIT_DEPS_test_retention := $(B)/controller/store.o $(B)/controller/store_backup.o \
+STORE_OBJ  := $(B)/controller/store.o $(B)/controller/store_schema.o $(B)/controller/db.o \
+              $(B)/controller/db_sqlite.o $(B)/controller/db_pg.o $(B)/controller/db_pg_sql.o
+UNIT_DEPS_test_retention := $(STORE_OBJ) $(B)/controller/store_backup.o \
                             $(B)/controller/retention.o $(B)/controller/config.o $(B)/controller/calendar.o
-UNIT_DEPS_test_store_backup := $(B)/controller/store.o $(B)/controller/store_backup.o
-UNIT_DEPS_test_store    := $(B)/controller/store.o $(B)/controller/store_backup.o $(B)/controller/desired.o \
+UNIT_DEPS_test_store_backup := $(STORE_OBJ) $(B)/controller/store_backup.o
+UNIT_DEPS_test_store    := $(STORE_OBJ) $(B)/controller/store_backup.o $(B)/controller/desired.o \
                            $(B)/controller/inventory.o $(B)/controller/ip_history.o $(B)/controller/vm_hosts.o
 
 # Test and benchmark tools: tests/tools/NAME.c, linked like unit tests with

@@ -10,14 +10,14 @@
 #include "policy.h"
 #include "util.h"
 
-static void audit_bind(sqlite3_stmt *st, int64_t case_id, int64_t since, int limit)
+static void audit_bind(struct db_stmt *st, int64_t case_id, int64_t since, int limit)
 {
 	if (case_id)
-		sqlite3_bind_int64(st, 1, case_id);
+		db_bind_int64(st, 1, case_id);
 	else
-		sqlite3_bind_null(st, 1);
-	sqlite3_bind_int64(st, 2, since);
-	sqlite3_bind_int(st, 3, limit);
+		db_bind_null(st, 1);
+	db_bind_int64(st, 2, since);
+	db_bind_int64(st, 3, limit);
 }
 
 json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
@@ -25,7 +25,7 @@ json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
 	const char *since_text = req_str(req, "since");
 	json_t *id = json_object_get(req, "case");
 	int64_t since = 0, case_id = json_is_integer(id) ? json_integer_value(id) : 0;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_t *arr;
 	int rc;
 
@@ -35,7 +35,7 @@ json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
 	st = store_prepare(d->store,
 		"SELECT * FROM (SELECT a.id, a.at, a.uid, a.action, a.vm_uuid, v.name, a.case_id, a.detail"
 		" FROM audit a LEFT JOIN vms v ON v.uuid = a.vm_uuid"
-		" WHERE (?1 IS NULL OR a.case_id = ?1) AND a.at >= ?2 ORDER BY a.id DESC LIMIT ?3)"
+		" WHERE (CAST(?1 AS INTEGER) IS NULL OR a.case_id = ?1) AND a.at >= ?2 ORDER BY a.id DESC LIMIT ?3) AS recent"
 		" ORDER BY id");
 	if (!st)
 		return reply_error("database error");
@@ -43,17 +43,17 @@ json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
 	arr = json_array();
 	while ((rc = store_step(d->store, st)) == 1)
 		json_array_append_new(arr, json_pack("{s:I, s:I, s:o, s:s, s:s?, s:s?, s:o, s:s?}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"at", (json_int_t)sqlite3_column_int64(st, 1),
-			"uid", sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null() :
-				json_integer(sqlite3_column_int64(st, 2)),
-			"action", (const char *)sqlite3_column_text(st, 3),
-			"vm_uuid", (const char *)sqlite3_column_text(st, 4),
-			"vm_name", (const char *)sqlite3_column_text(st, 5),
-			"case", sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null() :
-				json_integer(sqlite3_column_int64(st, 6)),
-			"detail", (const char *)sqlite3_column_text(st, 7)));
-	sqlite3_finalize(st);
+			"id", (json_int_t)db_column_int64(st, 0),
+			"at", (json_int_t)db_column_int64(st, 1),
+			"uid", db_column_is_null(st, 2) ? json_null() :
+				json_integer(db_column_int64(st, 2)),
+			"action", (const char *)db_column_text(st, 3),
+			"vm_uuid", (const char *)db_column_text(st, 4),
+			"vm_name", (const char *)db_column_text(st, 5),
+			"case", db_column_is_null(st, 6) ? json_null() :
+				json_integer(db_column_int64(st, 6)),
+			"detail", (const char *)db_column_text(st, 7)));
+	db_finalize(st);
 	if (rc < 0) {
 		json_decref(arr);
 		return reply_error("database read failed (see cordond's log)");

@@ -18,7 +18,7 @@ struct case_state {
 /* 0 found, -1 with *error set. */
 static int case_get(struct cordond *d, int64_t id, struct case_state *c, json_t **error)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT vm_uuid, coalesce(responded, 0), coalesce(resolved, 0) FROM cases WHERE id = ?");
 	int rc = -1;
 
@@ -26,12 +26,12 @@ static int case_get(struct cordond *d, int64_t id, struct case_state *c, json_t 
 		*error = reply_error("database error");
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	switch (store_step(d->store, st)) {
 	case 1:
-		strlcpy_checked(c->vm_uuid, (const char *)sqlite3_column_text(st, 0), sizeof(c->vm_uuid));
-		c->responded = sqlite3_column_int64(st, 1);
-		c->resolved = sqlite3_column_int64(st, 2);
+		strlcpy_checked(c->vm_uuid, (const char *)db_column_text(st, 0), sizeof(c->vm_uuid));
+		c->responded = db_column_int64(st, 1);
+		c->resolved = db_column_int64(st, 2);
 		rc = 0;
 		break;
 	case 0:
@@ -41,7 +41,7 @@ static int case_get(struct cordond *d, int64_t id, struct case_state *c, json_t 
 		*error = reply_error("cannot read case %lld from the database; nothing changed",
 				     (long long)id);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -61,13 +61,13 @@ static int case_get_open(struct cordond *d, const json_t *req, int64_t *id,
 static int exec_case_update(struct cordond *d, const char *sql, int64_t id, int64_t value,
 			    const char *text)
 {
-	sqlite3_stmt *st = store_prepare(d->store, sql);
+	struct db_stmt *st = store_prepare(d->store, sql);
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, value);
-	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, id);
+	db_bind_int64(st, 1, value);
+	db_bind_text(st, 2, text);
+	db_bind_int64(st, 3, id);
 	return store_exec_stmt(d->store, st);
 }
 
@@ -154,7 +154,7 @@ json_t *cases_cmd_note(struct cordond *d, const json_t *req, uid_t uid)
  * skipped or waiting ones in ladder order. 1 found, 0 none, -1 error. */
 static int next_step(struct cordond *d, int64_t id, struct step_ref *r)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT step, report, coalesce(due, 0), attempts FROM case_steps WHERE case_id = ?"
 		" AND state IN ('pending', 'failing', 'skipped', 'waiting')"
 		" ORDER BY state NOT IN ('pending', 'failing'), due IS NULL, due, step, report LIMIT 1");
@@ -162,16 +162,16 @@ static int next_step(struct cordond *d, int64_t id, struct step_ref *r)
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*r = (struct step_ref){ .case_id = id, .step = sqlite3_column_int64(st, 0),
-					.report = sqlite3_column_int64(st, 1),
-					.due = sqlite3_column_int64(st, 2),
-					.attempts = sqlite3_column_int64(st, 3) };
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		*r = (struct step_ref){ .case_id = id, .step = db_column_int64(st, 0),
+					.report = db_column_int64(st, 1),
+					.due = db_column_int64(st, 2),
+					.attempts = db_column_int64(st, 3) };
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	db_finalize(st);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
 }
 
 json_t *cases_cmd_escalate(struct cordond *d, const json_t *req, uid_t uid)
@@ -209,20 +209,20 @@ json_t *cases_cmd_escalate(struct cordond *d, const json_t *req, uid_t uid)
  * go out: they say what happened). */
 static int cancel_rest(struct cordond *d, int64_t id)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"UPDATE case_steps SET state = 'cancelled'"
 		" WHERE case_id = ? AND state IN ('pending', 'failing', 'waiting', 'skipped')");
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	if (store_exec_stmt(d->store, st) < 0)
 		return -1;
 	st = store_prepare(d->store,
 		"UPDATE calls SET state = 'cancelled', note = 'case resolved' WHERE case_id = ? AND state = 'open'");
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	return store_exec_stmt(d->store, st);
 }
 
@@ -265,7 +265,7 @@ json_t *cases_cmd_called(struct cordond *d, const json_t *req, uid_t uid)
 		return reply_store_error(d);
 	bad = exec_case_update(d, "UPDATE calls SET state = 'done', done_at = ?1, note = ?2"
 			       " WHERE case_id = ?3 AND state = 'open'", id, store_now(), note) < 0;
-	if (!bad && sqlite3_changes(store_db(d->store)) == 0) {
+	if (!bad && store_changes(d->store) == 0) {
 		store_rollback(d->store);
 		return reply_error("case %lld has no open call task", (long long)id);
 	}

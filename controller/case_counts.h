@@ -14,7 +14,8 @@ struct store;
  * store_open, before anything writes). 0 or -1 (logged). */
 int case_counts_start(struct store *store);
 
-/* The counts: SELECT category, responded (0/1), n, ordered. */
-extern const char case_counts_sql[];
+/* The counts: SELECT category, responded (0/1), n, ordered (a string
+ * literal: store_cached's key). */
+const char *case_counts_sql(const struct store *store);
 
 #endif

@@ -45,19 +45,19 @@ static json_t *ladder_steps_json(const struct policy *p)
 static int add_stored(struct cordond *d, json_t *o, int64_t ladder)
 {
 	static const char sql[] = "SELECT hash, text FROM ladders WHERE id = ?";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, ladder);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    (json_object_set_new(o, "hash", json_string((const char *)sqlite3_column_text(st, 0))) < 0 ||
-	     json_object_set_new(o, "text", json_string((const char *)sqlite3_column_text(st, 1))) < 0))
-		rc = SQLITE_NOMEM;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int64(st, 1, ladder);
+	rc = db_step(st);
+	if (rc == DB_ROW &&
+	    (json_object_set_new(o, "hash", json_string((const char *)db_column_text(st, 0))) < 0 ||
+	     json_object_set_new(o, "text", json_string((const char *)db_column_text(st, 1))) < 0))
+		rc = DB_ERROR;
+	db_reset(st);
+	return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
 }
 
 /* Adds the stored ladder and its steps to o; -1 on error. A ladder that
@@ -112,7 +112,7 @@ struct replan {
  * no current policy). */
 static int replan_load(struct cordond *d, int64_t id, struct replan *r, json_t **error)
 {
-	sqlite3_stmt *st = store_prepare(d->store, "SELECT category, vm_uuid, coalesce(ladder_id, 0),"
+	struct db_stmt *st = store_prepare(d->store, "SELECT category, vm_uuid, coalesce(ladder_id, 0),"
 					 " resolved IS NOT NULL FROM cases WHERE id = ?");
 	char err[512];
 	int rc, resolved = 0;
@@ -121,18 +121,18 @@ static int replan_load(struct cordond *d, int64_t id, struct replan *r, json_t *
 		*error = reply_error("database error; nothing changed");
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, id);
+	if ((rc = db_step(st)) == DB_ROW) {
 		r->id = id;
-		r->from = sqlite3_column_int64(st, 2);
-		resolved = sqlite3_column_int(st, 3);
-		if (strlcpy_checked(r->category, (const char *)sqlite3_column_text(st, 0), sizeof(r->category)) < 0 ||
-		    strlcpy_checked(r->vm_uuid, (const char *)sqlite3_column_text(st, 1), sizeof(r->vm_uuid)) < 0)
-			rc = SQLITE_MISUSE;
+		r->from = db_column_int64(st, 2);
+		resolved = db_column_int(st, 3);
+		if (strlcpy_checked(r->category, (const char *)db_column_text(st, 0), sizeof(r->category)) < 0 ||
+		    strlcpy_checked(r->vm_uuid, (const char *)db_column_text(st, 1), sizeof(r->vm_uuid)) < 0)
+			rc = DB_ERROR;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		*error = rc == SQLITE_DONE ?
+	db_finalize(st);
+	if (rc != DB_ROW) {
+		*error = rc == DB_DONE ?
 			reply_error("no case %lld (cordonctl case list shows them)", (long long)id) :
 			reply_error("database error; nothing changed");
 		return -1;
@@ -156,7 +156,7 @@ static int replan_load(struct cordond *d, int64_t id, struct replan *r, json_t *
 	return 0;
 }
 
-static int fired_add(struct replan *r, sqlite3_stmt *st, struct cordond *d, size_t *cap)
+static int fired_add(struct replan *r, struct db_stmt *st, struct cordond *d, size_t *cap)
 {
 	struct fired *f;
 
@@ -169,9 +169,9 @@ static int fired_add(struct replan *r, sqlite3_stmt *st, struct cordond *d, size
 		*cap = n;
 	}
 	f = &r->fired[r->n_fired++];
-	*f = (struct fired){ .step = sqlite3_column_int64(st, 0), .report = sqlite3_column_int64(st, 1),
-			     .due = sqlite3_column_int64(st, 2), .fired_at = sqlite3_column_int64(st, 3),
-			     .late = sqlite3_column_int64(st, 4), .attempts = sqlite3_column_int64(st, 5) };
+	*f = (struct fired){ .step = db_column_int64(st, 0), .report = db_column_int64(st, 1),
+			     .due = db_column_int64(st, 2), .fired_at = db_column_int64(st, 3),
+			     .late = db_column_int64(st, 4), .attempts = db_column_int64(st, 5) };
 	ladder_step_text(d, r->from, f->step, f->action, sizeof(f->action));
 	return 0;
 }
@@ -179,7 +179,7 @@ static int fired_add(struct replan *r, sqlite3_stmt *st, struct cordond *d, size
 /* The steps that fired under the old ladder, in the order they fired. */
 static int read_fired(struct cordond *d, struct replan *r)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT step, report, coalesce(due, 0), coalesce(fired_at, 0), coalesce(late, 0), attempts"
 		" FROM case_steps WHERE case_id = ? AND state = 'done' ORDER BY fired_at, step, report");
 	size_t cap = 0;
@@ -187,35 +187,35 @@ static int read_fired(struct cordond *d, struct replan *r)
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, r->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	db_bind_int64(st, 1, r->id);
+	while ((rc = db_step(st)) == DB_ROW)
 		if (fired_add(r, st, d, &cap) < 0)
 			break;
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_finalize(st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* Marks new step (step, f->report) done with f's times, unless it is done
  * already: 1 marked, 0 not, -1 error. */
 static int take_step(struct cordond *d, int64_t case_id, int64_t step, const struct fired *f)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"UPDATE case_steps SET state = 'done', due = ?, fired_at = ?, late = ?, attempts = ?,"
 		" next_try = NULL, last_error = NULL"
 		" WHERE case_id = ? AND step = ? AND report = ? AND state != 'done'");
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, f->due);
-	sqlite3_bind_int64(st, 2, f->fired_at);
-	sqlite3_bind_int64(st, 3, f->late);
-	sqlite3_bind_int64(st, 4, f->attempts);
-	sqlite3_bind_int64(st, 5, case_id);
-	sqlite3_bind_int64(st, 6, step);
-	sqlite3_bind_int64(st, 7, f->report);
+	db_bind_int64(st, 1, f->due);
+	db_bind_int64(st, 2, f->fired_at);
+	db_bind_int64(st, 3, f->late);
+	db_bind_int64(st, 4, f->attempts);
+	db_bind_int64(st, 5, case_id);
+	db_bind_int64(st, 6, step);
+	db_bind_int64(st, 7, f->report);
 	if (store_exec_stmt(d->store, st) < 0)
 		return -1;
-	return sqlite3_changes(store_db(d->store)) == 1;
+	return store_changes(d->store) == 1;
 }
 
 static int match_fired(struct cordond *d, struct replan *r, const struct policy *to)
@@ -242,22 +242,22 @@ static int keep_history(struct cordond *d, struct replan *r)
 {
 	for (size_t i = 0; i < r->n_fired; i++) {
 		const struct fired *f = &r->fired[i];
-		sqlite3_stmt *st;
+		struct db_stmt *st;
 		if (f->kept)
 			continue;
 		st = store_prepare(d->store, "INSERT INTO case_step_history (case_id, ladder_id, step,"
 				   " report, action, due, fired_at, late, replaced) VALUES (?,?,?,?,?,?,?,?,?)");
 		if (!st)
 			return -1;
-		sqlite3_bind_int64(st, 1, r->id);
-		sqlite3_bind_int64(st, 2, r->from);
-		sqlite3_bind_int64(st, 3, f->step);
-		sqlite3_bind_int64(st, 4, f->report);
-		sqlite3_bind_text(st, 5, f->action, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, f->due);
-		sqlite3_bind_int64(st, 7, f->fired_at);
-		sqlite3_bind_int64(st, 8, f->late);
-		sqlite3_bind_int64(st, 9, store_now());
+		db_bind_int64(st, 1, r->id);
+		db_bind_int64(st, 2, r->from);
+		db_bind_int64(st, 3, f->step);
+		db_bind_int64(st, 4, f->report);
+		db_bind_text(st, 5, f->action);
+		db_bind_int64(st, 6, f->due);
+		db_bind_int64(st, 7, f->fired_at);
+		db_bind_int64(st, 8, f->late);
+		db_bind_int64(st, 9, store_now());
 		if (store_exec_stmt(d->store, st) < 0)
 			return -1;
 		r->history++;
@@ -268,13 +268,13 @@ static int keep_history(struct cordond *d, struct replan *r)
 /* Runs sql with ?1 = a and, if sql has it, ?2 = b; -1 on error. */
 static int exec2(struct cordond *d, const char *sql, int64_t a, int64_t b)
 {
-	sqlite3_stmt *st = store_prepare(d->store, sql);
+	struct db_stmt *st = store_prepare(d->store, sql);
 
 	if (!st)
 		return -1;
-	if (sqlite3_bind_int64(st, 1, a) != SQLITE_OK ||
-	    (sqlite3_bind_parameter_count(st) >= 2 && sqlite3_bind_int64(st, 2, b) != SQLITE_OK)) {
-		sqlite3_finalize(st);
+	if (db_bind_int64(st, 1, a) != 0 ||
+	    (db_bind_parameter_count(st) >= 2 && db_bind_int64(st, 2, b) != 0)) {
+		db_finalize(st);
 		return -1;
 	}
 	return store_exec_stmt(d->store, st);
@@ -282,17 +282,17 @@ static int exec2(struct cordond *d, const char *sql, int64_t a, int64_t b)
 
 static int count_planned(struct cordond *d, struct replan *r)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT count(*) FROM case_steps WHERE case_id = ? AND state != 'done'");
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, r->id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		r->planned = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	db_bind_int64(st, 1, r->id);
+	if ((rc = db_step(st)) == DB_ROW)
+		r->planned = db_column_int64(st, 0);
+	db_finalize(st);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 /* Inside a transaction: the old rows out, the new ladder planned, the

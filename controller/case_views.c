@@ -13,23 +13,23 @@
 #include "scheduler.h"
 #include "util.h"
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(struct db_stmt *st, int i)
 {
-	return (const char *)sqlite3_column_text(st, i);
+	return (const char *)db_column_text(st, i);
 }
 
-static json_t *col_time(sqlite3_stmt *st, int i)
+static json_t *col_time(struct db_stmt *st, int i)
 {
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+	if (db_column_is_null(st, i))
 		return json_null();
-	return json_integer(sqlite3_column_int64(st, i));
+	return json_integer(db_column_int64(st, i));
 }
 
-static const char *case_state_name(sqlite3_stmt *st, int responded_col, int resolved_col)
+static const char *case_state_name(struct db_stmt *st, int responded_col, int resolved_col)
 {
-	if (sqlite3_column_type(st, resolved_col) != SQLITE_NULL)
+	if (!db_column_is_null(st, resolved_col))
 		return "resolved";
-	return sqlite3_column_type(st, responded_col) != SQLITE_NULL ? "responded" : "open";
+	return !db_column_is_null(st, responded_col) ? "responded" : "open";
 }
 
 /* The next step to fire: {action, due, state} or JSON null; NULL on error. */
@@ -38,37 +38,37 @@ static json_t *next_step_json(struct cordond *d, int64_t id, int64_t ladder)
 	static const char sql[] =
 		"SELECT step, due, state FROM case_steps WHERE case_id = ?"
 		" AND state IN ('pending', 'failing') ORDER BY due, step LIMIT 1";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	json_t *next = NULL;
 	char what[96];
 	int rc;
 
 	if (!st)
 		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		ladder_step_text(d, ladder, sqlite3_column_int64(st, 0), what, sizeof(what));
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		ladder_step_text(d, ladder, db_column_int64(st, 0), what, sizeof(what));
 		next = json_pack("{s:s, s:I, s:s}", "action", what, "due",
-				 (json_int_t)sqlite3_column_int64(st, 1), "state", col_text(st, 2));
-	} else if (rc == SQLITE_DONE) {
+				 (json_int_t)db_column_int64(st, 1), "state", col_text(st, 2));
+	} else if (rc == DB_DONE) {
 		next = json_null();
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return next;
 }
 
 static json_int_t open_calls(struct cordond *d, int64_t id)
 {
 	static const char sql[] = "SELECT count(*) FROM calls WHERE case_id = ? AND state = 'open'";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	json_int_t n = -1;
 
 	if (st) {
-		sqlite3_bind_int64(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		db_bind_int64(st, 1, id);
+		if (db_step(st) == DB_ROW)
+			n = db_column_int64(st, 0);
+		db_reset(st);
 	}
 	return n;
 }
@@ -78,10 +78,10 @@ static json_int_t open_calls(struct cordond *d, int64_t id)
 	" coalesce(c.ladder_id, 0)"
 
 /* NULL on a store error. */
-static json_t *case_row_json(struct cordond *d, sqlite3_stmt *st, const void *ctx)
+static json_t *case_row_json(struct cordond *d, struct db_stmt *st, const void *ctx)
 {
-	int64_t id = sqlite3_column_int64(st, 0);
-	json_t *next = next_step_json(d, id, sqlite3_column_int64(st, 12));
+	int64_t id = db_column_int64(st, 0);
+	json_t *next = next_step_json(d, id, db_column_int64(st, 12));
 	json_int_t calls = open_calls(d, id);
 	char cut[32];
 
@@ -90,31 +90,31 @@ static json_t *case_row_json(struct cordond *d, sqlite3_stmt *st, const void *ct
 		json_decref(next);
 		return NULL;
 	}
-	policy_scopes_format((unsigned)sqlite3_column_int64(st, 9), cut, sizeof(cut));
+	policy_scopes_format((unsigned)db_column_int64(st, 9), cut, sizeof(cut));
 	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:o, s:o, s:o, s:s, s:s, s:b, s:s?,"
 			 " s:o, s:I}",
 		"id", (json_int_t)id, "category", col_text(st, 1), "vm_uuid", col_text(st, 2),
 		"vm_name", col_text(st, 3), "ip", col_text(st, 4), "contact", col_text(st, 5),
 		"opened", col_time(st, 6), "responded", col_time(st, 7), "resolved", col_time(st, 8),
 		"state", case_state_name(st, 7, 8),
-		"cut", sqlite3_column_int64(st, 9) ? cut : "", "power_off", sqlite3_column_int(st, 10),
+		"cut", db_column_int64(st, 9) ? cut : "", "power_off", db_column_int(st, 10),
 		"source", col_text(st, 11), "next", next, "calls_open", calls);
 }
 
-typedef json_t *row_fn(struct cordond *d, sqlite3_stmt *st, const void *ctx);
+typedef json_t *row_fn(struct cordond *d, struct db_stmt *st, const void *ctx);
 
 /* Appends what make(d, st, ctx) builds for each row of st to arr: 0 when
  * the rows ended, -1 (arr freed) on any error. Finalizes st. */
-static int collect_rows(struct cordond *d, sqlite3_stmt *st, json_t *arr, row_fn *make,
+static int collect_rows(struct cordond *d, struct db_stmt *st, json_t *arr, row_fn *make,
 			const void *ctx)
 {
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		if (json_array_append_new(arr, make(d, st, ctx)) < 0)
 			break;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	db_finalize(st);
+	if (rc != DB_DONE) {
 		json_decref(arr);
 		return -1;
 	}
@@ -125,7 +125,7 @@ json_t *cases_cmd_list(struct cordond *d, const json_t *req, uid_t uid)
 {
 	const char *state = req_str(req, "state");
 	const char *where = "c.resolved IS NULL";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_t *arr;
 	char sql[512];
 
@@ -135,14 +135,14 @@ json_t *cases_cmd_list(struct cordond *d, const json_t *req, uid_t uid)
 	else if (state && strcmp(state, "responded") == 0)
 		where = "c.resolved IS NULL AND c.responded IS NOT NULL";
 	else if (state && strcmp(state, "all") == 0)
-		where = "1";
+		where = "TRUE";
 	else if (state && strcmp(state, "open") != 0)
 		return reply_error("unknown state '%s' (open, responded, resolved, all)", state);
 	snprintf(sql, sizeof(sql), "SELECT " CASE_COLUMNS " FROM cases c LEFT JOIN vms v"
 		 " ON v.uuid = c.vm_uuid WHERE %s ORDER BY c.id LIMIT 10000", where);
 	st = store_prepare(d->store, sql);
 	if (!st || !(arr = json_array())) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return reply_error("database error");
 	}
 	if (collect_rows(d, st, arr, case_row_json, NULL) < 0)
@@ -161,16 +161,16 @@ static int64_t step_due(struct cordond *d, int64_t id, size_t step)
 {
 	static const char sql[] =
 		"SELECT due FROM case_steps WHERE case_id = ? AND step = ? AND report = 0";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	int64_t due = 0;
 
 	if (!st)
 		return 0;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)step);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		due = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, id);
+	db_bind_int64(st, 2, (int64_t)step);
+	if (db_step(st) == DB_ROW)
+		due = db_column_int64(st, 0);
+	db_reset(st);
 	return due;
 }
 
@@ -219,19 +219,19 @@ static void add_why(struct cordond *d, json_t *o, int64_t step, const struct sho
 	}
 }
 
-static json_t *step_json(struct cordond *d, sqlite3_stmt *st, const void *arg)
+static json_t *step_json(struct cordond *d, struct db_stmt *st, const void *arg)
 {
 	const struct show_ctx *ctx = arg;
-	int64_t step = sqlite3_column_int64(st, 0);
+	int64_t step = db_column_int64(st, 0);
 	char what[96];
 	json_t *o;
 
 	ladder_step_text(d, ctx->ladder, step, what, sizeof(what));
 	o = json_pack("{s:I, s:I, s:s, s:o, s:s, s:o, s:o, s:I, s:o, s:s?}",
 		"step", (json_int_t)step + 1,
-		"report", (json_int_t)sqlite3_column_int64(st, 1) + 1, "action", what,
+		"report", (json_int_t)db_column_int64(st, 1) + 1, "action", what,
 		"due", col_time(st, 2), "state", col_text(st, 3), "fired_at", col_time(st, 4),
-		"late", col_time(st, 5), "attempts", (json_int_t)sqlite3_column_int64(st, 6),
+		"late", col_time(st, 5), "attempts", (json_int_t)db_column_int64(st, 6),
 		"next_try", col_time(st, 7), "last_error", col_text(st, 8));
 	if (o && step >= 0)
 		add_why(d, o, step, ctx);
@@ -243,15 +243,15 @@ static json_t *step_json(struct cordond *d, sqlite3_stmt *st, const void *arg)
 static json_t *query_rows(struct cordond *d, const char *sql, int64_t id, row_fn *make,
 			  const void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(d->store, sql);
+	struct db_stmt *st = store_prepare(d->store, sql);
 	json_t *arr = json_array();
 
 	if (!st || !arr) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		json_decref(arr);
 		return NULL;
 	}
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	return collect_rows(d, st, arr, make, ctx) < 0 ? NULL : arr;
 }
 
@@ -263,16 +263,15 @@ static json_t *steps_json(struct cordond *d, int64_t id, const struct show_ctx *
 }
 
 /* ctx: the keys, NULL terminated, one per column. */
-static json_t *keyed_row_json(struct cordond *d, sqlite3_stmt *st, const void *ctx)
+static json_t *keyed_row_json(struct cordond *d, struct db_stmt *st, const void *ctx)
 {
 	const char *const *keys = ctx;
 	json_t *o = json_object();
 
 	(void)d;
 	for (int i = 0; o && keys[i]; i++) {
-		int t = sqlite3_column_type(st, i);
-		json_object_set_new(o, keys[i], t == SQLITE_NULL ? json_null() :
-			t == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, i)) :
+		json_object_set_new(o, keys[i], db_column_is_null(st, i) ? json_null() :
+			db_column_is_integer(st, i) ? json_integer(db_column_int64(st, i)) :
 			json_string(col_text(st, i)));
 	}
 	return o;
@@ -313,11 +312,11 @@ static int add_history(struct cordond *d, json_t *c, int64_t id)
 }
 
 /* The case's own fields beyond the list's: -1 on error. */
-static int add_details(struct cordond *d, json_t *c, sqlite3_stmt *st)
+static int add_details(struct cordond *d, json_t *c, struct db_stmt *st)
 {
-	int64_t id = sqlite3_column_int64(st, 0);
-	struct show_ctx ctx = { .id = id, .ladder = sqlite3_column_int64(st, 12),
-				.opened = sqlite3_column_int64(st, 6) };
+	int64_t id = db_column_int64(st, 0);
+	struct show_ctx ctx = { .id = id, .ladder = db_column_int64(st, 12),
+				.opened = db_column_int64(st, 6) };
 	char err[256];
 	json_t *ladder, *steps;
 	int bad;
@@ -345,7 +344,7 @@ static int add_details(struct cordond *d, json_t *c, sqlite3_stmt *st)
 
 json_t *cases_cmd_show(struct cordond *d, const json_t *req, uid_t uid)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_t *c = NULL, *error;
 	int64_t id;
 	int rc;
@@ -357,18 +356,18 @@ json_t *cases_cmd_show(struct cordond *d, const json_t *req, uid_t uid)
 		" FROM cases c LEFT JOIN vms v ON v.uuid = c.vm_uuid WHERE c.id = ?");
 	if (!st)
 		return reply_error("database error");
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && (!(c = case_row_json(d, st, NULL)) || add_details(d, c, st) < 0)) {
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW && (!(c = case_row_json(d, st, NULL)) || add_details(d, c, st) < 0)) {
 		json_decref(c);
 		c = NULL;
-		rc = SQLITE_ERROR;
+		rc = DB_ERROR;
 	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE && retention_case_was_pruned(d->store, id) == 1)
+	db_finalize(st);
+	if (rc == DB_DONE && retention_case_was_pruned(d->store, id) == 1)
 		return reply_error("no case %lld: pruned, resolved longer ago than"
 				   " retain_resolved_cases (cordond.conf)", (long long)id);
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return reply_error("no case %lld (cordonctl case list shows them)", (long long)id);
 	return c ? reply_ok(c) : reply_error("database error");
 }

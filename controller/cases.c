@@ -108,43 +108,43 @@ static int open_validate(struct cordond *d, const json_t *req, char uuid[65], co
 /* The open case of this category on this VM, if any (new reports join it). */
 static int64_t open_case_for(struct cordond *d, const char *cat, const char *uuid)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT id FROM cases WHERE vm_uuid = ? AND category = ? AND resolved IS NULL"
 		" ORDER BY id LIMIT 1");
 	int64_t id = 0;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, cat, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
+	db_bind_text(st, 2, cat);
 	switch (store_step(d->store, st)) {
 	case 1:
-		id = sqlite3_column_int64(st, 0);
+		id = db_column_int64(st, 0);
 		break;
 	case -1: /* not "no open case": that would open a second one */
 		id = -1;
 		break;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return id;
 }
 
 static int add_report(struct cordond *d, int64_t id, const struct case_report_in *in,
 		      int64_t now)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"INSERT INTO case_reports (case_id, at, source, evidence, report) VALUES (?,?,?,?,?)");
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, in->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, in->evidence, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, id);
+	db_bind_int64(st, 2, now);
+	db_bind_text(st, 3, in->source);
+	db_bind_text(st, 4, in->evidence);
 	if (in->report > 0)
-		sqlite3_bind_int64(st, 5, in->report);
+		db_bind_int64(st, 5, in->report);
 	else
-		sqlite3_bind_null(st, 5);
+		db_bind_null(st, 5);
 	return store_exec_stmt(d->store, st);
 }
 
@@ -154,7 +154,7 @@ static int64_t insert_case(struct cordond *d, const struct case_report_in *in, i
 			   uid_t uid)
 {
 	int64_t ladder = ladder_current(d, in->category);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (ladder <= 0)
 		return -1;
@@ -165,18 +165,18 @@ static int64_t insert_case(struct cordond *d, const struct case_report_in *in, i
 		" ?5, ?6, ?7, ?8, ?9)");
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, in->category, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, in->uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, in->ip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, in->contact, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, in->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, in->evidence, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_int64(st, 8, uid);
-	sqlite3_bind_int64(st, 9, ladder);
+	db_bind_text(st, 1, in->category);
+	db_bind_text(st, 2, in->uuid);
+	db_bind_text(st, 3, in->ip);
+	db_bind_text(st, 4, in->contact);
+	db_bind_text(st, 5, in->source);
+	db_bind_text(st, 6, in->evidence);
+	db_bind_int64(st, 7, now);
+	db_bind_int64(st, 8, uid);
+	db_bind_int64(st, 9, ladder);
 	if (store_exec_stmt(d->store, st) < 0)
 		return -1;
-	return sqlite3_last_insert_rowid(store_db(d->store));
+	return store_last_insert_id(d->store);
 }
 
 int case_add_report(struct cordond *d, int64_t id, const struct case_report_in *in, uid_t uid,
@@ -211,15 +211,15 @@ int64_t case_take_report(struct cordond *d, const struct case_report_in *in, uid
 
 static int count_reports(struct cordond *d, int64_t id)
 {
-	sqlite3_stmt *st = store_prepare(d->store, "SELECT count(*) FROM case_reports WHERE case_id = ?");
+	struct db_stmt *st = store_prepare(d->store, "SELECT count(*) FROM case_reports WHERE case_id = ?");
 	int n = 0;
 
 	if (st) {
-		sqlite3_bind_int64(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
+		db_bind_int64(st, 1, id);
+		if (db_step(st) == DB_ROW)
+			n = db_column_int(st, 0);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return n;
 }
 

@@ -56,9 +56,9 @@ static json_t *vm_full_json(struct cordond *d, const char *uuid, int with_ifaces
 /* One object per row of sql, made by row_json (NULL: a store error): the
  * whole list, or an error. Half a list would show VMs or hosts as gone. */
 static json_t *list_reply(struct cordond *d, const char *sql,
-			  json_t *(*row_json)(struct cordond *d, sqlite3_stmt *row))
+			  json_t *(*row_json)(struct cordond *d, struct db_stmt *row))
 {
-	sqlite3_stmt *st = store_prepare(d->store, sql);
+	struct db_stmt *st = store_prepare(d->store, sql);
 	json_t *arr = json_array();
 	int rc;
 
@@ -74,7 +74,7 @@ static json_t *list_reply(struct cordond *d, const char *sql,
 		}
 		json_array_append_new(arr, o);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (rc < 0) {
 		json_decref(arr);
 		return reply_error("database read failed (see cordond's log)");
@@ -82,9 +82,9 @@ static json_t *list_reply(struct cordond *d, const char *sql,
 	return reply_ok(arr);
 }
 
-static json_t *vm_row_json(struct cordond *d, sqlite3_stmt *row)
+static json_t *vm_row_json(struct cordond *d, struct db_stmt *row)
 {
-	return vm_full_json(d, (const char *)sqlite3_column_text(row, 0), 1);
+	return vm_full_json(d, (const char *)db_column_text(row, 0), 1);
 }
 
 static json_t *cmd_vms(struct cordond *d, const json_t *req, uid_t uid)
@@ -96,7 +96,7 @@ static json_t *cmd_vms(struct cordond *d, const json_t *req, uid_t uid)
 
 static json_t *holds_json(struct cordond *d, const char *uuid)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT scopes, reason, uid, created, power_off FROM holds WHERE vm_uuid = ?");
 	json_t *arr = json_array();
 	char scopes[64];
@@ -104,36 +104,36 @@ static json_t *holds_json(struct cordond *d, const char *uuid)
 
 	if (!st)
 		goto failed;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	while ((rc = store_step(d->store, st)) == 1)
 		json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:s?, s:o, s:I}",
-			"kind", "manual", "power_off", sqlite3_column_int(st, 4),
-			"scopes", scope_mask_format((uint32_t)sqlite3_column_int64(st, 0),
+			"kind", "manual", "power_off", db_column_int(st, 4),
+			"scopes", scope_mask_format((uint32_t)db_column_int64(st, 0),
 						    scopes, sizeof(scopes)),
-			"reason", (const char *)sqlite3_column_text(st, 1),
+			"reason", (const char *)db_column_text(st, 1),
 			/* null: set by the controller itself (enforced_adopt.c) */
-			"uid", sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null() :
-			       json_integer(sqlite3_column_int64(st, 2)),
-			"since", (json_int_t)sqlite3_column_int64(st, 3)));
-	sqlite3_finalize(st);
+			"uid", db_column_is_null(st, 2) ? json_null() :
+			       json_integer(db_column_int64(st, 2)),
+			"since", (json_int_t)db_column_int64(st, 3)));
+	db_finalize(st);
 	if (rc < 0)
 		goto failed;
 	/* Open cases impose cuts too: shown with the manual hold. */
 	st = store_prepare(d->store,
 		"SELECT id, category, cut_scopes, power_off, opened FROM cases"
-		" WHERE vm_uuid = ? AND resolved IS NULL AND (cut_scopes OR power_off) ORDER BY id");
+		" WHERE vm_uuid = ? AND resolved IS NULL AND (cut_scopes <> 0 OR power_off <> 0) ORDER BY id");
 	if (!st)
 		goto failed;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	while ((rc = store_step(d->store, st)) == 1)
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s, s:b, s:I}",
-			"kind", "case", "case", (json_int_t)sqlite3_column_int64(st, 0),
-			"category", (const char *)sqlite3_column_text(st, 1),
-			"scopes", scope_mask_format((uint32_t)sqlite3_column_int64(st, 2),
+			"kind", "case", "case", (json_int_t)db_column_int64(st, 0),
+			"category", (const char *)db_column_text(st, 1),
+			"scopes", scope_mask_format((uint32_t)db_column_int64(st, 2),
 						    scopes, sizeof(scopes)),
-			"power_off", sqlite3_column_int(st, 3),
-			"since", (json_int_t)sqlite3_column_int64(st, 4)));
-	sqlite3_finalize(st);
+			"power_off", db_column_int(st, 3),
+			"since", (json_int_t)db_column_int64(st, 4)));
+	db_finalize(st);
 	if (rc == 0)
 		return arr;
 failed: /* half the holds would hide a cut: none at all, and an error */
@@ -290,31 +290,32 @@ static const char *agent_state(const struct agent_conn *a)
 }
 
 /* This host's own view: the VMs it lists and what it acked of them. */
-static json_t *agent_json(struct cordond *d, sqlite3_stmt *host_row)
+static json_t *agent_json(struct cordond *d, struct db_stmt *host_row)
 {
-	const char *host = (const char *)sqlite3_column_text(host_row, 0);
-	const char *version = (const char *)sqlite3_column_text(host_row, 1);
-	int64_t last_seen = sqlite3_column_int64(host_row, 2);
+	const char *host = (const char *)db_column_text(host_row, 0);
+	const char *version = (const char *)db_column_text(host_row, 1);
+	int64_t last_seen = db_column_int64(host_row, 2);
 	struct agent_conn *a = registry_by_host(&d->registry, host);
-	sqlite3_stmt *st = store_prepare(d->store,
-		"SELECT count(*), sum(a.generation = d.generation AND a.error IS NULL"
-		"  AND (d.scopes OR d.power_off)),"
-		" sum(d.generation IS NOT NULL AND coalesce(a.generation, 0) < d.generation),"
-		" sum(a.generation = d.generation AND a.error IS NOT NULL)"
+	struct db_stmt *st = store_prepare(d->store,
+		"SELECT count(*), count(*) FILTER (WHERE a.generation = d.generation"
+		"  AND a.error IS NULL AND (d.scopes <> 0 OR d.power_off <> 0)),"
+		" count(*) FILTER (WHERE d.generation IS NOT NULL"
+		"  AND coalesce(a.generation, 0) < d.generation),"
+		" count(*) FILTER (WHERE a.generation = d.generation AND a.error IS NOT NULL)"
 		" FROM vm_hosts h LEFT JOIN desired d ON d.vm_uuid = h.uuid"
 		" LEFT JOIN acks a ON a.uuid = h.uuid AND a.host_id = h.host_id WHERE h.host_id = ?");
 	json_int_t n[4] = { 0 };
 
 	if (!st)
 		return NULL;
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, host);
 	if (store_step(d->store, st) != 1) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return NULL;
 	}
 	for (int i = 0; i < 4; i++)
-		n[i] = sqlite3_column_int64(st, i);
-	sqlite3_finalize(st);
+		n[i] = db_column_int64(st, i);
+	db_finalize(st);
 	if (a && a->last_seen_wall > last_seen)
 		last_seen = a->last_seen_wall;
 	return json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:b}",
@@ -323,7 +324,7 @@ static json_t *agent_json(struct cordond *d, sqlite3_stmt *host_row)
 		"last_seen", (json_int_t)last_seen,
 		"version", a && a->version[0] ? a->version : (version ? version : ""),
 		"vms", n[0], "enforced", n[1], "pending", n[2], "errors", n[3],
-		"inventory_complete", sqlite3_column_int(host_row, 3) != 0);
+		"inventory_complete", db_column_int(host_row, 3) != 0);
 }
 
 /* An agent refused before it was ever stored (a far protocol on its first
@@ -378,12 +379,12 @@ static json_t *cmd_agents(struct cordond *d, const json_t *req, uid_t uid)
 /* The counts of one row of sql; -1 on a store error (never "0"). */
 static int counts_of(struct cordond *d, const char *sql, json_int_t *n, int k)
 {
-	sqlite3_stmt *st = store_prepare(d->store, sql);
+	struct db_stmt *st = store_prepare(d->store, sql);
 	int rc = st ? store_step(d->store, st) : -1;
 
 	for (int i = 0; i < k; i++)
-		n[i] = rc == 1 ? sqlite3_column_int64(st, i) : 0;
-	sqlite3_finalize(st);
+		n[i] = rc == 1 ? db_column_int64(st, i) : 0;
+	db_finalize(st);
 	return rc == 1 ? 0 : -1;
 }
 
@@ -395,9 +396,10 @@ static json_t *status_json(struct cordond *d)
 	/* Each table once: at 100k VMs and 1M cases a scan is milliseconds. */
 	if (counts_of(d, "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM vms)",
 		      host, 2) < 0 ||
-	    counts_of(d, "SELECT coalesce(sum(error IS NULL AND acked_generation >= generation"
-		      " AND (scopes OR power_off)), 0), coalesce(sum(error IS NOT NULL AND"
-		      " acked_generation >= generation), 0), coalesce(sum(acked_generation < generation), 0)"
+	    counts_of(d, "SELECT count(*) FILTER (WHERE error IS NULL AND acked_generation >= generation"
+		      " AND (scopes <> 0 OR power_off <> 0)), count(*) FILTER (WHERE error IS NOT NULL"
+		      " AND acked_generation >= generation),"
+		      " count(*) FILTER (WHERE acked_generation < generation)"
 		      " FROM desired", vm, 3) < 0 ||
 	    counts_of(d, "SELECT (SELECT count(*) FROM cases WHERE resolved IS NULL),"
 		      " (SELECT count(*) FROM calls WHERE state = 'open'),"

@@ -15,52 +15,52 @@ int desired_set_hold(struct store *store, const char *uuid, enum hold_part part,
 	static const char *const upsert[] = {
 		[HOLD_SCOPES] = "INSERT INTO holds (vm_uuid, scopes, power_off, reason, uid, created)"
 			" VALUES (?1, ?2, 0, ?3, ?4, ?5) ON CONFLICT (vm_uuid) DO UPDATE SET"
-			" scopes = ?2, reason = coalesce(?3, reason), uid = ?4, created = ?5",
+			" scopes = ?2, reason = coalesce(?3, holds.reason), uid = ?4, created = ?5",
 		[HOLD_POWER] = "INSERT INTO holds (vm_uuid, scopes, power_off, reason, uid, created)"
 			" VALUES (?1, 0, ?2, ?3, ?4, ?5) ON CONFLICT (vm_uuid) DO UPDATE SET"
-			" power_off = ?2, reason = coalesce(?3, reason), uid = ?4, created = ?5",
+			" power_off = ?2, reason = coalesce(?3, holds.reason), uid = ?4, created = ?5",
 	};
-	sqlite3_stmt *st = store_prepare(store, upsert[part]);
+	struct db_stmt *st = store_prepare(store, upsert[part]);
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, value);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, uid);
-	sqlite3_bind_int64(st, 5, store_now());
+	db_bind_text(st, 1, uuid);
+	db_bind_int64(st, 2, value);
+	db_bind_text(st, 3, reason);
+	db_bind_int64(st, 4, uid);
+	db_bind_int64(st, 5, store_now());
 	if (store_exec_stmt(store, st) < 0)
 		return -1;
 	st = store_prepare(store, "DELETE FROM holds WHERE vm_uuid = ? AND scopes = 0 AND power_off = 0");
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	return store_exec_stmt(store, st);
 }
 
 int desired_has_hold(struct store *store, const char *uuid, enum hold_part part)
 {
-	sqlite3_stmt *st = store_prepare(store, part == HOLD_SCOPES ?
+	struct db_stmt *st = store_prepare(store, part == HOLD_SCOPES ?
 		"SELECT 1 FROM holds WHERE vm_uuid = ? AND scopes != 0" :
 		"SELECT 1 FROM holds WHERE vm_uuid = ? AND power_off != 0");
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_bind_text(st, 1, uuid);
+	rc = db_step(st) == DB_ROW;
+	db_finalize(st);
 	return rc;
 }
 
-static void row_from_stmt(sqlite3_stmt *st, struct desired_row *row)
+static void row_from_stmt(struct db_stmt *st, struct desired_row *row)
 {
-	strlcpy_checked(row->uuid, (const char *)sqlite3_column_text(st, 0),
+	strlcpy_checked(row->uuid, (const char *)db_column_text(st, 0),
 			sizeof(row->uuid));
-	row->generation = (uint64_t)sqlite3_column_int64(st, 1);
-	row->scopes = (uint32_t)sqlite3_column_int64(st, 2);
-	row->power_off = sqlite3_column_int(st, 3) != 0;
-	row->acked_generation = (uint64_t)sqlite3_column_int64(st, 4);
+	row->generation = (uint64_t)db_column_int64(st, 1);
+	row->scopes = (uint32_t)db_column_int64(st, 2);
+	row->power_off = db_column_int(st, 3) != 0;
+	row->acked_generation = (uint64_t)db_column_int64(st, 4);
 }
 
 #define ROW_COLUMNS "vm_uuid, generation, scopes, power_off, acked_generation"
@@ -68,18 +68,18 @@ static void row_from_stmt(sqlite3_stmt *st, struct desired_row *row)
 int desired_get(struct store *store, const char *uuid, struct desired_row *row)
 {
 	static const char sql[] = "SELECT " ROW_COLUMNS " FROM desired WHERE vm_uuid = ?";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	int rc;
 
 	memset(row, 0, sizeof(*row));
 	strlcpy_checked(row->uuid, uuid, sizeof(row->uuid));
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	rc = store_step(store, st);
 	if (rc == 1)
 		row_from_stmt(st, row); /* no row: nothing desired, generation 0 */
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -91,19 +91,19 @@ static int holds_union(struct store *store, const char *uuid, uint32_t *scopes,
 		"SELECT scopes, power_off FROM holds WHERE vm_uuid = ?1"
 		" UNION ALL SELECT cut_scopes, power_off FROM cases"
 		" WHERE vm_uuid = ?1 AND resolved IS NULL";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	int rc;
 
 	*scopes = 0;
 	*power_off = false;
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	while ((rc = store_step(store, st)) == 1) {
-		*scopes |= (uint32_t)sqlite3_column_int64(st, 0);
-		*power_off |= sqlite3_column_int(st, 1) != 0;
+		*scopes |= (uint32_t)db_column_int64(st, 0);
+		*power_off |= db_column_int(st, 1) != 0;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
@@ -112,7 +112,7 @@ int desired_recompute(struct store *store, const char *uuid,
 {
 	uint32_t scopes;
 	bool power_off;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (desired_get(store, uuid, row) < 0 ||
 	    holds_union(store, uuid, &scopes, &power_off) < 0)
@@ -134,11 +134,11 @@ int desired_recompute(struct store *store, const char *uuid,
 	st = store_cached(store, sql);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)row->generation);
-	sqlite3_bind_int64(st, 3, scopes);
-	sqlite3_bind_int(st, 4, power_off);
-	sqlite3_bind_int64(st, 5, store_now());
+	db_bind_text(st, 1, uuid);
+	db_bind_int64(st, 2, (int64_t)row->generation);
+	db_bind_int64(st, 3, scopes);
+	db_bind_int64(st, 4, power_off);
+	db_bind_int64(st, 5, store_now());
 	return store_run(store, st);
 }
 
@@ -162,19 +162,19 @@ int desired_foreach_host(struct store *store, const char *host_id,
 			" AND EXISTS (SELECT 1 FROM vm_hosts h WHERE h.uuid = d.vm_uuid"
 			" AND h.host_id = ?1)",
 	};
-	sqlite3_stmt *st = store_cached(store, sql[sel]);
+	struct db_stmt *st = store_cached(store, sql[sel]);
 	struct desired_row row;
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)newer_than);
+	db_bind_text(st, 1, host_id);
+	db_bind_int64(st, 2, (int64_t)newer_than);
 	while ((rc = store_step(store, st)) == 1) {
 		row_from_stmt(st, &row);
 		fn(&row, arg);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc; /* a failed read sends nothing: not half a full set */
 }
 
@@ -189,9 +189,9 @@ static const char *desired_state_name(const struct desired_row *row, bool agent_
 	return (row->scopes || row->power_off) ? "enforced" : "none";
 }
 
-static json_t *column_json(sqlite3_stmt *st, int col)
+static json_t *column_json(struct db_stmt *st, int col)
 {
-	const char *t = (const char *)sqlite3_column_text(st, col);
+	const char *t = (const char *)db_column_text(st, col);
 
 	return t ? json_string(t) : json_null();
 }
@@ -200,7 +200,7 @@ int desired_add_json(struct store *store, const char *uuid, json_t *obj)
 {
 	static const char sql[] =
 		"SELECT " ROW_COLUMNS ", mechanisms, error, acked_at FROM desired WHERE vm_uuid = ?";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	struct desired_row row = { .scopes = 0 };
 	bool agent_error = false;
 	json_t *hosts;
@@ -208,16 +208,16 @@ int desired_add_json(struct store *store, const char *uuid, json_t *obj)
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	rc = store_step(store, st);
 	if (rc == 1) {
 		row_from_stmt(st, &row);
-		agent_error = sqlite3_column_type(st, 6) != SQLITE_NULL;
+		agent_error = !db_column_is_null(st, 6);
 		json_object_set_new(obj, "mechanisms", column_json(st, 5));
 		json_object_set_new(obj, "error", column_json(st, 6));
-		json_object_set_new(obj, "acked_at", json_integer(sqlite3_column_int64(st, 7)));
+		json_object_set_new(obj, "acked_at", json_integer(db_column_int64(st, 7)));
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	hosts = rc < 0 ? NULL : vm_hosts_json(store, uuid);
 	if (!hosts)
 		return -1;

@@ -17,17 +17,17 @@ static int host_owns(struct store *store, const char *uuid, const char *host)
 		"SELECT EXISTS (SELECT 1 FROM vm_hosts WHERE uuid = ?1 AND host_id = ?2) AND"
 		" (coalesce((SELECT host_id FROM vms WHERE uuid = ?1), '') = ?2 OR"
 		"  (SELECT count(*) FROM vm_hosts WHERE uuid = ?1) = 1)";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
+	db_bind_text(st, 2, host);
 	rc = store_step(store, st);
 	if (rc == 1)
-		rc = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
+		rc = db_column_int(st, 0);
+	db_reset(st);
 	if (rc == 0)
 		log_warnx("agent %s enforces VM %s, which it does not run for us, beyond this "
 			  "store's decisions: not adopted", host, uuid);
@@ -41,16 +41,16 @@ static int hold_widen(struct store *store, const char *uuid, uint32_t scopes,
 	static const char sql[] =
 		"INSERT INTO holds (vm_uuid, scopes, power_off, reason, uid, created)"
 		" VALUES (?1, ?2, ?3, ?4, NULL, ?5) ON CONFLICT (vm_uuid) DO UPDATE SET"
-		" scopes = scopes | ?2, power_off = power_off OR ?3, reason = ?4, created = ?5";
-	sqlite3_stmt *st = store_cached(store, sql);
+		" scopes = holds.scopes | ?2, power_off = holds.power_off | ?3, reason = ?4, created = ?5";
+	struct db_stmt *st = store_cached(store, sql);
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, scopes);
-	sqlite3_bind_int(st, 3, power_off);
-	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, store_now());
+	db_bind_text(st, 1, uuid);
+	db_bind_int64(st, 2, scopes);
+	db_bind_int64(st, 3, power_off);
+	db_bind_text(st, 4, reason);
+	db_bind_int64(st, 5, store_now());
 	return store_run(store, st);
 }
 

@@ -15,13 +15,13 @@ static int bind_text_exec(struct store *store, const char *sql,
 			  const char *a, const char *b, const char *c,
 			  const char *d)
 {
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	const char *args[] = { a, b, c, d };
 
 	if (!st)
 		return -1;
 	for (int i = 0; i < 4 && args[i]; i++)
-		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+		db_bind_text(st, i + 1, args[i]);
 	return store_run(store, st);
 }
 
@@ -33,7 +33,7 @@ static int vm_lookup(struct store *store, const char *uuid, char host[65], int64
 	static const char sql[] =
 		"SELECT host_id, coalesce(inv_hash, 0), coalesce(state, '') = 'running'"
 		" FROM vms WHERE uuid = ?";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	int found;
 
 	host[0] = '\0';
@@ -41,15 +41,15 @@ static int vm_lookup(struct store *store, const char *uuid, char host[65], int64
 	*running = false;
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	found = store_step(store, st);
 	if (found == 1) {
-		if (sqlite3_column_text(st, 0))
-			strlcpy_checked(host, (const char *)sqlite3_column_text(st, 0), 65);
-		*hash = sqlite3_column_int64(st, 1);
-		*running = sqlite3_column_int(st, 2) != 0;
+		if (db_column_text(st, 0))
+			strlcpy_checked(host, (const char *)db_column_text(st, 0), 65);
+		*hash = db_column_int64(st, 1);
+		*running = db_column_int(st, 2) != 0;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return found;
 }
 
@@ -85,20 +85,21 @@ static int iface_store(struct store *store, const char *uuid,
 		       const Cordon__Interface *ifc)
 {
 	static const char sql[] =
-		"INSERT OR REPLACE INTO interfaces (vm_uuid, mac, bridge, scope, port)"
-		" VALUES (?,?,?,?,?)";
-	sqlite3_stmt *st = store_cached(store, sql);
+		"INSERT INTO interfaces (vm_uuid, mac, bridge, scope, port) VALUES (?,?,?,?,?)"
+		" ON CONFLICT (vm_uuid, mac) DO UPDATE SET bridge = excluded.bridge,"
+		" scope = excluded.scope, port = excluded.port";
+	struct db_stmt *st = store_cached(store, sql);
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ifc->mac, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ifc->bridge, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, ifc->scope, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
+	db_bind_text(st, 2, ifc->mac);
+	db_bind_text(st, 3, ifc->bridge);
+	db_bind_text(st, 4, ifc->scope);
 	if (ifc->target && ifc->target[0])
-		sqlite3_bind_text(st, 5, ifc->target, -1, SQLITE_STATIC);
+		db_bind_text(st, 5, ifc->target);
 	else
-		sqlite3_bind_null(st, 5);
+		db_bind_null(st, 5);
 	return store_run(store, st);
 }
 
@@ -131,7 +132,7 @@ static int vm_store(struct store *store, const char *host_id,
 		" host_id = excluded.host_id, state = excluded.state,"
 		" updated = excluded.updated, inv_hash = excluded.inv_hash,"
 		" contact = excluded.contact";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	const char *bad = vm->contact[0] ? contact_problem(vm->contact) : NULL;
 
 	if (!st)
@@ -140,15 +141,15 @@ static int vm_store(struct store *store, const char *host_id,
 	if (bad)
 		log_warnx("host %s: VM %s: contact ignored: it %s", host_id, vm->uuid, bad);
 	if (vm->contact[0] && !bad)
-		sqlite3_bind_text(st, 7, vm->contact, -1, SQLITE_STATIC);
+		db_bind_text(st, 7, vm->contact);
 	else
-		sqlite3_bind_null(st, 7);
-	sqlite3_bind_text(st, 1, vm->uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, vm->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, host_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, vm->state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, store_now());
-	sqlite3_bind_int64(st, 6, vm_hash(vm));
+		db_bind_null(st, 7);
+	db_bind_text(st, 1, vm->uuid);
+	db_bind_text(st, 2, vm->name);
+	db_bind_text(st, 3, host_id);
+	db_bind_text(st, 4, vm->state);
+	db_bind_int64(st, 5, store_now());
+	db_bind_int64(st, 6, vm_hash(vm));
 	if (store_run(store, st) < 0)
 		return -1;
 	return vm_store_interfaces(store, vm);
@@ -230,17 +231,17 @@ int inventory_replace_host(struct store *store, const char *host_id,
 int inventory_host_seen(struct store *store, const char *host_id,
 			const char *version)
 {
-	sqlite3_stmt *st = store_prepare(store,
+	struct db_stmt *st = store_prepare(store,
 		"INSERT INTO hosts (host_id, version, first_seen, last_seen) VALUES (?,?,?,?)"
 		" ON CONFLICT(host_id) DO UPDATE SET version = excluded.version,"
 		" last_seen = excluded.last_seen");
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now());
-	sqlite3_bind_int64(st, 4, store_now());
+	db_bind_text(st, 1, host_id);
+	db_bind_text(st, 2, version);
+	db_bind_int64(st, 3, store_now());
+	db_bind_int64(st, 4, store_now());
 	return store_exec_stmt(store, st);
 }
 
@@ -248,21 +249,21 @@ int inventory_host_seen(struct store *store, const char *host_id,
 static int resolve_by(struct store *store, const char *sql, const char *key,
 		      char uuid[65])
 {
-	sqlite3_stmt *st = store_prepare(store, sql);
+	struct db_stmt *st = store_prepare(store, sql);
 	int n = 0, rc = 0;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, key);
 	while (n < 2 && (rc = store_step(store, st)) == 1) {
-		const char *u = (const char *)sqlite3_column_text(st, 0);
+		const char *u = (const char *)db_column_text(st, 0);
 		if (n == 1 && strcmp(u, uuid) == 0)
 			continue;
 		if (n == 0)
 			strlcpy_checked(uuid, u, 65);
 		n++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc < 0 ? -1 : n;
 }
 
@@ -300,17 +301,17 @@ static json_t *vm_ips_json(struct store *store, const char *uuid,
 {
 	static const char by_mac[] = "SELECT ip FROM ips WHERE vm_uuid = ? AND mac = ? ORDER BY ip";
 	static const char by_vm[] = "SELECT ip FROM ips WHERE vm_uuid = ? ORDER BY ip";
-	sqlite3_stmt *st = store_cached(store, mac ? by_mac : by_vm);
+	struct db_stmt *st = store_cached(store, mac ? by_mac : by_vm);
 	json_t *arr = json_array();
 	int rc = -1;
 
 	if (st && arr) {
-		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, uuid);
 		if (mac)
-			sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+			db_bind_text(st, 2, mac);
 		while ((rc = store_step(store, st)) == 1)
-			json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
-		sqlite3_reset(st);
+			json_array_append_new(arr, json_string((const char *)db_column_text(st, 0)));
+		db_reset(st);
 	}
 	if (rc < 0) { /* NULL: the caller's json_pack fails, no half a list */
 		json_decref(arr);
@@ -324,7 +325,7 @@ static json_t *vm_ifaces_json(struct store *store, const char *uuid)
 	static const char sql[] =
 		"SELECT mac, bridge, scope, nullif(port, '') FROM interfaces"
 		" WHERE vm_uuid = ? ORDER BY mac";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	json_t *arr = json_array();
 	int rc = -1;
 
@@ -332,21 +333,21 @@ static json_t *vm_ifaces_json(struct store *store, const char *uuid)
 		json_decref(arr);
 		return NULL;
 	}
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	while ((rc = store_step(store, st)) == 1) {
-		const char *mac = (const char *)sqlite3_column_text(st, 0);
+		const char *mac = (const char *)db_column_text(st, 0);
 		/* "port": null when unknown (docs/interfaces.md). */
 		json_t *ifc = json_pack("{s:s, s:s?, s:s?, s:s?, s:o}", "mac", mac,
-			"bridge", (const char *)sqlite3_column_text(st, 1),
-			"scope", (const char *)sqlite3_column_text(st, 2),
-			"port", (const char *)sqlite3_column_text(st, 3),
+			"bridge", (const char *)db_column_text(st, 1),
+			"scope", (const char *)db_column_text(st, 2),
+			"port", (const char *)db_column_text(st, 3),
 			"ips", vm_ips_json(store, uuid, mac));
 		if (!ifc || json_array_append_new(arr, ifc) < 0) {
 			rc = -1;
 			break;
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc < 0) {
 		json_decref(arr);
 		return NULL;
@@ -358,18 +359,18 @@ json_t *inventory_vm_json(struct store *store, const char *uuid,
 			  int with_ifaces)
 {
 	static const char sql[] = "SELECT name, host_id, state, contact FROM vms WHERE uuid = ?";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	json_t *vm = NULL;
 
 	if (!st)
 		return NULL;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	if (store_step(store, st) == 1) {
 		vm = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:o}", "uuid", uuid,
-			"name", (const char *)sqlite3_column_text(st, 0),
-			"host", (const char *)sqlite3_column_text(st, 1),
-			"vm_state", (const char *)sqlite3_column_text(st, 2),
-			"contact", (const char *)sqlite3_column_text(st, 3),
+			"name", (const char *)db_column_text(st, 0),
+			"host", (const char *)db_column_text(st, 1),
+			"vm_state", (const char *)db_column_text(st, 2),
+			"contact", (const char *)db_column_text(st, 3),
 			"ips", vm_ips_json(store, uuid, NULL));
 		if (vm && with_ifaces &&
 		    json_object_set_new(vm, "interfaces", vm_ifaces_json(store, uuid)) < 0) {
@@ -377,6 +378,6 @@ json_t *inventory_vm_json(struct store *store, const char *uuid,
 			vm = NULL;
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return vm;
 }

@@ -40,13 +40,13 @@ static bool vm_lists(const Cordon__Vm *vm, const char *ip)
 /* Runs one of the statements below: ?1 the VM, ?2 the address, ?3 now. */
 static int history_run(struct store *store, const char *sql, const char *uuid, const char *ip)
 {
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ip, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, store_now());
+	db_bind_text(st, 1, uuid);
+	db_bind_text_copy(st, 2, ip);
+	db_bind_int64(st, 3, store_now());
 	return store_run(store, st);
 }
 
@@ -55,7 +55,7 @@ static int history_end(struct store *store, const char *uuid, const char *ip)
 {
 	static const char sql[] =
 		"UPDATE ip_history SET until = ?3 WHERE vm_uuid = ?1 AND until IS NULL"
-		" AND (?2 IS NULL OR ip = ?2)";
+		" AND (CAST(?2 AS TEXT) IS NULL OR ip = ?2)";
 
 	return history_run(store, sql, uuid, ip);
 }
@@ -65,16 +65,16 @@ static int history_close_dropped(struct store *store, const Cordon__Vm *vm)
 {
 	static const char sql[] =
 		"SELECT ip FROM ip_history WHERE vm_uuid = ? AND until IS NULL";
-	sqlite3_stmt *st = store_cached(store, sql); /* per changed VM at hello */
+	struct db_stmt *st = store_cached(store, sql); /* per changed VM at hello */
 	char (*gone)[IP_TEXT_MAX] = NULL;
 	size_t n = 0;
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, vm->uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, vm->uuid);
 	while ((rc = store_step(store, st)) == 1) {
-		const char *ip = (const char *)sqlite3_column_text(st, 0);
+		const char *ip = (const char *)db_column_text(st, 0);
 		void *grown;
 
 		if (vm_lists(vm, ip))
@@ -87,7 +87,7 @@ static int history_close_dropped(struct store *store, const Cordon__Vm *vm)
 		gone = grown;
 		strlcpy_checked(gone[n++], ip, IP_TEXT_MAX);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = history_end(store, vm->uuid, gone[i]);
 	free(gone);
@@ -130,22 +130,22 @@ int ip_history_holder(struct store *store, const char *ip, int64_t at, char uuid
 		"SELECT DISTINCT h.vm_uuid, v.uuid IS NOT NULL FROM ip_history h"
 		" LEFT JOIN vms v ON v.uuid = h.vm_uuid"
 		" WHERE h.ip = ?1 AND h.since <= ?2 AND (h.until IS NULL OR h.until > ?2) LIMIT 2";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	int rc, n = 0;
 	bool known = false;
 
 	*out = IP_HOLDER_NONE;
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, at);
+	db_bind_text(st, 1, ip);
+	db_bind_int64(st, 2, at);
 	while ((rc = store_step(store, st)) == 1) {
 		if (n++ == 0) {
-			strlcpy_checked(uuid, (const char *)sqlite3_column_text(st, 0), 65);
-			known = sqlite3_column_int(st, 1) != 0;
+			strlcpy_checked(uuid, (const char *)db_column_text(st, 0), 65);
+			known = db_column_int(st, 1) != 0;
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc < 0)
 		return -1;
 	if (n > 1)

@@ -54,12 +54,12 @@ static char *ladder_text(const struct policy *p)
 
 /* One id from a statement that yields at most one row: the id, 0 when
  * there is none, -1 on a store error. Resets st. */
-static int64_t one_id(struct cordond *d, sqlite3_stmt *st)
+static int64_t one_id(struct cordond *d, struct db_stmt *st)
 {
 	int rc = store_step(d->store, st); /* logs an error */
-	int64_t id = rc == 1 ? sqlite3_column_int64(st, 0) : rc;
+	int64_t id = rc == 1 ? db_column_int64(st, 0) : rc;
 
-	sqlite3_reset(st);
+	db_reset(st);
 	return id;
 }
 
@@ -70,7 +70,7 @@ static int ladder_record(struct cordond *d, const struct policy *p, int64_t *id)
 	static const char find[] = "SELECT id FROM ladders WHERE category = ? AND hash = ? AND text = ?";
 	static const char add[] = "INSERT INTO ladders (category, hash, text, created) VALUES (?,?,?,?)";
 	char *text = ladder_text(p), hash[17];
-	sqlite3_stmt *st = store_cached(d->store, find);
+	struct db_stmt *st = store_cached(d->store, find);
 
 	*id = -1;
 	if (!text || !st) {
@@ -78,16 +78,16 @@ static int ladder_record(struct cordond *d, const struct policy *p, int64_t *id)
 		return -1;
 	}
 	ladder_hash(text, hash);
-	sqlite3_bind_text(st, 1, policy_category(p), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, policy_category(p));
+	db_bind_text(st, 2, hash);
+	db_bind_text(st, 3, text);
 	*id = one_id(d, st);
 	if (*id == 0 && (st = store_cached(d->store, add))) {
-		sqlite3_bind_text(st, 1, policy_category(p), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, store_now());
-		*id = store_run(d->store, st) < 0 ? -1 : sqlite3_last_insert_rowid(store_db(d->store));
+		db_bind_text(st, 1, policy_category(p));
+		db_bind_text(st, 2, hash);
+		db_bind_text(st, 3, text);
+		db_bind_int64(st, 4, store_now());
+		*id = store_run(d->store, st) < 0 ? -1 : store_last_insert_id(d->store);
 	}
 	free(text);
 	return *id > 0 ? 0 : -1;
@@ -97,15 +97,15 @@ static int ladder_record(struct cordond *d, const struct policy *p, int64_t *id)
  * them): the few statements of a load. -1 on error. */
 static int run3(struct cordond *d, const char *sql, int64_t a, const char *b, const char *c)
 {
-	sqlite3_stmt *st = store_prepare(d->store, sql);
-	int n = st ? sqlite3_bind_parameter_count(st) : 0;
+	struct db_stmt *st = store_prepare(d->store, sql);
+	int n = st ? db_bind_parameter_count(st) : 0;
 
 	if (!st)
 		return -1;
-	if (sqlite3_bind_int64(st, 1, a) != SQLITE_OK ||
-	    (n >= 2 && sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC) != SQLITE_OK) ||
-	    (n >= 3 && sqlite3_bind_text(st, 3, c, -1, SQLITE_STATIC) != SQLITE_OK)) {
-		sqlite3_finalize(st);
+	if (db_bind_int64(st, 1, a) != 0 ||
+	    (n >= 2 && db_bind_text(st, 2, b) != 0) ||
+	    (n >= 3 && db_bind_text(st, 3, c) != 0)) {
+		db_finalize(st);
 		return -1;
 	}
 	return store_exec_stmt(d->store, st);
@@ -132,7 +132,7 @@ static int ladder_adopt(struct cordond *d, const struct policy *p, int64_t id)
 	if (run3(d, audit, store_now(), detail, policy_category(p)) < 0 ||
 	    run3(d, bind, id, NULL, policy_category(p)) < 0)
 		return -1;
-	n = sqlite3_changes(store_db(d->store));
+	n = store_changes(d->store);
 	if (n > 0)
 		log_info("%d open %s case(s) from before ladders were kept adopt ladder #%lld "
 			 "(the policy loaded now)", n, policy_category(p), (long long)id);
@@ -143,7 +143,7 @@ static int load_all(struct cordond *d, const struct policy_set *set)
 {
 	int64_t id;
 
-	if (store_exec(d->store, "UPDATE ladders SET current = 0 WHERE current") < 0)
+	if (store_exec(d->store, "UPDATE ladders SET current = 0 WHERE current <> 0") < 0)
 		return -1;
 	for (size_t i = 0; set && i < policy_set_count(set); i++) {
 		const struct policy *p = policy_set_at(set, i);
@@ -174,12 +174,12 @@ int ladders_load(struct cordond *d, const struct policy_set *set, char *err, siz
 
 int64_t ladder_current(struct cordond *d, const char *category)
 {
-	static const char sql[] = "SELECT id FROM ladders WHERE category = ? AND current";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	static const char sql[] = "SELECT id FROM ladders WHERE category = ? AND current <> 0";
+	struct db_stmt *st = store_cached(d->store, sql);
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, category);
 	return one_id(d, st);
 }
 
@@ -194,7 +194,7 @@ int64_t ladders_old_count(struct cordond *d)
 		" AND ladder_id IN"
 		" (SELECT id FROM ladders WHERE current = 0))"
 		" + (SELECT count(*) FROM cases WHERE resolved IS NULL AND ladder_id IS NULL)";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 
 	return st ? one_id(d, st) : -1;
 }
@@ -202,7 +202,7 @@ int64_t ladders_old_count(struct cordond *d)
 static struct policy *ladder_parse(struct cordond *d, int64_t id, char *err, size_t errlen)
 {
 	static const char sql[] = "SELECT text FROM ladders WHERE id = ?";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	struct policy *p = NULL;
 	char name[40];
 	int rc;
@@ -212,16 +212,16 @@ static struct policy *ladder_parse(struct cordond *d, int64_t id, char *err, siz
 		snprintf(err, errlen, "store error reading %s", name);
 		return NULL;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		p = policy_parse(name, (const char *)sqlite3_column_text(st, 0), err, errlen);
-	else if (rc == SQLITE_DONE)
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		p = policy_parse(name, (const char *)db_column_text(st, 0), err, errlen);
+	else if (rc == DB_DONE)
 		snprintf(err, errlen, "%s is not in the store", name);
 	else
 		snprintf(err, errlen, "store error reading %s: %s", name,
-			 sqlite3_errmsg(store_db(d->store)));
-	sqlite3_reset(st);
+			 store_errmsg(d->store));
+	db_reset(st);
 	return p;
 }
 

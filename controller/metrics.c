@@ -56,11 +56,11 @@ static const struct gauge_row gauge_rows[] = {
 	    { "cordon_vms_known", "VMs in the agents' inventories." } }, 2 },
 	/* The desired table once (a row per VM ever cut: 20k rows are a few
 	 * milliseconds); the counts of `cordonctl status`. */
-	{ "SELECT coalesce(sum(scopes OR power_off), 0),"
-	  " coalesce(sum((scopes OR power_off) AND error IS NULL"
-	  "   AND acked_generation >= generation), 0),"
-	  " coalesce(sum(acked_generation < generation), 0),"
-	  " coalesce(sum(error IS NOT NULL AND acked_generation >= generation), 0),"
+	{ "SELECT count(*) FILTER (WHERE scopes <> 0 OR power_off <> 0),"
+	  " count(*) FILTER (WHERE (scopes <> 0 OR power_off <> 0) AND error IS NULL"
+	  "   AND acked_generation >= generation),"
+	  " count(*) FILTER (WHERE acked_generation < generation),"
+	  " count(*) FILTER (WHERE error IS NOT NULL AND acked_generation >= generation),"
 	  " ?1 - min(CASE WHEN acked_generation < generation THEN updated END)"
 	  " FROM desired",
 	  { { "cordon_vms_cut_desired", "VMs whose desired state cuts something (a scope or power)." },
@@ -87,18 +87,18 @@ static const struct gauge_row gauge_rows[] = {
  * ahead) read as 0. */
 static int put_gauge_row(struct cordond *d, struct mtext *m, const struct gauge_row *r)
 {
-	sqlite3_stmt *st = store_cached(d->store, r->sql);
+	struct db_stmt *st = store_cached(d->store, r->sql);
 	int rc;
 
-	if (!st || (sqlite3_bind_parameter_count(st) > 0 &&
-		    sqlite3_bind_int64(st, 1, store_now()) != SQLITE_OK))
+	if (!st || (db_bind_parameter_count(st) > 0 &&
+		    db_bind_int64(st, 1, store_now()) != 0))
 		return -1;
 	rc = store_step(d->store, st);
 	for (int i = 0; rc == 1 && i < r->n; i++) {
-		int64_t v = sqlite3_column_int64(st, i); /* NULL: 0 */
+		int64_t v = db_column_int64(st, i); /* NULL: 0 */
 		mtext_single(m, r->g[i].name, "gauge", r->g[i].help, v > 0 ? (double)v : 0);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc == 1 ? 0 : -1;
 }
 
@@ -125,7 +125,7 @@ static void put_info(struct cordond *d, struct mtext *m)
 static int put_hosts(struct cordond *d, struct mtext *m)
 {
 	static const char sql[] = "SELECT host_id FROM hosts ORDER BY host_id";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	int rc;
 
 	if (!st)
@@ -133,12 +133,12 @@ static int put_hosts(struct cordond *d, struct mtext *m)
 	mtext_family(m, "cordon_agent_connected", "gauge",
 		     "1 while the host's agent is connected, 0 when it is not.");
 	while ((rc = store_step(d->store, st)) == 1) {
-		const char *host = (const char *)sqlite3_column_text(st, 0);
+		const char *host = (const char *)db_column_text(st, 0);
 		struct agent_conn *a = registry_by_host(&d->registry, host ? host : "");
 		struct mlabel l = { "host", host ? host : "" };
 		mtext_sample(m, "cordon_agent_connected", &l, 1, a && a->connected);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
@@ -147,7 +147,7 @@ static int put_hosts(struct cordond *d, struct mtext *m)
 static int put_cases(struct cordond *d, struct mtext *m)
 {
 	static const char *const states[] = { "escalating", "responded" };
-	sqlite3_stmt *st = store_cached(d->store, case_counts_sql);
+	struct db_stmt *st = store_cached(d->store, case_counts_sql(d->store));
 	struct mlabel l[2] = { { "category", "" }, { "state", "" } };
 	int rc;
 
@@ -157,12 +157,12 @@ static int put_cases(struct cordond *d, struct mtext *m)
 		     "Open cases by category and state (escalating: the ladder runs;"
 		     " responded: the customer answered, escalation stopped).");
 	while ((rc = store_step(d->store, st)) == 1) {
-		const char *cat = (const char *)sqlite3_column_text(st, 0);
+		const char *cat = (const char *)db_column_text(st, 0);
 		l[0].value = cat ? cat : "";
-		l[1].value = states[sqlite3_column_int(st, 1) != 0];
-		mtext_sample(m, "cordon_cases_open", l, 2, (double)sqlite3_column_int64(st, 2));
+		l[1].value = states[db_column_int(st, 1) != 0];
+		mtext_sample(m, "cordon_cases_open", l, 2, (double)db_column_int64(st, 2));
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 

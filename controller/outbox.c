@@ -37,7 +37,7 @@ static const struct outbox_kind notification_kind = {
 	" last_error = NULL WHERE id = ?3",
 	"UPDATE notifications SET attempts = attempts + 1, last_error = ?2,"
 	" state = CASE WHEN attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END,"
-	" next_try = ?1 + min(3600, 60 << min(attempts, 6)) WHERE id = ?3",
+	" next_try = ?1 + CASE WHEN attempts < 6 THEN 60 << CAST(attempts AS INT) ELSE 3600 END WHERE id = ?3",
 };
 
 static const struct outbox_kind call_hook_kind = {
@@ -46,20 +46,20 @@ static const struct outbox_kind call_hook_kind = {
 	" hook_attempts = hook_attempts + 1 WHERE id = ?3",
 	"UPDATE calls SET hook_detail = ?2, hook_attempts = hook_attempts + 1,"
 	" hook_state = CASE WHEN hook_attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END,"
-	" hook_next_try = ?1 + min(3600, 60 << min(hook_attempts, 6)) WHERE id = ?3",
+	" hook_next_try = ?1 + CASE WHEN hook_attempts < 6 THEN 60 << CAST(hook_attempts AS INT) ELSE 3600 END WHERE id = ?3",
 };
 
 static void record_result(struct cordond *d, const struct outbox_kind *k, int64_t id, int ok,
 			  const char *detail)
 {
-	sqlite3_stmt *st = store_prepare(d->store, ok ? k->sql_ok : k->sql_failed);
+	struct db_stmt *st = store_prepare(d->store, ok ? k->sql_ok : k->sql_failed);
 
 	if (!st)
 		return;
-	sqlite3_bind_int64(st, 1, store_now());
-	sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, id);
-	sqlite3_bind_int(st, 4, MAX_ATTEMPTS);
+	db_bind_int64(st, 1, store_now());
+	db_bind_text(st, 2, detail);
+	db_bind_int64(st, 3, id);
+	db_bind_int64(st, 4, MAX_ATTEMPTS);
 	store_exec_stmt(d->store, st);
 	if (ok)
 		log_info("%s %lld %s", k->what, (long long)id, k->done);
@@ -96,7 +96,7 @@ static const char *next_step_text(const struct policy_step *s)
 
 static void next_step_vars(struct cordond *d, int64_t case_id, json_t *vars)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT s.step, s.due, coalesce(c.ladder_id, 0) FROM case_steps s"
 		" JOIN cases c ON c.id = s.case_id WHERE s.case_id = ?"
 		" AND s.state IN ('pending', 'failing') ORDER BY s.due, s.step LIMIT 1");
@@ -106,22 +106,22 @@ static void next_step_vars(struct cordond *d, int64_t case_id, json_t *vars)
 	char due[40] = "-", err[256];
 
 	if (st) {
-		sqlite3_bind_int64(st, 1, case_id);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    (p = ladder_get(d, sqlite3_column_int64(st, 2), err, sizeof(err))) &&
-		    (s = policy_step(p, (size_t)sqlite3_column_int64(st, 0)))) {
+		db_bind_int64(st, 1, case_id);
+		if (db_step(st) == DB_ROW &&
+		    (p = ladder_get(d, db_column_int64(st, 2), err, sizeof(err))) &&
+		    (s = policy_step(p, (size_t)db_column_int64(st, 0)))) {
 			what = next_step_text(s);
-			format_time_utc(sqlite3_column_int64(st, 1), due, sizeof(due));
+			format_time_utc(db_column_int64(st, 1), due, sizeof(due));
 		}
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	json_object_set_new(vars, "next_step", json_string(what));
 	json_object_set_new(vars, "next_due", json_string(due));
 }
 
 static json_t *case_vars(struct cordond *d, int64_t case_id)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT c.category, c.vm_uuid, coalesce(v.name, c.vm_uuid), coalesce(c.ip,"
 		" (SELECT ip FROM ips WHERE vm_uuid = c.vm_uuid ORDER BY ip LIMIT 1), ''),"
 		" coalesce(c.contact, ''), coalesce(c.evidence, ''), coalesce(c.source, ''), c.opened"
@@ -132,26 +132,26 @@ static json_t *case_vars(struct cordond *d, int64_t case_id)
 
 	if (!st)
 		return NULL;
-	sqlite3_bind_int64(st, 1, case_id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		excerpt = notify_excerpt((const char *)sqlite3_column_text(st, 5), 2048, 40);
+	db_bind_int64(st, 1, case_id);
+	if (db_step(st) == DB_ROW) {
+		excerpt = notify_excerpt((const char *)db_column_text(st, 5), 2048, 40);
 		vars = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 			"case_id", (json_int_t)case_id,
-			"category", (const char *)sqlite3_column_text(st, 0),
-			"vm_uuid", (const char *)sqlite3_column_text(st, 1),
-			"vm_name", (const char *)sqlite3_column_text(st, 2),
-			"ip", (const char *)sqlite3_column_text(st, 3),
-			"contact", (const char *)sqlite3_column_text(st, 4),
+			"category", (const char *)db_column_text(st, 0),
+			"vm_uuid", (const char *)db_column_text(st, 1),
+			"vm_name", (const char *)db_column_text(st, 2),
+			"ip", (const char *)db_column_text(st, 3),
+			"contact", (const char *)db_column_text(st, 4),
 			"evidence", excerpt ? excerpt : "",
-			"source", (const char *)sqlite3_column_text(st, 6),
-			"opened", format_time_utc(sqlite3_column_int64(st, 7), opened, sizeof(opened)),
+			"source", (const char *)db_column_text(st, 6),
+			"opened", format_time_utc(db_column_int64(st, 7), opened, sizeof(opened)),
 			"now", format_time_utc(store_now(), now, sizeof(now)),
 			"from", d->cfg.notify_from);
 		free(excerpt);
 		if (vars)
 			next_step_vars(d, case_id, vars);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return vars;
 }
 
@@ -159,11 +159,11 @@ static json_t *case_vars(struct cordond *d, int64_t case_id)
 
 static void mark(struct cordond *d, const char *sql, int64_t id)
 {
-	sqlite3_stmt *st = store_prepare(d->store, sql);
+	struct db_stmt *st = store_prepare(d->store, sql);
 
 	if (!st)
 		return;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	store_exec_stmt(d->store, st);
 }
 
@@ -225,7 +225,7 @@ static void start_call_hook(struct cordond *d, int64_t id, int64_t case_id)
 
 static void start_due(struct cordond *d, int slots)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT 0, id, case_id, template FROM notifications WHERE state = 'pending'"
 		" AND next_try <= ?1 UNION ALL SELECT 1, id, case_id, '' FROM calls"
 		" WHERE hook_state = 'pending' AND coalesce(hook_next_try, 0) <= ?1 LIMIT ?2");
@@ -234,16 +234,16 @@ static void start_due(struct cordond *d, int slots)
 
 	if (!st)
 		return;
-	sqlite3_bind_int64(st, 1, store_now());
-	sqlite3_bind_int(st, 2, slots);
-	while (n < slots && n < MAX_JOBS && sqlite3_step(st) == SQLITE_ROW) {
-		jobs[n].kind = sqlite3_column_int(st, 0);
-		jobs[n].id = sqlite3_column_int64(st, 1);
-		jobs[n].case_id = sqlite3_column_int64(st, 2);
-		strlcpy_checked(jobs[n].tmpl, (const char *)sqlite3_column_text(st, 3), sizeof(jobs[n].tmpl));
+	db_bind_int64(st, 1, store_now());
+	db_bind_int64(st, 2, slots);
+	while (n < slots && n < MAX_JOBS && db_step(st) == DB_ROW) {
+		jobs[n].kind = db_column_int(st, 0);
+		jobs[n].id = db_column_int64(st, 1);
+		jobs[n].case_id = db_column_int64(st, 2);
+		strlcpy_checked(jobs[n].tmpl, (const char *)db_column_text(st, 3), sizeof(jobs[n].tmpl));
 		n++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (int i = 0; i < n; i++) {
 		if (jobs[i].kind == 0)
 			start_notification(d, jobs[i].id, jobs[i].case_id, jobs[i].tmpl);

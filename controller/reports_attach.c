@@ -18,54 +18,54 @@ struct attach {
 
 static int attach_check_report(struct cordond *d, struct attach *a, json_t **error)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT state, duplicate_of, json_extract(parsed, '$.evidence') FROM reports"
 		" WHERE id = ?");
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, a->report);
+	db_bind_int64(st, 1, a->report);
 	rc = store_step(d->store, st);
 	if (rc == 0)
 		*error = reply_error("no report %lld (cordonctl report list shows them)",
 				     (long long)a->report);
-	else if (rc == 1 && sqlite3_column_type(st, 1) != SQLITE_NULL)
+	else if (rc == 1 && !db_column_is_null(st, 1))
 		*error = reply_error("report %lld is the same mail as report %lld: attach that one",
-				     (long long)a->report, (long long)sqlite3_column_int64(st, 1));
-	else if (rc == 1 && sqlite3_column_text(st, 2))
-		a->evidence = strdup((const char *)sqlite3_column_text(st, 2));
-	sqlite3_finalize(st);
+				     (long long)a->report, (long long)db_column_int64(st, 1));
+	else if (rc == 1 && db_column_text(st, 2))
+		a->evidence = strdup((const char *)db_column_text(st, 2));
+	db_finalize(st);
 	return rc < 0 ? -1 : 0;
 }
 
 static int attach_check_case(struct cordond *d, struct attach *a, json_t **error)
 {
-	sqlite3_stmt *st = store_prepare(d->store,
+	struct db_stmt *st = store_prepare(d->store,
 		"SELECT c.vm_uuid, c.category, c.resolved IS NOT NULL, EXISTS (SELECT 1 FROM"
 		" case_reports WHERE case_id = c.id AND report = ?2) FROM cases c WHERE c.id = ?1");
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, a->case_id);
-	sqlite3_bind_int64(st, 2, a->report);
+	db_bind_int64(st, 1, a->case_id);
+	db_bind_int64(st, 2, a->report);
 	rc = store_step(d->store, st);
 	if (rc == 0) {
 		*error = reply_error("no case %lld (cordonctl case list shows them)",
 				     (long long)a->case_id);
-	} else if (rc == 1 && sqlite3_column_int(st, 2)) {
+	} else if (rc == 1 && db_column_int(st, 2)) {
 		*error = reply_error("case %lld is resolved: a report joins an open case",
 				     (long long)a->case_id);
-	} else if (rc == 1 && sqlite3_column_int(st, 3)) {
+	} else if (rc == 1 && db_column_int(st, 3)) {
 		*error = reply_error("report %lld is already counted in case %lld",
 				     (long long)a->report, (long long)a->case_id);
 	} else if (rc == 1) {
-		strlcpy_checked(a->uuid, (const char *)sqlite3_column_text(st, 0), sizeof(a->uuid));
-		strlcpy_checked(a->category, (const char *)sqlite3_column_text(st, 1),
+		strlcpy_checked(a->uuid, (const char *)db_column_text(st, 0), sizeof(a->uuid));
+		strlcpy_checked(a->category, (const char *)db_column_text(st, 1),
 				sizeof(a->category));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -76,7 +76,7 @@ static int attach_write(struct cordond *d, struct attach *a, uid_t uid)
 		.category = a->category, .uuid = a->uuid, .source = source,
 		.evidence = a->evidence, .report = a->report,
 	};
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	snprintf(source, sizeof(source), "report %lld, attached by hand", (long long)a->report);
 	snprintf(detail, sizeof(detail), "report %lld attached by hand", (long long)a->report);
@@ -87,17 +87,17 @@ static int attach_write(struct cordond *d, struct attach *a, uid_t uid)
 		" VALUES (?, '', ?, ?, ?, 'attached by hand')");
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, a->report);
-	sqlite3_bind_int64(st, 2, store_now());
-	sqlite3_bind_text(st, 3, a->uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, a->case_id);
+	db_bind_int64(st, 1, a->report);
+	db_bind_int64(st, 2, store_now());
+	db_bind_text(st, 3, a->uuid);
+	db_bind_int64(st, 4, a->case_id);
 	if (store_exec_stmt(d->store, st) < 0)
 		return -1;
 	st = store_prepare(d->store, "UPDATE reports SET state = 'attached'"
 				     " WHERE id = ? AND state IN ('unmatched', 'unparseable')");
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, a->report);
+	db_bind_int64(st, 1, a->report);
 	return store_exec_stmt(d->store, st);
 }
 

@@ -111,7 +111,7 @@ static int ingest_find_duplicate(struct cordond *d, struct ingest *in)
 	char key[FIELD_MAX + 32];
 
 	for (size_t i = 0; i < N_REPORT_KEYS && !in->duplicate_of; i++) {
-		sqlite3_stmt *st;
+		struct db_stmt *st;
 		int rc;
 
 		if (!report_key(in, i, key, sizeof(key)))
@@ -119,11 +119,11 @@ static int ingest_find_duplicate(struct cordond *d, struct ingest *in)
 		st = store_cached(d->store, sql);
 		if (!st)
 			return -1;
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+		db_bind_text_copy(st, 1, key);
 		rc = store_step(d->store, st);
 		if (rc == 1)
-			in->duplicate_of = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+			in->duplicate_of = db_column_int64(st, 0);
+		db_reset(st);
 		if (rc < 0)
 			return -1;
 	}
@@ -136,15 +136,15 @@ static int ingest_keys_insert(struct cordond *d, const struct ingest *in)
 	char key[FIELD_MAX + 32];
 
 	for (size_t i = 0; i < N_REPORT_KEYS; i++) {
-		sqlite3_stmt *st;
+		struct db_stmt *st;
 
 		if (!report_key(in, i, key, sizeof(key)))
 			continue;
 		st = store_cached(d->store, sql);
 		if (!st)
 			return -1;
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, in->id);
+		db_bind_text_copy(st, 1, key);
+		db_bind_int64(st, 2, in->id);
 		if (store_run(d->store, st) < 0)
 			return -1;
 	}
@@ -156,7 +156,7 @@ static int ingest_row_insert(struct cordond *d, struct ingest *in, uid_t uid)
 	static const char sql[] =
 		"INSERT INTO reports (received, uid, size, stored_size, raw, format, type, category,"
 		" subject, sender, message_id, state, parsed) VALUES (?,?,?,?,?,?,?,?,?,?,?,'new',?)";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	char *parsed = in->parsed ? json_dumps(in->parsed, JSON_COMPACT) : NULL;
 	int rc;
 
@@ -164,23 +164,23 @@ static int ingest_row_insert(struct cordond *d, struct ingest *in, uid_t uid)
 		free(parsed);
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, store_now());
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_int64(st, 3, in->size);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)in->raw_len);
-	sqlite3_bind_blob(st, 5, in->raw, (int)in->raw_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, in->format, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, parsed_str(in, "type"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, in->category, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, parsed_str(in, "subject"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, parsed_str(in, "from"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, parsed_str(in, "message_id"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, parsed, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, store_now());
+	db_bind_int64(st, 2, uid);
+	db_bind_int64(st, 3, in->size);
+	db_bind_int64(st, 4, (int64_t)in->raw_len);
+	db_bind_blob(st, 5, in->raw, (int)in->raw_len);
+	db_bind_text(st, 6, in->format);
+	db_bind_text(st, 7, parsed_str(in, "type"));
+	db_bind_text(st, 8, in->category);
+	db_bind_text(st, 9, parsed_str(in, "subject"));
+	db_bind_text(st, 10, parsed_str(in, "from"));
+	db_bind_text(st, 11, parsed_str(in, "message_id"));
+	db_bind_text(st, 12, parsed);
 	rc = store_run(d->store, st);
 	free(parsed);
 	if (rc < 0)
 		return -1;
-	in->id = sqlite3_last_insert_rowid(store_db(d->store));
+	in->id = store_last_insert_id(d->store);
 	return 0;
 }
 
@@ -189,17 +189,17 @@ static int ingest_row_finish(struct cordond *d, const struct ingest *in)
 	static const char sql[] =
 		"UPDATE reports SET state = ?2, duplicate_of = nullif(?3, 0), note = nullif(?4, '')"
 		" WHERE id = ?1";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	char note[1024];
 
 	if (!st)
 		return -1;
 	snprintf(note, sizeof(note), "%s%s%s", in->error ? in->error : "",
 		 in->error && in->note[0] ? "; " : "", in->note);
-	sqlite3_bind_int64(st, 1, in->id);
-	sqlite3_bind_text(st, 2, in->state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, in->duplicate_of);
-	sqlite3_bind_text(st, 4, note, -1, SQLITE_TRANSIENT);
+	db_bind_int64(st, 1, in->id);
+	db_bind_text(st, 2, in->state);
+	db_bind_int64(st, 3, in->duplicate_of);
+	db_bind_text_copy(st, 4, note);
 	return store_run(d->store, st);
 }
 
@@ -220,7 +220,7 @@ static int64_t source_time(const struct ingest *in, const json_t *src)
 static int vm_name_of(struct cordond *d, const char *uuid, char name[256])
 {
 	static const char sql[] = "SELECT name FROM vms WHERE uuid = ?";
-	sqlite3_stmt *st = uuid ? store_cached(d->store, sql) : NULL;
+	struct db_stmt *st = uuid ? store_cached(d->store, sql) : NULL;
 	int rc;
 
 	name[0] = '\0';
@@ -228,11 +228,11 @@ static int vm_name_of(struct cordond *d, const char *uuid, char name[256])
 		return 0;
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	rc = store_step(d->store, st);
-	if (rc == 1 && sqlite3_column_text(st, 0))
-		strlcpy_checked(name, (const char *)sqlite3_column_text(st, 0), 256);
-	sqlite3_reset(st);
+	if (rc == 1 && db_column_text(st, 0))
+		strlcpy_checked(name, (const char *)db_column_text(st, 0), 256);
+	db_reset(st);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -242,7 +242,7 @@ static int match_record(struct cordond *d, struct ingest *in, const char *ip, in
 	static const char sql[] =
 		"INSERT INTO report_matches (report, ip, at, vm_uuid, case_id, outcome)"
 		" VALUES (?,?,?,?,nullif(?,0),?)";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char name[256];
 
 	if (vm_name_of(d, uuid, name) < 0 ||
@@ -254,12 +254,12 @@ static int match_record(struct cordond *d, struct ingest *in, const char *ip, in
 	st = store_cached(d->store, sql);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, in->id);
-	sqlite3_bind_text(st, 2, ip, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, at);
-	sqlite3_bind_text(st, 4, uuid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 5, case_id);
-	sqlite3_bind_text(st, 6, outcome, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, in->id);
+	db_bind_text_copy(st, 2, ip);
+	db_bind_int64(st, 3, at);
+	db_bind_text_copy(st, 4, uuid);
+	db_bind_int64(st, 5, case_id);
+	db_bind_text(st, 6, outcome);
 	return store_run(d->store, st);
 }
 

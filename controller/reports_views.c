@@ -26,16 +26,16 @@ bool report_format_known(const char *name)
 	return false;
 }
 
-static json_t *col_json_text(sqlite3_stmt *st, int i)
+static json_t *col_json_text(struct db_stmt *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = (const char *)db_column_text(st, i);
 	return s ? json_string(s) : json_null();
 }
 
 /* A JSON text the controller wrote (json_group_array, parsed). */
-static json_t *col_json_doc(sqlite3_stmt *st, int i)
+static json_t *col_json_doc(struct db_stmt *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = (const char *)db_column_text(st, i);
 	json_t *v = s ? json_loads(s, 0, NULL) : NULL;
 	return v ? v : json_null();
 }
@@ -46,18 +46,18 @@ static json_t *col_json_doc(sqlite3_stmt *st, int i)
 	" (SELECT json_group_array(DISTINCT case_id) FROM report_matches" \
 	"  WHERE report = r.id AND case_id IS NOT NULL)"
 
-static json_t *report_row_json(sqlite3_stmt *st)
+static json_t *report_row_json(struct db_stmt *st)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "id", (json_int_t)sqlite3_column_int64(st, 0),
-			 "received", (json_int_t)sqlite3_column_int64(st, 1),
-			 "size", (json_int_t)sqlite3_column_int64(st, 2),
-			 "stored_size", (json_int_t)sqlite3_column_int64(st, 3),
+			 "id", (json_int_t)db_column_int64(st, 0),
+			 "received", (json_int_t)db_column_int64(st, 1),
+			 "size", (json_int_t)db_column_int64(st, 2),
+			 "stored_size", (json_int_t)db_column_int64(st, 3),
 			 "format", col_json_text(st, 4), "type", col_json_text(st, 5),
 			 "category", col_json_text(st, 6), "subject", col_json_text(st, 7),
 			 "from", col_json_text(st, 8), "state", col_json_text(st, 9),
-			 "duplicate_of", sqlite3_column_type(st, 10) == SQLITE_NULL ? json_null() :
-				json_integer(sqlite3_column_int64(st, 10)),
+			 "duplicate_of", db_column_is_null(st, 10) ? json_null() :
+				json_integer(db_column_int64(st, 10)),
 			 "note", col_json_text(st, 11), "cases", col_json_doc(st, 12));
 }
 
@@ -68,7 +68,7 @@ json_t *reports_cmd_list(struct cordond *d, const json_t *req, uid_t uid)
 	static const char review[] = "SELECT " REPORT_COLUMNS " FROM reports r"
 		" WHERE r.state IN ('unmatched', 'unparseable') ORDER BY r.id DESC LIMIT ?";
 	json_t *limit = json_object_get(req, "limit"), *arr = json_array();
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	(void)uid;
@@ -79,14 +79,14 @@ json_t *reports_cmd_list(struct cordond *d, const json_t *req, uid_t uid)
 	}
 	st = store_prepare(d->store, json_is_true(json_object_get(req, "unmatched")) ? review : all);
 	if (!st || !arr) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		json_decref(arr);
 		return reply_error("database error (see cordond's log)");
 	}
-	sqlite3_bind_int64(st, 1, limit ? json_integer_value(limit) : LIST_DEFAULT);
+	db_bind_int64(st, 1, limit ? json_integer_value(limit) : LIST_DEFAULT);
 	while ((rc = store_step(d->store, st)) == 1)
 		json_array_append_new(arr, report_row_json(st));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (rc < 0) {
 		json_decref(arr);
 		return reply_error("database read failed (see cordond's log)");
@@ -99,24 +99,24 @@ static json_t *report_matches_json(struct cordond *d, int64_t id)
 	static const char sql[] =
 		"SELECT m.ip, m.at, m.vm_uuid, v.name, m.case_id, m.outcome FROM report_matches m"
 		" LEFT JOIN vms v ON v.uuid = m.vm_uuid WHERE m.report = ? ORDER BY m.rowid";
-	sqlite3_stmt *st = store_prepare(d->store, sql);
+	struct db_stmt *st = store_prepare(d->store, sql);
 	json_t *arr = json_array();
 	int rc;
 
 	if (!st || !arr) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		json_decref(arr);
 		return NULL;
 	}
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	while ((rc = store_step(d->store, st)) == 1)
 		json_array_append_new(arr, json_pack("{s:o, s:I, s:o, s:o, s:o, s:o}",
-			"ip", col_json_text(st, 0), "at", (json_int_t)sqlite3_column_int64(st, 1),
+			"ip", col_json_text(st, 0), "at", (json_int_t)db_column_int64(st, 1),
 			"vm", col_json_text(st, 2), "vm_name", col_json_text(st, 3),
-			"case", sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null() :
-				json_integer(sqlite3_column_int64(st, 4)),
+			"case", db_column_is_null(st, 4) ? json_null() :
+				json_integer(db_column_int64(st, 4)),
 			"outcome", col_json_text(st, 5)));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (rc < 0) {
 		json_decref(arr);
 		return NULL;
@@ -130,21 +130,21 @@ static json_t *report_json(struct cordond *d, int64_t id, bool raw, json_t **err
 {
 	static const char sql[] = "SELECT " REPORT_COLUMNS ", r.parsed, r.raw FROM reports r"
 		" WHERE r.id = ?";
-	sqlite3_stmt *st = store_prepare(d->store, sql);
+	struct db_stmt *st = store_prepare(d->store, sql);
 	json_t *r = NULL, *matches;
 	int rc;
 
 	*error = NULL;
 	if (!st)
 		return NULL;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	rc = store_step(d->store, st);
 	if (rc == 1) {
 		r = report_row_json(st);
 		json_object_set_new(r, "parsed", col_json_doc(st, 13));
 		if (raw) {
-			gchar *b64 = g_base64_encode(sqlite3_column_blob(st, 14),
-						     (gsize)sqlite3_column_bytes(st, 14));
+			gchar *b64 = g_base64_encode(db_column_blob(st, 14),
+						     (gsize)db_column_bytes(st, 14));
 			json_object_set_new(r, "raw", json_string(b64));
 			g_free(b64);
 		}
@@ -152,7 +152,7 @@ static json_t *report_json(struct cordond *d, int64_t id, bool raw, json_t **err
 		*error = reply_error("no report %lld (cordonctl report list shows them)",
 				     (long long)id);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	matches = r ? report_matches_json(d, id) : NULL;
 	if (r && (!matches || json_object_set_new(r, "matches", matches) < 0)) {
 		json_decref(r);

@@ -141,17 +141,17 @@ struct pass_args {
 };
 
 /* Prepares sql with ?1 and ?2 bound for cut, if it has them. */
-static sqlite3_stmt *prepare_bound(struct store *s, const char *sql, enum cutoff cut,
+static struct db_stmt *prepare_bound(struct store *s, const char *sql, enum cutoff cut,
 				   const struct pass_args *a)
 {
-	sqlite3_stmt *st = store_prepare(s, sql);
+	struct db_stmt *st = store_prepare(s, sql);
 
 	if (!st)
 		return NULL;
-	if (sqlite3_bind_parameter_count(st) >= 1)
-		sqlite3_bind_int64(st, 1, a->now - retention_of(a->r, cut));
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, limit_of(cut, a->batch));
+	if (db_bind_parameter_count(st) >= 1)
+		db_bind_int64(st, 1, a->now - retention_of(a->r, cut));
+	if (db_bind_parameter_count(st) >= 2)
+		db_bind_int64(st, 2, limit_of(cut, a->batch));
 	return st;
 }
 
@@ -173,7 +173,7 @@ static int row_set_run(struct store *s, const struct row_set *rs, const struct p
 		       bool counting, int64_t *n)
 {
 	char sql[1024];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	snprintf(sql, sizeof(sql), counting ? "SELECT count(*) FROM %s WHERE %s" :
@@ -182,9 +182,9 @@ static int row_set_run(struct store *s, const struct row_set *rs, const struct p
 	if (!st)
 		return -1;
 	rc = store_step(s, st);
-	*n = counting ? (rc == 1 ? sqlite3_column_int64(st, 0) : 0) :
-		(rc == 0 ? sqlite3_changes64(store_db(s)) : 0);
-	sqlite3_finalize(st);
+	*n = counting ? (rc == 1 ? db_column_int64(st, 0) : 0) :
+		(rc == 0 ? store_changes(s) : 0);
+	db_finalize(st);
 	return rc == (counting ? 1 : 0) ? 0 : -1;
 }
 
@@ -240,15 +240,15 @@ int retention_count(struct store *s, const struct retention *r, int64_t now,
 
 int retention_case_was_pruned(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT ?1 > 0 AND ?1 <= coalesce((SELECT seq FROM"
+	struct db_stmt *st = store_prepare(s, "SELECT ?1 > 0 AND ?1 <= coalesce((SELECT seq FROM"
 					 " sqlite_sequence WHERE name = 'cases'), 0)");
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = store_step(s, st) == 1 ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
+	db_bind_int64(st, 1, id);
+	rc = store_step(s, st) == 1 ? db_column_int(st, 0) : -1;
+	db_finalize(st);
 	return rc;
 }
 

@@ -24,21 +24,21 @@ struct case_row {
 /* Always -1: "what: the store's message" into err. */
 static int store_failed(struct cordond *d, const char *what, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(store_db(d->store)));
+	snprintf(err, errlen, "%s: %s", what, store_errmsg(d->store));
 	return -1;
 }
 
-static int case_from_row(sqlite3_stmt *st, int64_t id, struct case_row *c)
+static int case_from_row(struct db_stmt *st, int64_t id, struct case_row *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->id = id;
-	c->opened = sqlite3_column_int64(st, 3);
-	c->responded = sqlite3_column_int64(st, 4);
-	c->resolved = sqlite3_column_int64(st, 5);
-	c->ladder_id = sqlite3_column_int64(st, 6);
-	if (strlcpy_checked(c->category, (const char *)sqlite3_column_text(st, 0), sizeof(c->category)) < 0 ||
-	    strlcpy_checked(c->vm_uuid, (const char *)sqlite3_column_text(st, 1), sizeof(c->vm_uuid)) < 0 ||
-	    strlcpy_checked(c->contact, (const char *)sqlite3_column_text(st, 2), sizeof(c->contact)) < 0)
+	c->opened = db_column_int64(st, 3);
+	c->responded = db_column_int64(st, 4);
+	c->resolved = db_column_int64(st, 5);
+	c->ladder_id = db_column_int64(st, 6);
+	if (strlcpy_checked(c->category, (const char *)db_column_text(st, 0), sizeof(c->category)) < 0 ||
+	    strlcpy_checked(c->vm_uuid, (const char *)db_column_text(st, 1), sizeof(c->vm_uuid)) < 0 ||
+	    strlcpy_checked(c->contact, (const char *)db_column_text(st, 2), sizeof(c->contact)) < 0)
 		return -1;
 	return 0;
 }
@@ -49,23 +49,23 @@ static int case_load(struct cordond *d, int64_t id, struct case_row *c, char *er
 	static const char sql[] =
 		"SELECT category, vm_uuid, coalesce(contact, ''), opened, coalesce(responded, 0),"
 		" coalesce(resolved, 0), coalesce(ladder_id, 0) FROM cases WHERE id = ?";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	int rc;
 
 	if (!st)
 		return store_failed(d, "reading the case", err, errlen);
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && case_from_row(st, id, c) < 0) {
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW && case_from_row(st, id, c) < 0) {
 		snprintf(err, errlen, "case %lld: a field is longer than cordond keeps", (long long)id);
-		rc = SQLITE_MISUSE;
-	} else if (rc == SQLITE_DONE) {
+		rc = DB_ERROR;
+	} else if (rc == DB_DONE) {
 		snprintf(err, errlen, "no case %lld", (long long)id);
-	} else if (rc != SQLITE_ROW) {
+	} else if (rc != DB_ROW) {
 		store_failed(d, "reading the case", err, errlen);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	db_reset(st);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 static int grow_times(time_t **v, size_t *cap)
@@ -84,7 +84,7 @@ static int grow_times(time_t **v, size_t *cap)
 static int case_reports(struct cordond *d, int64_t id, time_t **out, size_t *n)
 {
 	static const char sql[] = "SELECT at FROM case_reports WHERE case_id = ? ORDER BY at";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	size_t cap = 0;
 	int rc;
 
@@ -92,14 +92,14 @@ static int case_reports(struct cordond *d, int64_t id, time_t **out, size_t *n)
 	*n = 0;
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, id);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (*n == cap && grow_times(out, &cap) < 0)
 			break;
-		(*out)[(*n)++] = (time_t)sqlite3_column_int64(st, 0);
+		(*out)[(*n)++] = (time_t)db_column_int64(st, 0);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		free(*out);
 		*out = NULL;
 		return -1;
@@ -125,18 +125,18 @@ static int store_plan(struct cordond *d, int64_t id, const struct policy_plan *p
 
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct policy_due *it = &plan->items[i];
-		sqlite3_stmt *st = store_cached(d->store, sql);
+		struct db_stmt *st = store_cached(d->store, sql);
 		if (!st)
 			return -1;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)it->step);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)it->report);
+		db_bind_int64(st, 1, id);
+		db_bind_int64(st, 2, (int64_t)it->step);
+		db_bind_int64(st, 3, (int64_t)it->report);
 		if (it->state == POLICY_DUE_WAITING)
-			sqlite3_bind_null(st, 4);
+			db_bind_null(st, 4);
 		else
-			sqlite3_bind_int64(st, 4, it->due);
-		sqlite3_bind_text(st, 5, due_state_name(it->state), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, store_now());
+			db_bind_int64(st, 4, it->due);
+		db_bind_text(st, 5, due_state_name(it->state));
+		db_bind_int64(st, 6, store_now());
 		if (store_run(d->store, st) < 0)
 			return -1;
 	}
@@ -147,17 +147,17 @@ int scheduler_called_at(struct cordond *d, int64_t case_id, time_t *at)
 {
 	static const char sql[] =
 		"SELECT coalesce(max(done_at), 0) FROM calls WHERE case_id = ? AND state = 'done'";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	int rc;
 
 	*at = 0;
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, case_id);
+	db_bind_int64(st, 1, case_id);
 	rc = store_step(d->store, st);
 	if (rc == 1)
-		*at = (time_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+		*at = (time_t)db_column_int64(st, 0);
+	db_reset(st);
 	return rc == 1 ? 0 : -1;
 }
 
@@ -207,7 +207,7 @@ static int add_notification(struct cordond *d, const struct case_row *c, const c
 	static const char sql[] =
 		"INSERT INTO notifications (case_id, template, recipient, created, state, next_try)"
 		" VALUES (?,?,?,?,'pending',?)";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char why[512];
 
 	/* A case's ladder can be older than the templates directory: with its
@@ -221,11 +221,11 @@ static int add_notification(struct cordond *d, const struct case_row *c, const c
 	st = store_cached(d->store, sql);
 	if (!st)
 		return store_failed(d, "queueing the notification", err, errlen);
-	sqlite3_bind_int64(st, 1, c->id);
-	sqlite3_bind_text(st, 2, tmpl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->contact, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int64(st, 5, now);
+	db_bind_int64(st, 1, c->id);
+	db_bind_text(st, 2, tmpl);
+	db_bind_text(st, 3, c->contact);
+	db_bind_int64(st, 4, now);
+	db_bind_int64(st, 5, now);
 	if (store_run(d->store, st) < 0)
 		return store_failed(d, "queueing the notification", err, errlen);
 	return 0;
@@ -236,17 +236,17 @@ static int add_call(struct cordond *d, const struct case_row *c, int64_t now, ch
 {
 	static const char sql[] =
 		"INSERT INTO calls (case_id, contact, created, state, hook_state) VALUES (?,?,?,'open',?)";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 
 	if (!st)
 		return store_failed(d, "recording the call task", err, errlen);
-	sqlite3_bind_int64(st, 1, c->id);
-	sqlite3_bind_text(st, 2, c->contact, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
+	db_bind_int64(st, 1, c->id);
+	db_bind_text(st, 2, c->contact);
+	db_bind_int64(st, 3, now);
 	if (d->cfg.call_hook[0])
-		sqlite3_bind_text(st, 4, "pending", -1, SQLITE_STATIC);
+		db_bind_text(st, 4, "pending");
 	else
-		sqlite3_bind_null(st, 4);
+		db_bind_null(st, 4);
 	if (store_run(d->store, st) < 0)
 		return store_failed(d, "recording the call task", err, errlen);
 	return 0;
@@ -258,14 +258,14 @@ static int case_impose(struct cordond *d, const struct case_row *c, unsigned sco
 {
 	static const char sql[] =
 		"UPDATE cases SET cut_scopes = cut_scopes | ?, power_off = power_off | ? WHERE id = ?";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	struct desired_row row;
 
 	if (!st)
 		return store_failed(d, "recording the cut", err, errlen);
-	sqlite3_bind_int64(st, 1, scopes);
-	sqlite3_bind_int(st, 2, power_off);
-	sqlite3_bind_int64(st, 3, c->id);
+	db_bind_int64(st, 1, scopes);
+	db_bind_int64(st, 2, power_off);
+	db_bind_int64(st, 3, c->id);
 	if (store_run(d->store, st) < 0 || desired_recompute(d->store, c->vm_uuid, &row) < 0)
 		return store_failed(d, "recording the cut", err, errlen);
 	agents_mark_vm(d, c->vm_uuid);
@@ -295,16 +295,16 @@ static int step_mark(struct cordond *d, const struct step_ref *r, const char *st
 	static const char sql[] =
 		"UPDATE case_steps SET state = ?, fired_at = ?, late = ?, next_try = NULL"
 		" WHERE case_id = ? AND step = ? AND report = ?";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 
 	if (!st)
 		return store_failed(d, "recording the step", err, errlen);
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, late);
-	sqlite3_bind_int64(st, 4, r->case_id);
-	sqlite3_bind_int64(st, 5, r->step);
-	sqlite3_bind_int64(st, 6, r->report);
+	db_bind_text(st, 1, state);
+	db_bind_int64(st, 2, now);
+	db_bind_int64(st, 3, late);
+	db_bind_int64(st, 4, r->case_id);
+	db_bind_int64(st, 5, r->step);
+	db_bind_int64(st, 6, r->report);
 	if (store_run(d->store, st) < 0)
 		return store_failed(d, "recording the step", err, errlen);
 	return 0;
@@ -366,24 +366,24 @@ int scheduler_fire(struct cordond *d, const struct step_ref *r, uid_t uid, bool 
 static int read_steps(struct cordond *d, const char *sql, int64_t now, int max,
 		      struct step_ref *rows)
 {
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	int n = 0, rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
-		rows[n].case_id = sqlite3_column_int64(st, 0);
-		rows[n].step = sqlite3_column_int64(st, 1);
-		rows[n].report = sqlite3_column_int64(st, 2);
-		rows[n].due = sqlite3_column_int64(st, 3);
-		rows[n].attempts = sqlite3_column_int64(st, 4);
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, max);
+	while ((rc = db_step(st)) == DB_ROW && n < max) {
+		rows[n].case_id = db_column_int64(st, 0);
+		rows[n].step = db_column_int64(st, 1);
+		rows[n].report = db_column_int64(st, 2);
+		rows[n].due = db_column_int64(st, 3);
+		rows[n].attempts = db_column_int64(st, 4);
 		n++;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		log_errorx("scheduler: reading due steps: %s", sqlite3_errmsg(store_db(d->store)));
+	db_reset(st);
+	if (rc != DB_DONE) {
+		log_errorx("scheduler: reading due steps: %s", store_errmsg(d->store));
 		return -1;
 	}
 	return n;

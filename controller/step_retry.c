@@ -39,27 +39,27 @@ static int step_failed(struct cordond *d, const struct step_ref *s, const char *
 {
 	static const char sql[] =
 		"UPDATE case_steps SET state = 'failing', attempts = attempts + 1, last_error = ?1,"
-		" next_try = ?2 + min(3600, 60 << min(attempts, 6))"
+		" next_try = ?2 + CASE WHEN attempts < 6 THEN 60 << CAST(attempts AS INT) ELSE 3600 END"
 		" WHERE case_id = ?3 AND step = ?4 AND report = ?5 RETURNING attempts, next_try";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	int64_t attempts = 0, next = 0;
 	char when[32];
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, store_now());
-	sqlite3_bind_int64(st, 3, s->case_id);
-	sqlite3_bind_int64(st, 4, s->step);
-	sqlite3_bind_int64(st, 5, s->report);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		attempts = sqlite3_column_int64(st, 0);
-		next = sqlite3_column_int64(st, 1);
-		rc = sqlite3_step(st);
+	db_bind_text(st, 1, why);
+	db_bind_int64(st, 2, store_now());
+	db_bind_int64(st, 3, s->case_id);
+	db_bind_int64(st, 4, s->step);
+	db_bind_int64(st, 5, s->report);
+	if ((rc = db_step(st)) == DB_ROW) {
+		attempts = db_column_int64(st, 0);
+		next = db_column_int64(st, 1);
+		rc = db_step(st);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || attempts == 0)
+	db_reset(st);
+	if (rc != DB_DONE || attempts == 0)
 		return -1;
 	log_errorx("case %lld: step %lld failed (attempt %lld): %s; next try %s", (long long)s->case_id,
 		  (long long)s->step + 1, (long long)attempts, why,
@@ -81,20 +81,20 @@ int step_try(struct cordond *d, const struct step_ref *s)
 	return step_failed(d, s, err[0] ? err : "unknown error") < 0 ? -1 : 1;
 }
 
-static json_t *failing_row_json(struct cordond *d, sqlite3_stmt *st)
+static json_t *failing_row_json(struct cordond *d, struct db_stmt *st)
 {
 	char what[96];
 
-	ladder_step_text(d, sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 1), what,
+	ladder_step_text(d, db_column_int64(st, 7), db_column_int64(st, 1), what,
 			 sizeof(what));
 	return json_pack("{s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:s}",
-		"case", (json_int_t)sqlite3_column_int64(st, 0),
-		"step", (json_int_t)sqlite3_column_int64(st, 1) + 1,
-		"report", (json_int_t)sqlite3_column_int64(st, 2) + 1, "action", what,
-		"due", (json_int_t)sqlite3_column_int64(st, 3),
-		"attempts", (json_int_t)sqlite3_column_int64(st, 4),
-		"next_try", (json_int_t)sqlite3_column_int64(st, 5),
-		"last_error", (const char *)sqlite3_column_text(st, 6));
+		"case", (json_int_t)db_column_int64(st, 0),
+		"step", (json_int_t)db_column_int64(st, 1) + 1,
+		"report", (json_int_t)db_column_int64(st, 2) + 1, "action", what,
+		"due", (json_int_t)db_column_int64(st, 3),
+		"attempts", (json_int_t)db_column_int64(st, 4),
+		"next_try", (json_int_t)db_column_int64(st, 5),
+		"last_error", (const char *)db_column_text(st, 6));
 }
 
 json_t *steps_failing_json(struct cordond *d, int limit)
@@ -104,7 +104,7 @@ json_t *steps_failing_json(struct cordond *d, int limit)
 		" coalesce(s.last_error, ''), coalesce(c.ladder_id, 0), count(*) OVER ()"
 		" FROM case_steps s JOIN cases c ON c.id = s.case_id WHERE s.state = 'failing'"
 		" ORDER BY s.due, s.case_id, s.step, s.report LIMIT ?";
-	sqlite3_stmt *st = store_cached(d->store, sql);
+	struct db_stmt *st = store_cached(d->store, sql);
 	json_t *steps = json_array(), *o;
 	json_int_t count = 0;
 	int rc;
@@ -113,14 +113,14 @@ json_t *steps_failing_json(struct cordond *d, int limit)
 		json_decref(steps);
 		return NULL;
 	}
-	sqlite3_bind_int(st, 1, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		count = sqlite3_column_int64(st, 8);
+	db_bind_int64(st, 1, limit);
+	while ((rc = db_step(st)) == DB_ROW) {
+		count = db_column_int64(st, 8);
 		if (json_array_append_new(steps, failing_row_json(d, st)) < 0)
 			break;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || !(o = json_pack("{s:I}", "count", count))) {
+	db_reset(st);
+	if (rc != DB_DONE || !(o = json_pack("{s:I}", "count", count))) {
 		json_decref(steps);
 		return NULL;
 	}

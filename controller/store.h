@@ -1,19 +1,31 @@
-/* store.c: the controller's SQLite database: schema, migrations, audit,
- * generations. Modules run their own statements on store_db(). */
+/* store.c: the controller's database (SQLite or PostgreSQL, db.h):
+ * schema, migrations, audit, generations. Modules run their own
+ * statements through store_prepare/store_cached and db.h's calls. */
 #ifndef CORDON_STORE_H
 #define CORDON_STORE_H
 
 #include <sqlite3.h>
+
+#include "db.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct store;
 
-/* Opens (creating and migrating) the database. NULL with reason in err. */
-struct store *store_open(const char *path, char *err, size_t errlen);
+/* Opens (creating and migrating) the database: "sqlite:PATH", a bare
+ * path, or "postgresql:CONNINFO". NULL with reason in err. */
+struct store *store_open(const char *url, char *err, size_t errlen);
 void store_close(struct store *store);
-sqlite3 *store_db(struct store *store);
+enum db_kind store_kind(const struct store *store);
+struct db *store_conn(struct store *store);
+/* The SQLite handle (backups), NULL on PostgreSQL. */
+sqlite3 *store_sqlite(struct store *store);
+/* Why the connection's last call failed. */
+const char *store_errmsg(struct store *store);
+/* Rows changed by the last statement; id of the last INSERT. */
+int64_t store_changes(struct store *store);
+int64_t store_last_insert_id(struct store *store);
 
 int store_begin(struct store *store);
 /* Why the last statement of the current transaction that failed did ("" if
@@ -37,20 +49,20 @@ int store_audit(struct store *store, uid_t uid, const char *action,
 /* One step of a read: 1 a row, 0 no more rows, -1 an error (logged). A
  * read that fails part way is an error for the whole operation, never
  * "no more rows": nothing may be decided or sent from half a read. */
-int store_step(struct store *store, sqlite3_stmt *st);
+int store_step(struct store *store, struct db_stmt *st);
 
 /* Prepares sql; logs and returns NULL on error. */
-sqlite3_stmt *store_prepare(struct store *store, const char *sql);
+struct db_stmt *store_prepare(struct store *store, const char *sql);
 /* Runs a statement without results (bind with "text"/"int64" helpers
  * before). 0 or -1 (logged). Finalizes it. */
-int store_exec_stmt(struct store *store, sqlite3_stmt *stmt);
+int store_exec_stmt(struct store *store, struct db_stmt *stmt);
 int store_exec(struct store *store, const char *sql);
 
 /* A prepared statement cached for the store's life, keyed by the address of
  * sql (pass a string literal), reset and unbound. Never finalize it. */
-sqlite3_stmt *store_cached(struct store *store, const char *sql);
+struct db_stmt *store_cached(struct store *store, const char *sql);
 /* Steps a cached statement once (no rows expected) and resets it. */
-int store_run(struct store *store, sqlite3_stmt *stmt);
+int store_run(struct store *store, struct db_stmt *stmt);
 
 int store_audit_case(struct store *store, uid_t uid, int64_t case_id,
 		     const char *action, const char *vm_uuid, const char *detail);

@@ -11,14 +11,14 @@
 #include "util.h"
 
 /* A cached statement with ?1 = uuid and ?2 = host bound; NULL logged. */
-static sqlite3_stmt *pair_stmt(struct store *store, const char *sql, const char *uuid,
+static struct db_stmt *pair_stmt(struct store *store, const char *sql, const char *uuid,
 			       const char *host)
 {
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 
 	if (st) {
-		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, uuid);
+		db_bind_text(st, 2, host);
 	}
 	return st;
 }
@@ -30,7 +30,7 @@ int vm_hosts_add(struct store *store, const char *uuid, const char *host,
 	static const char upsert[] =
 		"INSERT INTO vm_hosts (uuid, host_id, state, since) VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (uuid, host_id) DO UPDATE SET state = ?3";
-	sqlite3_stmt *st = pair_stmt(store, probe, uuid, host);
+	struct db_stmt *st = pair_stmt(store, probe, uuid, host);
 	bool listed = false, same = false;
 	int rc;
 
@@ -38,11 +38,11 @@ int vm_hosts_add(struct store *store, const char *uuid, const char *host,
 		return -1;
 	rc = store_step(store, st);
 	if (rc == 1) {
-		const char *s = (const char *)sqlite3_column_text(st, 0);
+		const char *s = (const char *)db_column_text(st, 0);
 		listed = true;
 		same = s && strcmp(s, state) == 0;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc < 0)
 		return -1;
 	if (same)
@@ -50,8 +50,8 @@ int vm_hosts_add(struct store *store, const char *uuid, const char *host,
 	st = pair_stmt(store, upsert, uuid, host);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, store_now());
+	db_bind_text(st, 3, state);
+	db_bind_int64(st, 4, store_now());
 	if (store_run(store, st) < 0)
 		return -1;
 	return listed ? 0 : 1;
@@ -62,7 +62,7 @@ int vm_hosts_add(struct store *store, const char *uuid, const char *host,
 static int unlisted_collect(struct store *store, const char *host, char (**out)[65],
 			    size_t *n)
 {
-	sqlite3_stmt *st = store_prepare(store,
+	struct db_stmt *st = store_prepare(store,
 		"SELECT uuid FROM vm_hosts WHERE host_id = ? AND uuid NOT IN (SELECT uuid FROM listed)");
 	size_t cap = 0;
 	int rc;
@@ -71,7 +71,7 @@ static int unlisted_collect(struct store *store, const char *host, char (**out)[
 	*n = 0;
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, host);
 	while ((rc = store_step(store, st)) == 1) {
 		if (*n == cap) {
 			char (*v)[65] = realloc(*out, (cap ? cap * 2 : 16) * sizeof(**out));
@@ -82,9 +82,9 @@ static int unlisted_collect(struct store *store, const char *host, char (**out)[
 			*out = v;
 			cap = cap ? cap * 2 : 16;
 		}
-		strlcpy_checked((*out)[(*n)++], (const char *)sqlite3_column_text(st, 0), 65);
+		strlcpy_checked((*out)[(*n)++], (const char *)db_column_text(st, 0), 65);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -96,7 +96,7 @@ static int drop_one(struct store *store, const char *uuid, const char *host)
 	};
 
 	for (size_t i = 0; i < 2; i++) {
-		sqlite3_stmt *st = pair_stmt(store, sql[i], uuid, host);
+		struct db_stmt *st = pair_stmt(store, sql[i], uuid, host);
 		if (!st || store_run(store, st) < 0)
 			return -1;
 	}
@@ -122,15 +122,15 @@ int vm_hosts_foreach(struct store *store, const char *uuid,
 		     void (*fn)(const char *host, void *arg), void *arg)
 {
 	static const char sql[] = "SELECT host_id FROM vm_hosts WHERE uuid = ? ORDER BY host_id";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	int rc;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	while ((rc = store_step(store, st)) == 1)
-		fn((const char *)sqlite3_column_text(st, 0), arg);
-	sqlite3_reset(st);
+		fn((const char *)db_column_text(st, 0), arg);
+	db_reset(st);
 	return rc;
 }
 
@@ -139,17 +139,17 @@ int vm_hosts_pick_shown(struct store *store, const char *uuid, char host[65])
 	static const char sql[] =
 		"SELECT host_id FROM vm_hosts WHERE uuid = ?"
 		" ORDER BY coalesce(state, '') = 'running' DESC, since DESC, host_id LIMIT 1";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	int rc;
 
 	host[0] = '\0';
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	rc = store_step(store, st);
 	if (rc == 1)
-		strlcpy_checked(host, (const char *)sqlite3_column_text(st, 0), 65);
-	sqlite3_reset(st);
+		strlcpy_checked(host, (const char *)db_column_text(st, 0), 65);
+	db_reset(st);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -168,7 +168,7 @@ static int ack_target_read(struct store *store, const char *host, const char *uu
 		" EXISTS (SELECT 1 FROM vm_hosts WHERE uuid = ?1 AND host_id = ?2),"
 		" (SELECT count(*) FROM vm_hosts WHERE uuid = ?1)"
 		" FROM desired WHERE vm_uuid = ?1";
-	sqlite3_stmt *st = pair_stmt(store, sql, uuid, host);
+	struct db_stmt *st = pair_stmt(store, sql, uuid, host);
 	int rc;
 
 	memset(t, 0, sizeof(*t));
@@ -176,13 +176,13 @@ static int ack_target_read(struct store *store, const char *host, const char *uu
 		return -1;
 	rc = store_step(store, st);
 	if (rc == 1) {
-		t->row.generation = (uint64_t)sqlite3_column_int64(st, 0);
-		t->row.scopes = (uint32_t)sqlite3_column_int64(st, 1);
-		t->row.power_off = sqlite3_column_int(st, 2) != 0;
-		t->listed = sqlite3_column_int(st, 3) != 0;
-		t->n_hosts = sqlite3_column_int(st, 4);
+		t->row.generation = (uint64_t)db_column_int64(st, 0);
+		t->row.scopes = (uint32_t)db_column_int64(st, 1);
+		t->row.power_off = db_column_int(st, 2) != 0;
+		t->listed = db_column_int(st, 3) != 0;
+		t->n_hosts = db_column_int(st, 4);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -220,12 +220,12 @@ static int ack_acceptable(const char *host, const Cordon__VmState *s, const stru
 	return 1;
 }
 
-static void bind_error(sqlite3_stmt *st, int col, const char *error)
+static void bind_error(struct db_stmt *st, int col, const char *error)
 {
 	if (error && error[0])
-		sqlite3_bind_text(st, col, error, -1, SQLITE_STATIC);
+		db_bind_text(st, col, error);
 	else
-		sqlite3_bind_null(st, col);
+		db_bind_null(st, col);
 }
 
 /* The VM's only host acked: the summary is this ack (acks_summarize's
@@ -235,13 +235,13 @@ static int summary_is_ack(struct store *store, const char *host, const Cordon__V
 	static const char sql[] =
 		"UPDATE desired SET acked_generation = ?3, acked_at = ?4, acked_host = ?2,"
 		" mechanisms = ?5, error = ?6 WHERE vm_uuid = ?1";
-	sqlite3_stmt *st = pair_stmt(store, sql, s->uuid, host);
+	struct db_stmt *st = pair_stmt(store, sql, s->uuid, host);
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)s->generation);
-	sqlite3_bind_int64(st, 4, store_now());
-	sqlite3_bind_text(st, 5, s->mechanisms, -1, SQLITE_STATIC);
+	db_bind_int64(st, 3, (int64_t)s->generation);
+	db_bind_int64(st, 4, store_now());
+	db_bind_text(st, 5, s->mechanisms);
 	bind_error(st, 6, s->error);
 	return store_run(store, st);
 }
@@ -252,9 +252,9 @@ int acks_record(struct store *store, const char *host, const Cordon__VmState *s)
 		"INSERT INTO acks (uuid, host_id, generation, scopes, power_off, mechanisms,"
 		" error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 		" ON CONFLICT (uuid, host_id) DO UPDATE SET generation = ?3, scopes = ?4,"
-		" power_off = ?5, mechanisms = ?6, error = ?7, at = ?8 WHERE generation <= ?3";
+		" power_off = ?5, mechanisms = ?6, error = ?7, at = ?8 WHERE acks.generation <= ?3";
 	struct ack_target t;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int ok;
 
 	if (ack_target_read(store, host, s->uuid, &t) < 0)
@@ -264,15 +264,15 @@ int acks_record(struct store *store, const char *host, const Cordon__VmState *s)
 	st = pair_stmt(store, sql, s->uuid, host);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)s->generation);
-	sqlite3_bind_int64(st, 4, s->scopes);
-	sqlite3_bind_int(st, 5, s->power_off);
-	sqlite3_bind_text(st, 6, s->mechanisms, -1, SQLITE_STATIC);
+	db_bind_int64(st, 3, (int64_t)s->generation);
+	db_bind_int64(st, 4, s->scopes);
+	db_bind_int64(st, 5, s->power_off);
+	db_bind_text(st, 6, s->mechanisms);
 	bind_error(st, 7, s->error);
-	sqlite3_bind_int64(st, 8, store_now());
+	db_bind_int64(st, 8, store_now());
 	if (store_run(store, st) < 0)
 		return -1;
-	if (sqlite3_changes(store_db(store)) == 0)
+	if (store_changes(store) == 0)
 		return 0; /* older than what this host acked before */
 	return t.n_hosts == 1 ? summary_is_ack(store, host, s) : acks_summarize(store, s->uuid);
 }
@@ -294,20 +294,20 @@ static void append(char *buf, size_t len, const char *sep, const char *host,
 		 host ? ": " : "", text);
 }
 
-static void summary_add(struct summary *s, sqlite3_stmt *st)
+static void summary_add(struct summary *s, struct db_stmt *st)
 {
-	const char *host = (const char *)sqlite3_column_text(st, 0);
-	bool acked = sqlite3_column_type(st, 1) != SQLITE_NULL;
-	uint64_t gen = acked ? (uint64_t)sqlite3_column_int64(st, 1) : 0;
-	const char *mech = acked ? (const char *)sqlite3_column_text(st, 2) : NULL;
-	const char *err = (const char *)sqlite3_column_text(st, 3);
+	const char *host = (const char *)db_column_text(st, 0);
+	bool acked = !db_column_is_null(st, 1);
+	uint64_t gen = acked ? (uint64_t)db_column_int64(st, 1) : 0;
+	const char *mech = acked ? (const char *)db_column_text(st, 2) : NULL;
+	const char *err = (const char *)db_column_text(st, 3);
 
 	if (s->n++ == 0 || gen < s->gen)
 		s->gen = gen;
 	if (!acked)
 		return;
-	if (sqlite3_column_int64(st, 4) > s->at)
-		s->at = sqlite3_column_int64(st, 4);
+	if (db_column_int64(st, 4) > s->at)
+		s->at = db_column_int64(st, 4);
 	append(s->acked_by, sizeof(s->acked_by), ",", NULL, host);
 	if (!s->first_mech[0])
 		strlcpy_checked(s->first_mech, mech ? mech : "", sizeof(s->first_mech));
@@ -325,17 +325,17 @@ static int summary_read(struct store *store, const char *uuid, struct summary *s
 		"SELECT h.host_id, a.generation, a.mechanisms, a.error, a.at FROM vm_hosts h"
 		" LEFT JOIN acks a ON a.uuid = h.uuid AND a.host_id = h.host_id"
 		" WHERE h.uuid = ? ORDER BY h.host_id";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->same_mech = true;
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	while ((rc = store_step(store, st)) == 1)
 		summary_add(s, st);
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
@@ -345,7 +345,7 @@ int acks_summarize(struct store *store, const char *uuid)
 		"UPDATE desired SET acked_generation = ?1, acked_at = ?2, acked_host = ?3,"
 		" mechanisms = ?4, error = ?5 WHERE vm_uuid = ?6";
 	struct summary s;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (summary_read(store, uuid, &s) < 0)
 		return -1;
@@ -354,34 +354,33 @@ int acks_summarize(struct store *store, const char *uuid)
 	st = store_cached(store, sql);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)s.gen);
-	sqlite3_bind_int64(st, 2, s.at);
-	sqlite3_bind_text(st, 3, s.acked_by, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, (int64_t)s.gen);
+	db_bind_int64(st, 2, s.at);
+	db_bind_text(st, 3, s.acked_by);
 	if (s.acked_by[0])
-		sqlite3_bind_text(st, 4, s.n == 1 || s.same_mech ? s.first_mech : s.mech, -1,
-				  SQLITE_STATIC);
+		db_bind_text(st, 4, s.n == 1 || s.same_mech ? s.first_mech : s.mech);
 	else
-		sqlite3_bind_null(st, 4);
+		db_bind_null(st, 4);
 	/* One host: its error as it said it; several: each prefixed. */
 	if (s.err[0])
-		sqlite3_bind_text(st, 5, s.n == 1 ? s.first_err : s.err, -1, SQLITE_STATIC);
+		db_bind_text(st, 5, s.n == 1 ? s.first_err : s.err);
 	else
-		sqlite3_bind_null(st, 5);
-	sqlite3_bind_text(st, 6, uuid, -1, SQLITE_STATIC);
+		db_bind_null(st, 5);
+	db_bind_text(st, 6, uuid);
 	return store_run(store, st);
 }
 
-static json_t *host_json(sqlite3_stmt *st)
+static json_t *host_json(struct db_stmt *st)
 {
-	bool acked = sqlite3_column_type(st, 2) != SQLITE_NULL;
+	bool acked = !db_column_is_null(st, 2);
 
 	return json_pack("{s:s, s:s?, s:I, s:s?, s:s?, s:o}",
-		"host", (const char *)sqlite3_column_text(st, 0),
-		"vm_state", (const char *)sqlite3_column_text(st, 1),
-		"acked_generation", (json_int_t)(acked ? sqlite3_column_int64(st, 2) : 0),
-		"mechanisms", acked ? (const char *)sqlite3_column_text(st, 3) : NULL,
-		"error", (const char *)sqlite3_column_text(st, 4),
-		"acked_at", acked ? json_integer(sqlite3_column_int64(st, 5)) : json_null());
+		"host", (const char *)db_column_text(st, 0),
+		"vm_state", (const char *)db_column_text(st, 1),
+		"acked_generation", (json_int_t)(acked ? db_column_int64(st, 2) : 0),
+		"mechanisms", acked ? (const char *)db_column_text(st, 3) : NULL,
+		"error", (const char *)db_column_text(st, 4),
+		"acked_at", acked ? json_integer(db_column_int64(st, 5)) : json_null());
 }
 
 json_t *vm_hosts_json(struct store *store, const char *uuid)
@@ -390,7 +389,7 @@ json_t *vm_hosts_json(struct store *store, const char *uuid)
 		"SELECT h.host_id, h.state, a.generation, a.mechanisms, a.error, a.at"
 		" FROM vm_hosts h LEFT JOIN acks a ON a.uuid = h.uuid AND a.host_id = h.host_id"
 		" WHERE h.uuid = ? ORDER BY h.host_id";
-	sqlite3_stmt *st = store_cached(store, sql);
+	struct db_stmt *st = store_cached(store, sql);
 	json_t *arr = json_array();
 	int rc;
 
@@ -398,10 +397,10 @@ json_t *vm_hosts_json(struct store *store, const char *uuid)
 		json_decref(arr);
 		return NULL;
 	}
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, uuid);
 	while ((rc = store_step(store, st)) == 1)
 		json_array_append_new(arr, host_json(st));
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc < 0) {
 		json_decref(arr);
 		return NULL;

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
-	libnftnl-dev libmnl-dev libzmq3-dev libczmq-dev libsqlite3-dev
+	libnftnl-dev libmnl-dev libzmq3-dev libczmq-dev libsqlite3-dev libpq-dev postgresql
 	libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
 	libnl-3-dev libnl-route-3-dev libvirt-dev libxml2-dev
 	libgmime-3.0-dev libyaml-dev libmicrohttpd-dev

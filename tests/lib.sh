@@ -495,13 +495,17 @@ ctl_keygen() {
 # write_controller_conf [EXTRA LINES...]: $CDT_TMP/ctl/cordond.conf. The
 # database is $CTL_DB if set (e.g. on a filesystem the test mounted).
 write_controller_conf() {
-	local l
+	local l db=${CTL_DB:-$CDT_TMP/ctl/cordon.db}
+	if [ -z "${CTL_DB:-}" ] && [ "$CDT_STORE" = postgresql ]; then
+		pg_store_ensure
+		db=$PG_STORE_URL
+	fi
 	{
 		echo "[controller]"
 		echo "listen = tcp://$CTL_ADDR:$CTL_PORT"
 		echo "key = $CDT_TMP/ctl/controller.cert_secret"
 		echo "authorized_agents = $CDT_TMP/ctl/authorized"
-		echo "database = ${CTL_DB:-$CDT_TMP/ctl/cordon.db}"
+		echo "database = $db"
 		echo "control_socket = $CDT_TMP/ctl/control.sock"
 		echo "control_group = root"
 		echo "resend_ms = 500"
@@ -1182,3 +1186,5 @@ _ctl_one() {
 	[ "$cls" = ok ] || echo "$ref: exit $rc: $msg" >>"$CTL_EACH_LOG.err"
 }
 export -f _ctl_one
+
+. "$(dirname "${BASH_SOURCE[0]}")/pg.sh"

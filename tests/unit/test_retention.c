@@ -41,7 +41,7 @@ static long long count(struct store *s, const char *fmt, ...)
 static long long count(struct store *s, const char *fmt, ...)
 {
 	char buf[1024];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long n;
 	va_list ap;
 
@@ -50,9 +50,9 @@ static long long count(struct store *s, const char *fmt, ...)
 	va_end(ap);
 	st = store_prepare(s, buf);
 	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	assert_int_equal(db_step(st), DB_ROW);
+	n = db_column_int64(st, 0);
+	db_finalize(st);
 	return n;
 }
 
@@ -150,16 +150,16 @@ static int prune_all(struct store *s, const struct retention *r, int batch,
 
 static void assert_consistent(struct store *s)
 {
-	sqlite3_stmt *st = store_prepare(s, "PRAGMA integrity_check");
+	struct db_stmt *st = store_prepare(s, "PRAGMA integrity_check");
 
 	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-	sqlite3_finalize(st);
+	assert_int_equal(db_step(st), DB_ROW);
+	assert_string_equal((const char *)db_column_text(st, 0), "ok");
+	db_finalize(st);
 	st = store_prepare(s, "PRAGMA foreign_key_check");
 	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	sqlite3_finalize(st);
+	assert_int_equal(db_step(st), DB_DONE);
+	db_finalize(st);
 }
 
 /* Every row of a table that refers to a case, for case id. */
@@ -178,15 +178,15 @@ static long long rows_of_case(struct store *s, int id)
 static void ids_of(struct store *s, const char *table, char *buf, size_t len)
 {
 	char q[128];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	snprintf(q, sizeof(q), "SELECT coalesce(group_concat(id), '') FROM"
 		 " (SELECT id FROM %s ORDER BY id)", table);
 	st = store_prepare(s, q);
 	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	assert_int_equal(db_step(st), DB_ROW);
+	snprintf(buf, len, "%s", (const char *)db_column_text(st, 0));
+	db_finalize(st);
 }
 
 static void test_prune_resolved_old_cases(void **state)

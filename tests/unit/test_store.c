@@ -92,15 +92,15 @@ static const char *shown_host(struct store *s, const char *uuid, char out[65])
 /* How many times host lists uuid in the store (0 or 1). */
 static int listings(struct store *s, const char *uuid, const char *host)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM vm_hosts WHERE uuid = ? AND host_id = ?");
+	struct db_stmt *st = store_prepare(s, "SELECT count(*) FROM vm_hosts WHERE uuid = ? AND host_id = ?");
 	int n;
 
 	assert_non_null(st);
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	db_bind_text(st, 1, uuid);
+	db_bind_text(st, 2, host);
+	assert_int_equal(db_step(st), DB_ROW);
+	n = db_column_int(st, 0);
+	db_finalize(st);
 	return n;
 }
 
@@ -116,7 +116,7 @@ static void count_row(const struct desired_row *row, void *arg)
 
 	(void)row;
 	if (++c->n == c->interrupt_at)
-		sqlite3_interrupt(store_db(c->interrupt_at_store));
+		sqlite3_interrupt(store_sqlite(c->interrupt_at_store));
 }
 
 static size_t rows_for(struct store *s, const char *host, enum desired_select sel)

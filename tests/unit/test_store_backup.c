@@ -66,17 +66,17 @@ static void test_backup_copies_and_refuses_overwrite(void **state)
 	char dest[160], err[512] = "";
 
 	snprintf(dest, sizeof(dest), "%s/copy.db", f->dir);
-	assert_int_equal(store_backup_to(store_db(f->store), dest, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(store_backup_to(store_sqlite(f->store), dest, 0, &r, err, sizeof(err)), 0);
 	assert_true(r.bytes > 0);
 	assert_true(r.schema_version > 0);
 	assert_int_equal(count_audit(dest), count_audit(f->db));
 	/* a second one is refused, the first copy untouched */
 	assert_int_equal(store_audit(f->store, 0, "test", NULL, "after"), 0);
-	assert_int_equal(store_backup_to(store_db(f->store), dest, 0, &r, err, sizeof(err)), -1);
+	assert_int_equal(store_backup_to(store_sqlite(f->store), dest, 0, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "exists"));
 	assert_int_equal(count_audit(dest) + 1, count_audit(f->db));
 	/* --force replaces it */
-	assert_int_equal(store_backup_to(store_db(f->store), dest, 1, &r, err, sizeof(err)), 0);
+	assert_int_equal(store_backup_to(store_sqlite(f->store), dest, 1, &r, err, sizeof(err)), 0);
 	assert_int_equal(count_audit(dest), count_audit(f->db));
 	assert_int_equal(files_in(f->dir, "copy.db.tmp"), 0);
 }
@@ -88,7 +88,7 @@ static void test_backup_unwritable_leaves_nothing(void **state)
 	char dest[160], err[512] = "";
 
 	snprintf(dest, sizeof(dest), "%s/no-such-dir/copy.db", f->dir);
-	assert_int_equal(store_backup_to(store_db(f->store), dest, 0, &r, err, sizeof(err)), -1);
+	assert_int_equal(store_backup_to(store_sqlite(f->store), dest, 0, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "no-such-dir"));
 }
 
@@ -97,7 +97,7 @@ static void test_backup_before_migrate(void **state)
 	struct fixture *f = *state;
 	char err[512] = "";
 
-	assert_int_equal(store_backup_before_migrate(store_db(f->store), 3, 4, err, sizeof(err)),
+	assert_int_equal(store_backup_before_migrate(store_sqlite(f->store), 3, 4, err, sizeof(err)),
 			 0);
 	assert_int_equal(files_in(f->dir, "cordon.db.pre-v4-"), 1);
 }
