@@ -128,7 +128,9 @@ static void handle_desired(struct agent *a, const Cordon__DesiredSet *set)
 	/* Before anything of it is staged: a newer term is saved first, an
 	 * older one is a former leader's (nothing applied, nothing acked). */
 	if (!term_accept(&a->term, set->term, &verdict)) {
-		if (verdict == TERM_STALE && set->full)
+		/* One endpoint: nowhere else to go, and every new session
+		 * would only cost the controller another hello. */
+		if (verdict == TERM_STALE && set->full && a->link->n_endpoints > 1)
 			follow_move_on(a->link, -1, "it sent a full set of an older term");
 		return;
 	}
