@@ -7,6 +7,11 @@
 # restart. An agent that has accepted a newer term than the controller's
 # (as after a newer leader) ignores its desired sets: a restore from it
 # lifts nothing, counted in status and metrics, until the term is its own.
+# Then followers (tests/tools/notleader, answering NotLeader as a cordond
+# that is not the acting leader does): one naming the live cordond sends the
+# agent straight there, past a dead endpoint listed before it; one naming an
+# endpoint the host admin did not list is not followed; two naming each
+# other get a handful of hellos, not a tight loop.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 cdt_init
@@ -84,5 +89,57 @@ start_agent hv1
 expect_reach vm11 public
 check "cordonctl vms: the restore of vm11 acked" wait_until 10 \
 	vms_jq 'any(.[]; .name == "vm11" and .scopes == [] and .acked_generation == .generation)'
+
+# ---- followers
+NOTLEADER=$CDT_BUILD/tools/notleader
+follower() { # PORT LEADER: a NotLeader answerer in the controller's namespace
+	local log=$CDT_TMP/ctl/notleader-$1.log
+	ip netns exec "$CTL_NS" "$NOTLEADER" "$CDT_TMP/ctl/controller.cert_secret" \
+		"tcp://$CTL_ADDR:$1" "$2" 1 >"$log" 2>&1 &
+	on_exit kill "$!"
+	_log_register "$log"
+}
+hellos() { cat "$CDT_TMP"/ctl/notleader-*.log 2>/dev/null | grep -c '^hello hv1' || true; }
+restart_with() { # CONTROLLER LIST
+	stop_agent hv1
+	write_agent_conf hv1 hv1 "controller = $1"
+	start_agent hv1
+}
+FA=tcp://$CTL_ADDR:$((CTL_PORT + 2))
+FB=tcp://$CTL_ADDR:$((CTL_PORT + 3))
+L1=tcp://$CTL_ADDR:$((CTL_PORT + 4))
+L2=tcp://$CTL_ADDR:$((CTL_PORT + 5))
+follower $((CTL_PORT + 2)) "$LIVE"
+follower $((CTL_PORT + 3)) tcp://198.18.0.99:7440
+follower $((CTL_PORT + 4)) "$L2"
+follower $((CTL_PORT + 5)) "$L1"
+live_in_use() { jq -e --arg e "$LIVE" '.controller.endpoint == $e and .controller.link == "connected"' \
+	>/dev/null <<<"$(st)"; }
+
+: >"$CDT_TMP/hv1/agent.log"
+restart_with "$FA, $DEAD, $LIVE"
+check "a follower naming the live cordond: the agent is there within 3 s" wait_until 3 live_in_use
+check "... straight from the follower, not through the dead endpoint" \
+	q grep -F "controller $FA: not the acting leader (term 1; leader $LIVE); moving to $LIVE" \
+	"$CDT_TMP/hv1/agent.log"
+check "... and it never tried the dead one" not grep -qF "moving to $DEAD" "$CDT_TMP/hv1/agent.log"
+
+restart_with "$FB, $LIVE"
+check "a follower naming an endpoint not in the list: the agent goes to the next" \
+	wait_until 10 live_in_use
+check "... and logs the endpoint it did not follow" \
+	q grep -F "names tcp://198.18.0.99:7440, which is not in this host's controller list" \
+	"$CDT_TMP/hv1/agent.log"
+
+restart_with "$L1, $L2"
+n0=$(hellos)
+sleep 6
+n=$(( $(hellos) - n0 ))
+check "two followers naming each other: $n hellos in 6 s (backoff to the heartbeat, 500 ms here: at least 3, at most 20; a tight loop would be thousands)" \
+	[ "$n" -ge 3 -a "$n" -le 20 ]
+check "status --json: the link says not-leader or connecting, term 1 kept" \
+	q jq -e '(.controller.link == "not-leader" or .controller.link == "connecting"
+		 or .controller.link == "hello-sent") and .controller.term == 1' <<<"$(st)"
+check "the agent is still running" pid_alive "${AGENT_PID[hv1]}"
 
 cdt_done
