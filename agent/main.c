@@ -273,6 +273,8 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 	if (now < t->next_heartbeat)
 		return;
 	t->next_heartbeat = now + hb;
+	/* How many ignored sets the limit kept out of the log. */
+	log_limit_flush(&a->term.stale_log);
 	if (l->state == LINK_UP || l->state == LINK_HELLO_SENT) {
 		send_heartbeat(a);
 		/* Only noted for status: a dead peer is found by ZMTP
