@@ -12,6 +12,7 @@
 #include "link.h"
 #include "mech.h"
 #include "metrics.h"
+#include "term.h"
 #include "transport.h"
 #include "virt.h"
 
@@ -35,6 +36,7 @@ struct agent {
 	char **ack_uuids;         /* staged, to ack after the commit */
 	size_t n_ack, cap_ack;
 	struct agent_metrics metrics; /* metrics.c: GET /metrics */
+	struct term_state term;   /* term.c: the newest controller term accepted */
 };
 
 /* status.c */

@@ -11,7 +11,8 @@
 void agent_config_defaults(struct agent_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	strcpy(cfg->controller_key, "/etc/cordon/controller.cert");
+	strcpy(cfg->controller_keys[0], "/etc/cordon/controller.cert");
+	cfg->n_controller_keys = 1;
 	strcpy(cfg->key, "/etc/cordon/agent.cert_secret");
 	strcpy(cfg->state_dir, "/var/lib/cordon-agent");
 	strcpy(cfg->status_socket, "/run/cordon-agent/status.sock");
@@ -78,16 +79,98 @@ static int inventory_entry(struct agent_config *c, const char *value, struct why
 	return 1;
 }
 
+/* A comma-separated list's items, blanks around them trimmed, into the
+ * rows of out (max rows of width bytes). -1 with why naming key and item. */
+static int split_list(const char *key, const char *value, char *out, size_t width, size_t max,
+		      size_t *n, struct why w)
+{
+	size_t count = 0;
+	const char *p = value;
+
+	for (;;) {
+		const char *end = strchr(p, ','), *stop = end ? end : p + strlen(p);
+		size_t len;
+
+		while (p < stop && (*p == ' ' || *p == '\t'))
+			p++;
+		while (stop > p && (stop[-1] == ' ' || stop[-1] == '\t'))
+			stop--;
+		len = (size_t)(stop - p);
+		if (len == 0) {
+			snprintf(w.buf, w.len, "%s: item %zu of the list is empty", key, count + 1);
+			return -1;
+		}
+		if (count == max) {
+			snprintf(w.buf, w.len, "%s: more than %zu items", key, max);
+			return -1;
+		}
+		if (len >= width) {
+			snprintf(w.buf, w.len, "%s: item %zu is longer than %zu characters", key,
+				 count + 1, width - 1);
+			return -1;
+		}
+		memcpy(out + count * width, p, len);
+		out[count * width + len] = '\0';
+		count++;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	*n = count;
+	return 0;
+}
+
+/* "tcp://a:7440, tcp://b:7440": each one checked, none twice. */
+static int controller_entry(struct agent_config *c, const char *value, struct why w)
+{
+	char list[AGENT_MAX_CONTROLLERS][ENDPOINT_MAX + 1], reason[128];
+	size_t n;
+
+	if (split_list("controller", value, &list[0][0], sizeof(list[0]), AGENT_MAX_CONTROLLERS,
+		       &n, w) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (endpoint_check(list[i], reason, sizeof(reason)) < 0) {
+			snprintf(w.buf, w.len, "controller: '%.80s': %s", list[i], reason);
+			return 0;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (endpoint_same(list[k], list[i])) {
+				snprintf(w.buf, w.len, "controller: '%.80s' is listed twice", list[i]);
+				return 0;
+			}
+	}
+	memcpy(c->controllers, list, sizeof(list));
+	c->n_controllers = n;
+	return 1;
+}
+
+static int controller_key_entry(struct agent_config *c, const char *value, struct why w)
+{
+	size_t n;
+
+	/* Straight into the config: a refused file is not copied back. */
+	if (split_list("controller_key", value, &c->controller_keys[0][0],
+		       sizeof(c->controller_keys[0]), AGENT_MAX_CONTROLLERS, &n, w) < 0)
+		return 0;
+	c->n_controller_keys = n;
+	return 1;
+}
+
 static int agent_entry(struct agent_config *c, const char *key, const char *value,
 		       struct why w)
 {
 	enum log_level lvl;
 
 #define STR(name) if (strcmp(key, #name) == 0) return strlcpy_checked(c->name, value, sizeof(c->name)) == 0
-	STR(host_id); STR(controller); STR(controller_key); STR(key); STR(state_dir);
+	STR(host_id); STR(key); STR(state_dir);
 	STR(status_socket); STR(status_group); STR(nft_table); STR(inventory_file); STR(libvirt_uri);
 	STR(mechanisms);
 #undef STR
+	if (strcmp(key, "controller") == 0)
+		return controller_entry(c, value, w);
+	if (strcmp(key, "controller_key") == 0)
+		return controller_key_entry(c, value, w);
 	if (strcmp(key, "inventory") == 0)
 		return inventory_entry(c, value, w);
 	if (strcmp(key, "metrics_listen") == 0)
@@ -166,9 +249,15 @@ static int check_required(const char *path, struct agent_config *c,
 			 c->host_id[0] ? "invalid" : "missing");
 		return -1;
 	}
-	if (!c->controller[0]) {
+	if (!c->n_controllers) {
 		snprintf(err, errlen, "%s: controller is missing (e.g. tcp://cordond.example:7440)",
 			 path);
+		return -1;
+	}
+	if (c->n_controller_keys != 1 && c->n_controller_keys != c->n_controllers) {
+		snprintf(err, errlen, "%s: controller_key lists %zu key files for the %zu endpoints "
+			 "of controller: give one key file for all of them, or one per endpoint "
+			 "in the same order", path, c->n_controller_keys, c->n_controllers);
 		return -1;
 	}
 	if (c->inventory == INVENTORY_LIBVIRT && !c->libvirt_uri[0]) {
@@ -189,6 +278,11 @@ int agent_config_load(const char *path, struct agent_config *cfg, char *err,
 		return -1;
 	*cfg = next;
 	return 0;
+}
+
+const char *agent_config_controller_key(const struct agent_config *cfg, size_t i)
+{
+	return cfg->controller_keys[cfg->n_controller_keys == 1 ? 0 : i];
 }
 
 const char *agent_config_scope_find(const struct agent_config *cfg,

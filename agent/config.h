@@ -5,11 +5,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "endpoint.h"
 #include "metrics_addr.h"
 
 #define AGENT_DEFAULT_CONFIG "/etc/cordon/agent.conf"
 #define AGENT_DEFAULT_METRICS "127.0.0.1:9751"
 #define AGENT_MAX_SCOPE_MAP 64
+/* controller = a list of endpoints (cordond instances sharing a store),
+ * one at a time in use: the acting leader's. */
+#define AGENT_MAX_CONTROLLERS 8
+#define AGENT_KEY_PATH_MAX 4096
 
 struct scope_map_entry {
 	char bridge[64];
@@ -23,8 +28,13 @@ enum inventory_source { INVENTORY_STATIC = 0, INVENTORY_LIBVIRT };
 
 struct agent_config {
 	char host_id[65];
-	char controller[256];
-	char controller_key[4096];
+	/* The endpoints in the order written; the agent starts at the first. */
+	char controllers[AGENT_MAX_CONTROLLERS][ENDPOINT_MAX + 1];
+	size_t n_controllers;
+	/* One public key file for every endpoint (they share the key pair),
+	 * or one per endpoint, in the same order. */
+	char controller_keys[AGENT_MAX_CONTROLLERS][AGENT_KEY_PATH_MAX];
+	size_t n_controller_keys;
 	char key[4096];
 	char state_dir[4096];
 	char status_socket[108];
@@ -55,6 +65,8 @@ void agent_config_defaults(struct agent_config *cfg);
 /* -1 with "file:line: reason" in err; checks required keys too. */
 int agent_config_load(const char *path, struct agent_config *cfg, char *err,
 		      size_t errlen);
+/* The key file of the controller at endpoint i (0 <= i < n_controllers). */
+const char *agent_config_controller_key(const struct agent_config *cfg, size_t i);
 /* Scope of a bridge (or libvirt network) by the [scopes] map, else NULL. */
 const char *agent_config_scope_find(const struct agent_config *cfg,
 				   const char *bridge);

@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "agent.h"
+#include "follow.h"
 #include "jsonsock.h"
 #include "jsonsock_server.h"
 #include "keys.h"
@@ -65,6 +66,7 @@ static int send_hello(struct agent *a)
 		hello.enforced = states;
 		hello.n_enforced = n_states;
 		hello.inventory_incomplete = !a->inv.complete;
+		hello.term_seen = a->term.seen;
 		env.body_case = CORDON__ENVELOPE__BODY_HELLO;
 		env.hello = &hello;
 		rc = link_send(a->link, &env);
@@ -121,14 +123,27 @@ static void ack_later(struct agent *a, const Cordon__DesiredSet *set)
 
 static void handle_desired(struct agent *a, const Cordon__DesiredSet *set)
 {
+	enum term_verdict verdict;
+
+	/* Before anything of it is staged: a newer term is saved first, an
+	 * older one is a former leader's (nothing applied, nothing acked). */
+	if (!term_accept(&a->term, set->term, &verdict)) {
+		/* One endpoint: nowhere else to go, and every new session
+		 * would only cost the controller another hello. */
+		if (verdict == TERM_STALE && set->full && a->link->n_endpoints > 1)
+			follow_move_on(a->link, -1, "it sent a full set of an older term");
+		return;
+	}
 	agent_metrics_received(&a->metrics);
 	if (enforcer_stage(&a->enf, set->vms, set->n_vms, set->full) < 0)
 		log_warnx("could not take the whole desired state; will retry");
 	ack_later(a, set);
 	if (set->full) {
 		if (a->link->state != LINK_UP)
-			log_info("in sync with the controller (%zu desired VMs)", set->n_vms);
+			log_info("in sync with the controller %s, term %llu (%zu desired VMs)",
+				 link_endpoint(a->link), (unsigned long long)a->term.seen, set->n_vms);
 		a->link->state = LINK_UP;
+		follow_in_sync(a->link);
 		a->link->last_heartbeat_wall = (int64_t)(now_wall_ms() / 1000);
 		if (a->inventory_dirty)
 			send_inventory(a);
@@ -182,6 +197,9 @@ static void handle_message(struct agent *a, const Cordon__Envelope *env)
 		log_info("controller asks for a new hello (it restarted?)");
 		a->link->hello_needed = true;
 		break;
+	case CORDON__ENVELOPE__BODY_NOT_LEADER:
+		follow_not_leader(a->link, env->not_leader);
+		break;
 	case CORDON__ENVELOPE__BODY_REFUSED:
 		a->link->state = LINK_REFUSED;
 		snprintf(a->link->detail, sizeof(a->link->detail), "refused by the controller: %s",
@@ -231,15 +249,19 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 	struct agent_link *l = a->link;
 	uint64_t hb = (uint64_t)a->cfg.heartbeat_ms;
 
-	if (l->state == LINK_REFUSED || l->state == LINK_AUTH_FAILED) {
+	if (l->state == LINK_REFUSED || l->state == LINK_AUTH_FAILED ||
+	    (l->state == LINK_PROTOCOL && l->n_endpoints > 1)) {
 		if (!t->refused_since)
 			t->refused_since = now;
 		if (now - t->refused_since >= REFUSED_RETRY_MS) {
+			/* Another instance may take us (its keys, its version). */
+			if (l->n_endpoints > 1)
+				follow_move_on(l, -1, link_state_name(l->state));
 			/* libzmq gives up a session whose key was refused: the
 			 * key may be enrolled since (cordond reloaded). */
-			if (l->state == LINK_AUTH_FAILED)
-				link_reconnect(l, a->cfg.controller);
-			l->hello_needed = true;
+			else if (l->state == LINK_AUTH_FAILED)
+				link_reconnect(l);
+			l->hello_needed = l->n_endpoints == 1;
 			t->refused_since = 0;
 		}
 	} else {
@@ -247,9 +269,12 @@ static void link_timers(struct agent *a, struct timers *t, uint64_t now)
 	}
 	if (l->hello_needed && !link_holds_off(l) && hello_ready(a, now))
 		send_hello(a);
+	follow_tick(l, now);
 	if (now < t->next_heartbeat)
 		return;
 	t->next_heartbeat = now + hb;
+	/* How many ignored sets the limit kept out of the log. */
+	log_limit_flush(&a->term.stale_log);
 	if (l->state == LINK_UP || l->state == LINK_HELLO_SENT) {
 		send_heartbeat(a);
 		/* Only noted for status: a dead peer is found by ZMTP
@@ -442,6 +467,10 @@ static int run_loop(struct agent *a, int sfd)
 	for (;;) {
 		size_t n_status = jsonsock_server_poll_fill(a->status, items + n_fixed);
 
+		/* A move to another controller is a new socket (follow.c). */
+		items[0].socket = a->link->dealer;
+		items[1].socket = a->link->monitor;
+
 		long wait = metrics_http_timeout(a->metrics.http, POLL_MS);
 
 		if (zmq_poll(items, (int)(n_fixed + n_status), wait) < 0 && errno != EINTR) {
@@ -582,8 +611,12 @@ static int start(struct agent *a, const struct options *o, char *err, size_t err
 		return -1;
 	if (o->check_only) {
 		struct keypair kp;
-		return keys_load(a->cfg.key, &kp, err, errlen) < 0 ||
-		       keys_load(a->cfg.controller_key, &kp, err, errlen) < 0 ? -1 : 0;
+		if (keys_load(a->cfg.key, &kp, err, errlen) < 0)
+			return -1;
+		for (size_t i = 0; i < a->cfg.n_controllers; i++)
+			if (keys_load(agent_config_controller_key(&a->cfg, i), &kp, err, errlen) < 0)
+				return -1;
+		return term_open(&a->term, a->cfg.state_dir, err, errlen);
 	}
 	a->links = link_watch_new();
 	if (!a->links) {
@@ -594,6 +627,9 @@ static int start(struct agent *a, const struct options *o, char *err, size_t err
 			   link_exists, a->links, err, errlen) < 0)
 		return -1;
 	a->enf.max_unlisted = (size_t)a->cfg.max_unlisted_vms;
+	/* Before the first Hello, which says the newest term accepted. */
+	if (term_open(&a->term, a->cfg.state_dir, err, errlen) < 0)
+		return -1;
 	if (a->virt) {
 		/* After the state is loaded: its saved XML and power records are
 		 * what an agent restarted mid-way finishes or undoes. */
@@ -646,8 +682,10 @@ static int run_agent(int argc, char **argv)
 		       a.inv.n);
 		rc = 0;
 	} else {
-		log_info("cordon-agent %s host %s: controller %s", CORDON_VERSION, a.cfg.host_id,
-			 a.cfg.controller);
+		log_info("cordon-agent %s host %s: controller %s%s (%zu endpoint(s)), term %llu",
+			 CORDON_VERSION, a.cfg.host_id, a.cfg.controllers[0],
+			 a.cfg.n_controllers > 1 ? " first" : "", a.cfg.n_controllers,
+			 (unsigned long long)a.term.seen);
 		rc = run_loop(&a, sfd) < 0 ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
 	}

@@ -87,6 +87,12 @@ static void put_links(const struct agent *a, struct mtext *m)
 	mtext_single(m, "cordon_agent_controller_heartbeat_age_seconds", "gauge",
 		     "Seconds since the controller last answered a heartbeat (since the start"
 		     " if it never did).", now > since ? (double)(now - since) : 0);
+	mtext_single(m, "cordon_agent_controller_term", "gauge",
+		     "The newest controller term this host accepted (0: none yet).",
+		     (double)a->term.seen);
+	mtext_single(m, "cordon_agent_stale_term_messages_total", "counter",
+		     "Desired sets ignored for a term older than the newest accepted (a former"
+		     " leader).", (double)a->term.stale);
 	mtext_single(m, "cordon_agent_libvirt_job_failures_total", "counter",
 		     "libvirt jobs (detach, link down, power off, re-attach) that failed.",
 		     a->mech ? (double)mech_jobs_failed(a->mech) : 0);

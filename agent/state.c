@@ -645,16 +645,12 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-int state_save(const char *path, const struct agent_state *state)
+int state_write_atomic(const char *path, const char *text)
 {
-	char *text, *tmp = NULL;
+	char *tmp = NULL;
 	int saved;
 
-	text = state_dump(state, STATE_VERSION);
-	if (!text)
-		return -1;
 	if (asprintf(&tmp, "%s.tmp", path) < 0) {
-		free(text);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -666,15 +662,27 @@ int state_save(const char *path, const struct agent_state *state)
 		errno = saved;
 		goto fail;
 	}
-	free(text);
 	free(tmp);
 	/* Replaced, but a crash could still bring the old file back: the
 	 * caller must know the change is not yet durable. */
 	return fsync_dir_of(path);
 fail:
 	saved = errno;
-	free(text);
 	free(tmp);
 	errno = saved;
 	return -1;
+}
+
+int state_save(const char *path, const struct agent_state *state)
+{
+	char *text = state_dump(state, STATE_VERSION);
+	int rc, saved;
+
+	if (!text)
+		return -1;
+	rc = state_write_atomic(path, text);
+	saved = errno;
+	free(text);
+	errno = saved;
+	return rc;
 }

@@ -91,6 +91,9 @@ int state_load(const char *path, struct agent_state *out, char *err,
 	       size_t errlen);
 /* Atomic replace. 0 or -1 (errno set). */
 int state_save(const char *path, const struct agent_state *state);
+/* text (and a newline) as the whole of path, the same way: a temporary
+ * file (0600), fsync, rename, fsync of the directory. 0 or -1 (errno). */
+int state_write_atomic(const char *path, const char *text);
 void state_clear(struct agent_state *state);
 
 struct vm_enforced *state_find(struct agent_state *state, const char *uuid);

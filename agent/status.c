@@ -101,6 +101,16 @@ static json_t *nft_json(const struct agent *a)
 		"unlisted_refused", (json_int_t)e->unlisted_refused, "last_error", e->last_error);
 }
 
+/* The configured list, in order; "endpoint" (in the object) is the one in use. */
+static json_t *endpoints_json(const struct agent *a)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < a->cfg.n_controllers; i++)
+		json_array_append_new(arr, json_string(a->cfg.controllers[i]));
+	return arr;
+}
+
 json_t *status_build(const struct agent *a)
 {
 	json_t *vms = json_array();
@@ -114,11 +124,14 @@ json_t *status_build(const struct agent *a)
 		enforced++;
 		json_array_append_new(vms, vm_json(a, v));
 	}
-	return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s, s:I, s:I, s:i, s:I, s:I}, s:o, s:I,"
-			 " s:I, s:o,"
+	return json_pack("{s:s, s:s, s:I, s:{s:s, s:o, s:I, s:I, s:s, s:s, s:I, s:I, s:i, s:I,"
+			 " s:I}, s:o, s:I, s:I, s:o,"
 			 " s:{s:I, s:b, s:b}, s:s, s:o?, s:o?}",
 		"host_id", a->cfg.host_id, "version", CORDON_VERSION, "started", (json_int_t)a->started,
-		"controller", "endpoint", a->cfg.controller,
+		"controller", "endpoint", link_endpoint(l), "endpoints", endpoints_json(a),
+		/* JSON integers are signed: a term past 2^63 shows as -1. */
+		"term", a->term.seen > INT64_MAX ? (json_int_t)-1 : (json_int_t)a->term.seen,
+		"stale_term_messages", (json_int_t)a->term.stale,
 		"link", l->silent && l->state == LINK_UP ? "not-answering" : link_state_name(l->state),
 		"detail", l->detail, "last_heartbeat", (json_int_t)l->last_heartbeat_wall,
 		"sessions", (json_int_t)l->sessions, "protocol", CORDON_PROTO_VERSION,

@@ -31,6 +31,31 @@ static void print_protocol(const json_t *c)
 	printf("\n");
 }
 
+/* "endpoints    tcp://a:7440, tcp://b:7440 (2 configured)", only with
+ * more than one: the line above says which is in use. */
+static void print_endpoints(const json_t *c)
+{
+	json_t *list = json_object_get(c, "endpoints"), *e;
+	size_t i;
+
+	if (json_array_size(list) < 2)
+		return;
+	printf("endpoints   ");
+	json_array_foreach(list, i, e)
+		printf("%s %s", i ? "," : "", json_string_value(e) ? json_string_value(e) : "?");
+	printf(" (%zu configured)\n", json_array_size(list));
+}
+
+/* "term         3 (newest accepted), 2 older message(s) ignored" */
+static void print_term(const json_t *c)
+{
+	printf("term         %lld (newest accepted)", (long long)num(c, "term"));
+	if (num(c, "stale_term_messages"))
+		printf(", %lld desired set(s) of an older term ignored",
+		       (long long)num(c, "stale_term_messages"));
+	printf("\n");
+}
+
 static void print_link(const json_t *c)
 {
 	char when[32];
@@ -39,6 +64,8 @@ static void print_link(const json_t *c)
 	printf("controller   %s: %s\n", str(c, "endpoint"), str(c, "link"));
 	if (strcmp(str(c, "link"), "connected") != 0)
 		printf("             %s\n", str(c, "detail"));
+	print_endpoints(c);
+	print_term(c);
 	print_protocol(c);
 	printf("heartbeat    %s", format_time_utc(hb, when, sizeof(when)));
 	if (hb)

@@ -15,38 +15,29 @@ static int set_int(void *sock, int opt, int value)
 	return zmq_setsockopt(sock, opt, &value, sizeof(value));
 }
 
-static int set_curve(void *sock, const struct agent_config *cfg, char *err, size_t errlen)
+static int set_curve(void *sock, const struct agent_link *l, size_t idx)
 {
-	struct keypair mine, server;
-
-	if (keys_load(cfg->key, &mine, err, errlen) < 0 ||
-	    keys_load(cfg->controller_key, &server, err, errlen) < 0)
-		return -1;
-	if (!mine.secret_z85[0]) {
-		snprintf(err, errlen, "%s holds no secret key (use the _secret file)", cfg->key);
-		return -1;
-	}
-	if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server.public_z85, KEY_Z85_LEN) < 0 ||
-	    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, mine.public_z85, KEY_Z85_LEN) < 0 ||
-	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, mine.secret_z85, KEY_Z85_LEN) < 0) {
-		snprintf(err, errlen, "CURVE setup: %s", zmq_strerror(errno));
-		return -1;
-	}
-	memset(&mine, 0, sizeof(mine));
-	return 0;
+	return zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, l->server_keys[idx], KEY_Z85_LEN) |
+	       zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, l->mine.public_z85, KEY_Z85_LEN) |
+	       zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, l->mine.secret_z85, KEY_Z85_LEN);
 }
 
-static int set_options(void *sock, const struct agent_config *cfg)
+long link_retry_ms(long hb)
+{
+	return hb < 100 ? 100 : hb > 2000 ? 2000 : hb;
+}
+
+static int set_options(void *sock, long heartbeat_ms)
 {
 	int64_t maxmsg = CORDON_MAX_MSG;
-	int hb = (int)cfg->heartbeat_ms;
+	int hb = (int)heartbeat_ms;
 	/* Cut off from the controller, the agent tries it again about once a
 	 * heartbeat (every 2 s at most), and gives up a TCP connect after as
 	 * long (500 ms at least: above any RTT within a region). Left to TCP,
 	 * a connect whose SYNs a partition lost waits out the SYN backoff
 	 * (1, 2, 4 ... 64 s) and keeps a healed link unused that long: test
 	 * 520 measured 12.5 s after a 58 s partition. */
-	int retry = hb < 100 ? 100 : hb > 2000 ? 2000 : hb;
+	int retry = (int)link_retry_ms(heartbeat_ms);
 	int connect_timeout = retry < 500 ? 500 : retry;
 
 	/* IMMEDIATE: nothing queues while disconnected, so a reconnect starts
@@ -61,36 +52,82 @@ static int set_options(void *sock, const struct agent_config *cfg)
 	       zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
 }
 
+/* A DEALER to endpoint idx and the PAIR that reads its monitor, into
+ * *dealer and *monitor. 0, or -1 with both closed. */
+static int open_socket(struct agent_link *l, size_t idx, void **dealer, void **monitor,
+		       char *err, size_t errlen)
+{
+	char name[64];
+
+	*monitor = NULL;
+	*dealer = zmq_socket(l->zctx, ZMQ_DEALER);
+	snprintf(name, sizeof(name), "inproc://cordon-agent-monitor-%u", ++l->monitor_seq);
+	if (!*dealer || set_options(*dealer, l->heartbeat_ms) != 0 || set_curve(*dealer, l, idx)) {
+		snprintf(err, errlen, "cannot create the controller socket: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	if (zmq_socket_monitor(*dealer, name, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+			       ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+			       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0 ||
+	    !(*monitor = zmq_socket(l->zctx, ZMQ_PAIR)) || zmq_connect(*monitor, name) < 0) {
+		snprintf(err, errlen, "socket monitor: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	if (zmq_connect(*dealer, l->endpoints[idx]) < 0) {
+		snprintf(err, errlen, "invalid controller endpoint '%s': %s", l->endpoints[idx],
+			 zmq_strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (*dealer)
+		zmq_close(*dealer);
+	if (*monitor)
+		zmq_close(*monitor);
+	*dealer = *monitor = NULL;
+	return -1;
+}
+
+/* Every endpoint's key, read once: one file for all, or one each. */
+static int load_keys(struct agent_link *l, const struct agent_config *cfg, char *err,
+		     size_t errlen)
+{
+	struct keypair server;
+
+	if (keys_load(cfg->key, &l->mine, err, errlen) < 0)
+		return -1;
+	if (!l->mine.secret_z85[0]) {
+		snprintf(err, errlen, "%s holds no secret key (use the _secret file)", cfg->key);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_controllers; i++) {
+		if (keys_load(agent_config_controller_key(cfg, i), &server, err, errlen) < 0)
+			return -1;
+		memcpy(l->server_keys[i], server.public_z85, sizeof(l->server_keys[i]));
+		memcpy(l->endpoints[i], cfg->controllers[i], sizeof(l->endpoints[i]));
+	}
+	l->n_endpoints = cfg->n_controllers;
+	return 0;
+}
+
 struct agent_link *link_new(const struct agent_config *cfg, char *err, size_t errlen)
 {
 	struct agent_link *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return NULL;
+	l->heartbeat_ms = cfg->heartbeat_ms;
 	l->zctx = zmq_ctx_new();
-	l->dealer = l->zctx ? zmq_socket(l->zctx, ZMQ_DEALER) : NULL;
-	if (!l->dealer || set_options(l->dealer, cfg) != 0) {
-		snprintf(err, errlen, "cannot create the controller socket: %s", zmq_strerror(errno));
+	if (!l->zctx) {
+		snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
 		goto fail;
 	}
-	if (set_curve(l->dealer, cfg, err, errlen) < 0)
+	if (load_keys(l, cfg, err, errlen) < 0 ||
+	    open_socket(l, 0, &l->dealer, &l->monitor, err, errlen) < 0)
 		goto fail;
-	if (zmq_socket_monitor(l->dealer, "inproc://cordon-agent-monitor",
-			       ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-			       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-			       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0 ||
-	    !(l->monitor = zmq_socket(l->zctx, ZMQ_PAIR)) ||
-	    zmq_connect(l->monitor, "inproc://cordon-agent-monitor") < 0) {
-		snprintf(err, errlen, "socket monitor: %s", zmq_strerror(errno));
-		goto fail;
-	}
-	if (zmq_connect(l->dealer, cfg->controller) < 0) {
-		snprintf(err, errlen, "invalid controller endpoint '%s': %s", cfg->controller,
-			 zmq_strerror(errno));
-		goto fail;
-	}
-	snprintf(l->detail, sizeof(l->detail), "connecting to %s", cfg->controller);
+	snprintf(l->detail, sizeof(l->detail), "connecting to %s", l->endpoints[0]);
 	l->stamp = CORDON_PROTO_VERSION;
+	l->last_rx_mono = now_mono_ms();
 	return l;
 fail:
 	link_free(l);
@@ -107,20 +144,55 @@ void link_free(struct agent_link *l)
 		zmq_close(l->monitor);
 	if (l->zctx)
 		zmq_ctx_term(l->zctx);
+	memset(&l->mine, 0, sizeof(l->mine));
 	free(l);
 }
 
-void link_reconnect(struct agent_link *l, const char *endpoint)
+int link_switch(struct agent_link *l, size_t idx)
 {
-	/* Both may fail when libzmq already dropped the endpoint: the connect
-	 * is what counts, and a failure is retried at the next turn. */
-	zmq_disconnect(l->dealer, endpoint);
-	if (zmq_connect(l->dealer, endpoint) < 0) {
-		log_warnx("reconnecting to %s: %s", endpoint, zmq_strerror(errno));
-		return;
+	void *dealer, *monitor;
+	char err[512];
+
+	if (idx >= l->n_endpoints)
+		return -1;
+	/* The new one first: failing (out of descriptors), the old stays. */
+	if (open_socket(l, idx, &dealer, &monitor, err, sizeof(err)) < 0) {
+		log_warnx("cannot move to controller %s: %s; staying on %s", l->endpoints[idx], err,
+			  link_endpoint(l));
+		return -1;
 	}
+	zmq_close(l->dealer);
+	zmq_close(l->monitor);
+	l->dealer = dealer;
+	l->monitor = monitor;
+	l->current = idx;
 	l->state = LINK_CONNECTING;
-	log_info("trying the controller again with this host's key");
+	l->hello_needed = false; /* after the handshake */
+	l->stamp = CORDON_PROTO_VERSION;
+	l->silent = false;
+	l->last_rx_mono = now_mono_ms(); /* its silence counts from now */
+	snprintf(l->detail, sizeof(l->detail), "connecting to %s", l->endpoints[idx]);
+	return 0;
+}
+
+const char *link_endpoint(const struct agent_link *l)
+{
+	return l->endpoints[l->current];
+}
+
+int link_endpoint_index(const struct agent_link *l, const char *endpoint)
+{
+	for (size_t i = 0; i < l->n_endpoints; i++)
+		if (endpoint_same(l->endpoints[i], endpoint))
+			return (int)i;
+	return -1;
+}
+
+void link_reconnect(struct agent_link *l)
+{
+	/* A new socket to the same endpoint: libzmq gave the old session up. */
+	if (link_switch(l, l->current) == 0)
+		log_info("trying the controller again with this host's key");
 }
 
 int link_send(struct agent_link *l, Cordon__Envelope *env)
@@ -237,11 +309,13 @@ void link_handle_monitor(struct agent_link *l)
 			l->stamp = CORDON_PROTO_VERSION;
 			l->silent = false;
 			l->last_rx_mono = now_mono_ms();
-			log_info("connected to the controller (session %u)", l->sessions);
+			log_info("connected to the controller %s (session %u)", link_endpoint(l),
+				 l->sessions);
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
 			if (l->state == LINK_UP || l->state == LINK_HELLO_SENT)
 				log_warnx("controller link lost; reconnecting");
-			if (l->state != LINK_AUTH_FAILED)
+			/* Not-leader stays until follow.c moves the link. */
+			if (l->state != LINK_AUTH_FAILED && l->state != LINK_NOT_LEADER)
 				l->state = LINK_CONNECTING;
 		} else {
 			l->state = LINK_AUTH_FAILED;
@@ -266,11 +340,13 @@ const char *link_state_name(enum link_state s)
 	case LINK_REFUSED: return "refused";
 	case LINK_AUTH_FAILED: return "auth-failed";
 	case LINK_PROTOCOL: return "protocol-mismatch";
+	case LINK_NOT_LEADER: return "not-leader";
 	}
 	return "?";
 }
 
 bool link_holds_off(const struct agent_link *l)
 {
-	return l->state == LINK_REFUSED || l->state == LINK_PROTOCOL;
+	return l->state == LINK_REFUSED || l->state == LINK_PROTOCOL ||
+	       l->state == LINK_NOT_LEADER;
 }

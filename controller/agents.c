@@ -6,6 +6,7 @@
 #include "desired.h"
 #include "enforced_adopt.h"
 #include "inventory.h"
+#include "leader.h"
 #include "log.h"
 #include "util.h"
 #include "vm_hosts.h"
@@ -77,6 +78,9 @@ static void send_desired(struct cordond *d, struct agent_conn *a, enum desired_s
 	Cordon__DesiredSet set = CORDON__DESIRED_SET__INIT;
 	bool full = sel == DESIRED_ALL;
 
+	/* Only the acting leader pushes: a follower's store may be behind. */
+	if (!leader_acting(d))
+		return;
 	if (desired_foreach_host(d->store, a->peer.host_id, sel, a->sent_gen, builder_add, &b) < 0 ||
 	    b.failed) {
 		log_warnx("cannot build the desired set for %s", a->peer.host_id);
@@ -85,6 +89,7 @@ static void send_desired(struct cordond *d, struct agent_conn *a, enum desired_s
 	}
 	if (b.n || full) {
 		set.full = full;
+		set.term = leader_term(d); /* the agents' fence against a former leader */
 		set.vms = b.states;
 		set.n_vms = b.n;
 		env.body_case = CORDON__ENVELOPE__BODY_DESIRED;
@@ -155,6 +160,54 @@ static void ask_hello(struct cordond *d, const struct peer *peer)
 	send_simple(d, peer, &req);
 }
 
+/* A follower serves no agent: it names the leader (or "" when none is
+ * known) and its term, and stores nothing. An agent bound here while this
+ * instance acted is no longer ours: not connected. */
+static void not_leader(struct cordond *d, const struct peer *peer)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__NotLeader body = CORDON__NOT_LEADER__INIT;
+	struct agent_conn *a = registry_by_peer(&d->registry, peer);
+
+	if (a && a->connected) {
+		a->connected = false;
+		log_info("agent %s: this cordond is not the acting leader; sent to %s", peer->host_id,
+			 leader_endpoint(d)[0] ? leader_endpoint(d) : "whichever leader it finds");
+	}
+	body.leader = (char *)leader_endpoint(d);
+	body.term = leader_term(d);
+	env.body_case = CORDON__ENVELOPE__BODY_NOT_LEADER;
+	env.not_leader = &body;
+	send_simple(d, peer, &env);
+	log_debug("told %s: not the leader (leader '%s', term %llu)", peer->host_id, body.leader,
+		  (unsigned long long)body.term);
+}
+
+/* An agent that accepted a newer term than ours (the store was restored
+ * from an older copy): take a term above it first, or the agent ignores
+ * everything we send. false when the hello cannot be served now. */
+static bool term_caught_up(struct cordond *d, const struct peer *peer, uint64_t seen)
+{
+	struct agent_conn *a;
+
+	if (seen <= leader_term(d))
+		return true;
+	if (leader_term_at_least(d, seen) == 0) {
+		if (leader_term(d) < seen)
+			log_warnx("agent %s has accepted term %llu, above this leader's %llu: it "
+				  "ignores what we send", peer->host_id, (unsigned long long)seen,
+				  (unsigned long long)leader_term(d));
+		return true;
+	}
+	log_errorx("agent %s has accepted term %llu, above ours (%llu), and the store cannot "
+		   "take a newer term: nothing sent to it, its hello is asked for again",
+		   peer->host_id, (unsigned long long)seen, (unsigned long long)leader_term(d));
+	a = registry_bind(&d->registry, peer);
+	if (a)
+		a->hello_again_mono = now_mono_ms() + (uint64_t)d->cfg.agent_timeout_ms;
+	return false;
+}
+
 /* Logged once per host and reason: a far agent retries its Hello on
  * every new session. */
 void agents_refuse_protocol(struct cordond *d, const struct peer *peer)
@@ -190,6 +243,17 @@ static void handle_hello(struct cordond *d, const struct peer *peer,
 		log_warnx("refused agent claiming host '%s' with the key enrolled for host '%s'",
 			  hello->host_id, peer->host_id);
 		refuse(d, peer, "host id does not match the key it is enrolled with");
+		return;
+	}
+	if (!leader_acting(d)) {
+		not_leader(d, peer);
+		return;
+	}
+	if (!term_caught_up(d, peer, hello->term_seen))
+		return;
+	/* Taking the newer term may have cost the leadership. */
+	if (!leader_acting(d)) {
+		not_leader(d, peer);
 		return;
 	}
 	/* A store that cannot be written (a full disk) must not keep a host
@@ -260,6 +324,12 @@ void agents_handle(struct cordond *d, const struct peer *peer,
 
 	if (env->body_case == CORDON__ENVELOPE__BODY_HELLO) {
 		handle_hello(d, peer, env->hello);
+		return;
+	}
+	/* A heartbeat or an ack to a former leader: nothing recorded, the
+	 * agent is sent on (its hello would be answered the same). */
+	if (!leader_acting(d)) {
+		not_leader(d, peer);
 		return;
 	}
 	a = registry_by_peer(&d->registry, peer);

@@ -6,6 +6,7 @@
 
 #include "calendar.h"
 #include "control_roles.h"
+#include "endpoint.h"
 #include "ini_file.h"
 #include "log.h"
 #include "util.h"
@@ -93,6 +94,20 @@ static int set_string(char *dst, size_t len, const char *value)
 	return strlcpy_checked(dst, value, len) < 0 ? 0 : 1;
 }
 
+/* "" says "no endpoint to give agents" (a follower then names no leader). */
+static int set_advertise(struct ctl_config *c, const char *value, char *why, size_t whylen)
+{
+	char reason[128];
+
+	if (*value && endpoint_check(value, reason, sizeof(reason)) < 0) {
+		snprintf(why, whylen, "advertise '%.60s': %s (the endpoint agents reach this "
+			 "cordond at, e.g. tcp://198.18.0.1:7440)", value, reason);
+		return 0;
+	}
+	c->advertise_set = true;
+	return set_string(c->advertise, sizeof(c->advertise), value);
+}
+
 static int ctl_config_entry(void *user, const char *section, const char *key,
 			    const char *value, char *why, size_t whylen)
 {
@@ -110,6 +125,8 @@ static int ctl_config_entry(void *user, const char *section, const char *key,
 	STR(templates); STR(notify_command); STR(notify_from); STR(call_hook);
 	STR(readonly_group); STR(report_group);
 #undef STR
+	if (strcmp(key, "advertise") == 0)
+		return set_advertise(c, value, why, whylen);
 	if (strcmp(key, "control_socket_readonly") == 0) {
 		c->control_socket_readonly_set = true;
 		return set_string(c->control_socket_readonly, sizeof(c->control_socket_readonly),
@@ -162,6 +179,8 @@ int ctl_config_load(const char *path, int must_exist, struct ctl_config *cfg,
 			 " set control_socket_report", path);
 		return -1;
 	}
+	if (!next.advertise_set)
+		endpoint_from_listen(next.listen, next.advertise, sizeof(next.advertise));
 	*cfg = next;
 	return 0;
 }

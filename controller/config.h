@@ -12,6 +12,11 @@
 
 struct ctl_config {
 	char listen[256];
+	/* The endpoint agents reach this instance at (tcp://HOST:PORT), for
+	 * leader.c to publish as the leader's: a follower names it in
+	 * NotLeader. Unset: listen when it names a host, "" for a wildcard. */
+	char advertise[256];
+	bool advertise_set;
 	char key[4096];
 	char authorized_agents[4096];
 	char database[4096];

@@ -14,8 +14,9 @@ seed hello 'version: 1 hello { host_id: "hv-01" version: "0.1"
     interfaces { mac: "52:54:00:01:01:01" bridge: "br-pub" scope: "public"
       ips: "198.18.1.11" ips: "2001:db8::1" target: "vnet0" model: "virtio" }
     interfaces { mac: "52:54:00:01:01:02" scope: "private" } }
-  enforced { uuid: "0b0e-1" generation: 3 scopes: 5 mechanisms: "nft" } }'
-seed desired 'version: 1 desired { full: true
+  enforced { uuid: "0b0e-1" generation: 3 scopes: 5 mechanisms: "nft" }
+  term_seen: 2 }'
+seed desired 'version: 1 desired { full: true term: 3
   vms { uuid: "a" generation: 9 scopes: 3 power_off: true }
   vms { uuid: "b" generation: 1 } }'
 seed ack 'version: 1 ack { vms { uuid: "a" generation: 9 scopes: 3
@@ -26,3 +27,4 @@ seed hello_required 'version: 1 hello_required { }'
 seed inventory 'version: 1 inventory { full: false
   vms { uuid: "c" interfaces { mac: "02:00:00:00:00:01" ips: "::1" } }
   removed: "a" removed: "b" }'
+seed not_leader 'version: 2 not_leader { leader: "tcp://198.18.0.2:7440" term: 4 }'

@@ -285,6 +285,20 @@ static int check_hello(struct vctx *v, const Cordon__Hello *h)
 			      KNOWN_SCOPES_ONLY);
 }
 
+/* The leader's endpoint is only compared with the agent's own list, and
+ * logged: printable ASCII without spaces is all it needs to be, so a
+ * newer controller's endpoint syntax still gets through. */
+static int check_not_leader(struct vctx *v, const Cordon__NotLeader *nl)
+{
+	if (check_str(v, "not_leader", "leader", nl->leader) < 0)
+		return -1;
+	for (const char *p = nl->leader; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return fail(v, "not_leader", "leader",
+				    "not printable ASCII without spaces");
+	return 0;
+}
+
 static int check_inventory(struct vctx *v, const Cordon__Inventory *inv)
 {
 	char p[PATH_MAX_LEN];
@@ -359,6 +373,8 @@ static int check_body(struct vctx *v, const Cordon__Envelope *env)
 		return check_str(v, "refused", "reason", env->refused->reason);
 	case CORDON__ENVELOPE__BODY_INVENTORY:
 		return check_inventory(v, env->inventory);
+	case CORDON__ENVELOPE__BODY_NOT_LEADER:
+		return check_not_leader(v, env->not_leader);
 	case CORDON__ENVELOPE__BODY_HEARTBEAT:
 	case CORDON__ENVELOPE__BODY_HELLO_REQUIRED:
 		return 0;
@@ -560,6 +576,8 @@ const char *codec_body_name(const Cordon__Envelope *env)
 		return "hello_required";
 	case CORDON__ENVELOPE__BODY_INVENTORY:
 		return "inventory";
+	case CORDON__ENVELOPE__BODY_NOT_LEADER:
+		return "not_leader";
 	default:
 		return "unknown";
 	}

@@ -6,7 +6,9 @@
 # visibly, and keeps the cuts it holds; a newer controller's unknown scope
 # bit cuts a VM fully; and a released protocol-1 controller still works
 # with this agent (which falls back to protocol 1 when its hello gets no
-# answer). Every cut and restore is a real ping probe.
+# answer) once it has no term (an agent that accepted one from a newer
+# controller ignores one from before terms). Every cut and restore is a
+# real ping probe.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -151,8 +153,22 @@ CTL_DB=$CDT_TMP/ctl/release.db write_controller_conf
 CORDOND=$V1_CORDOND start_controller
 wait_agent_connected hv1 30
 wait_vm_known vm11
+# hv1 accepted term 1 from this tree's controller: a release from before
+# terms sends none and is fenced off like a former leader (rolling the
+# controller back; agents upgraded first never saw a term and take it, as
+# an agent whose term file is gone does).
+stale_seen() {
+	"$CORDON_AGENT" status --socket "$CDT_TMP/hv1/status.sock" --json |
+		jq -e '.controller.stale_term_messages > 0 and .controller.term == 1' >/dev/null
+}
+check "hv1, having accepted term 1, ignores the release's desired sets (no term)" \
+	wait_until 15 stale_seen
+stop_agent hv1
+rm -f "$CDT_TMP/hv1/state/term"
+start_agent hv1
+wait_agent_connected hv1 30
 check "cordon-agent status on hv1: protocol 2, speaking 1 to the release" \
-	sh -c "'$CORDON_AGENT' status --socket '$CDT_TMP/hv1/status.sock' |
+	wait_until 10 sh -c "'$CORDON_AGENT' status --socket '$CDT_TMP/hv1/status.sock' |
 		grep -q 'protocol     2 (controller: 1, speaking 1)'"
 check "the agent said why it fell back" \
 	grep -q "trying protocol 1 (an older controller?)" "$CDT_TMP/hv1/agent.log"

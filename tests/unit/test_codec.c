@@ -39,6 +39,7 @@ struct fx {
 	Cordon__HelloRequired hreq;
 	Cordon__Inventory inv;
 	char *removed[2];
+	Cordon__NotLeader nl;
 };
 
 static void fx_init_hello(struct fx *f)
@@ -118,6 +119,9 @@ static void fx_init(struct fx *f)
 	f->inv.vms = f->vmp;
 	f->inv.n_removed = 2;
 	f->inv.removed = f->removed;
+	cordon__not_leader__init(&f->nl);
+	f->nl.leader = "tcp://[2001:db8::7]:7440";
+	f->nl.term = 9;
 	cordon__envelope__init(&f->env);
 	f->env.body_case = CORDON__ENVELOPE__BODY_HELLO;
 	f->env.hello = &f->hello;
@@ -147,6 +151,9 @@ static void fx_body(struct fx *f, Cordon__Envelope__BodyCase c)
 		break;
 	case CORDON__ENVELOPE__BODY_INVENTORY:
 		f->env.inventory = &f->inv;
+		break;
+	case CORDON__ENVELOPE__BODY_NOT_LEADER:
+		f->env.not_leader = &f->nl;
 		break;
 	default:
 		fail_msg("bad body case %d", c);
@@ -319,6 +326,47 @@ static void test_roundtrip_inventory(void **state)
 	codec_free(e);
 }
 
+/* The leader's term (DesiredSet.term), the agent's newest (Hello.term_seen)
+ * and NotLeader: their whole range, and 0 / "" when a peer sends none. */
+static void test_roundtrip_terms(void **state)
+{
+	static const uint64_t terms[] = { 0, 1, 300, UINT64_MAX };
+	struct fx f;
+	char err[ERRLEN];
+	Cordon__Envelope *e;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_LEN(terms); i++) {
+		fx_init(&f);
+		f.hello.term_seen = terms[i];
+		e = roundtrip(&f, err);
+		assert_non_null(e);
+		assert_true(e->hello->term_seen == terms[i]);
+		codec_free(e);
+		f.desired.term = terms[i];
+		fx_body(&f, CORDON__ENVELOPE__BODY_DESIRED);
+		e = roundtrip(&f, err);
+		assert_non_null(e);
+		assert_true(e->desired->term == terms[i]);
+		assert_int_equal(e->desired->n_vms, 2);
+		codec_free(e);
+		f.nl.term = terms[i];
+		fx_body(&f, CORDON__ENVELOPE__BODY_NOT_LEADER);
+		e = roundtrip(&f, err);
+		assert_non_null(e);
+		assert_string_equal(codec_body_name(e), "not_leader");
+		assert_string_equal(e->not_leader->leader, "tcp://[2001:db8::7]:7440");
+		assert_true(e->not_leader->term == terms[i]);
+		codec_free(e);
+	}
+	/* No leader known. */
+	f.nl.leader = "";
+	e = roundtrip(&f, err);
+	assert_non_null(e);
+	assert_string_equal(e->not_leader->leader, "");
+	codec_free(e);
+}
+
 /* Empty lists and empty optional strings are valid. */
 static void test_roundtrip_empty_lists(void **state)
 {
@@ -396,6 +444,10 @@ static void m_name_overlong(struct fx *f) { f->vm[0].name = "\xc0\xaf"; }
 static void m_error_surrogate(struct fx *f) { f->st[0].error = "\xed\xa0\x80"; }
 static void m_reason_cut(struct fx *f) { f->refused.reason = "ok \xe2\x82"; }
 static void m_model_big(struct fx *f) { f->ifc[0].model = "\xf4\x90\x80\x80"; }
+static void m_leader_space(struct fx *f) { f->nl.leader = "tcp://a :7440"; }
+static void m_leader_ctrl(struct fx *f) { f->nl.leader = "tcp://a:7440\x1b[2J"; }
+static void m_leader_long(struct fx *f) { f->nl.leader = long_str; }
+static void m_leader_utf8(struct fx *f) { f->nl.leader = "tcp://caf\xc3\xa9:7440"; }
 static void m_removed_bad(struct fx *f) { f->removed[1] = "x y"; }
 static void m_removed_dup(struct fx *f) { f->removed[1] = f->removed[0]; }
 
@@ -426,6 +478,11 @@ static const struct bad_case {
 #define A CORDON__ENVELOPE__BODY_ACK
 #define R CORDON__ENVELOPE__BODY_REFUSED
 #define I CORDON__ENVELOPE__BODY_INVENTORY
+#define N CORDON__ENVELOPE__BODY_NOT_LEADER
+	{ "leader with a space", N, m_leader_space, "not_leader.leader: not printable" },
+	{ "leader with an escape", N, m_leader_ctrl, "not_leader.leader: not printable" },
+	{ "long leader", N, m_leader_long, "not_leader.leader: longer" },
+	{ "non-ASCII leader", N, m_leader_utf8, "not_leader.leader: not printable" },
 	{ "empty host id", H, m_host_empty, "hello.host_id: " },
 	{ "host id with space", H, m_host_space, "hello.host_id: " },
 	{ "host id with slash", H, m_host_slash, "hello.host_id: " },
@@ -509,6 +566,7 @@ static const struct bad_case {
 #undef A
 #undef R
 #undef I
+#undef N
 };
 
 static void test_invalid_fields(void **state)
@@ -1021,6 +1079,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_states),
 		cmocka_unit_test(test_roundtrip_small),
 		cmocka_unit_test(test_roundtrip_inventory),
+		cmocka_unit_test(test_roundtrip_terms),
 		cmocka_unit_test(test_roundtrip_empty_lists),
 		cmocka_unit_test(test_invalid_fields),
 		cmocka_unit_test(test_limits_inclusive),
