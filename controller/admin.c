@@ -33,8 +33,8 @@ json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
 	if (since_text && parse_time_utc(since_text, &since) < 0)
 		return reply_error("invalid --since '%s' (e.g. 2026-11-23T09:00:00Z)", since_text);
 	st = store_prepare(d->store,
-		"SELECT * FROM (SELECT a.id, a.at, a.uid, a.action, a.vm_uuid, v.name, a.case_id, a.detail"
-		" FROM audit a LEFT JOIN vms v ON v.uuid = a.vm_uuid"
+		"SELECT * FROM (SELECT a.id, a.at, a.uid, a.action, a.vm_uuid, v.name, a.case_id, a.detail,"
+		" a.instance FROM audit a LEFT JOIN vms v ON v.uuid = a.vm_uuid"
 		" WHERE (CAST(?1 AS INTEGER) IS NULL OR a.case_id = ?1) AND a.at >= ?2 ORDER BY a.id DESC LIMIT ?3) AS recent"
 		" ORDER BY id");
 	if (!st)
@@ -42,7 +42,7 @@ json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
 	audit_bind(st, case_id, since, 10000);
 	arr = json_array();
 	while ((rc = store_step(d->store, st)) == 1)
-		json_array_append_new(arr, json_pack("{s:I, s:I, s:o, s:s, s:s?, s:s?, s:o, s:s?}",
+		json_array_append_new(arr, json_pack("{s:I, s:I, s:o, s:s, s:s?, s:s?, s:o, s:s?, s:s?}",
 			"id", (json_int_t)db_column_int64(st, 0),
 			"at", (json_int_t)db_column_int64(st, 1),
 			"uid", db_column_is_null(st, 2) ? json_null() :
@@ -52,7 +52,8 @@ json_t *cases_cmd_audit(struct cordond *d, const json_t *req, uid_t uid)
 			"vm_name", (const char *)db_column_text(st, 5),
 			"case", db_column_is_null(st, 6) ? json_null() :
 				json_integer(db_column_int64(st, 6)),
-			"detail", (const char *)db_column_text(st, 7)));
+			"detail", (const char *)db_column_text(st, 7),
+			"instance", (const char *)db_column_text(st, 8)));
 	db_finalize(st);
 	if (rc < 0) {
 		json_decref(arr);

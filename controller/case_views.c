@@ -289,7 +289,7 @@ static int set_rows(struct cordond *d, json_t *c, const char *key, const char *s
 
 static int add_history(struct cordond *d, json_t *c, int64_t id)
 {
-	static const char *const ev[] = { "at", "uid", "action", "detail", NULL };
+	static const char *const ev[] = { "at", "uid", "action", "detail", "instance", NULL };
 	static const char *const rep[] = { "at", "source", "evidence", NULL };
 	static const char *const no[] = { "id", "template", "recipient", "state", "attempts",
 					  "last_error", "sent_at", NULL };
@@ -298,7 +298,7 @@ static int add_history(struct cordond *d, json_t *c, int64_t id)
 	static const char *const hi[] = { "ladder", "step", "report", "action", "due",
 					  "fired_at", "late", "replaced", NULL };
 
-	return set_rows(d, c, "events", "SELECT at, uid, action, detail FROM audit"
+	return set_rows(d, c, "events", "SELECT at, uid, action, detail, instance FROM audit"
 			" WHERE case_id = ? ORDER BY id", id, ev) < 0 ||
 	       set_rows(d, c, "reports", "SELECT at, source, evidence FROM case_reports"
 			" WHERE case_id = ? ORDER BY at", id, rep) < 0 ||

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "calendar.h"
 #include "control_roles.h"
@@ -40,6 +41,12 @@ void ctl_config_defaults(struct ctl_config *cfg)
 	if (metrics_addr_parse(CORDOND_DEFAULT_METRICS, &cfg->metrics, NULL, 0) < 0)
 		fatalx("default metrics_listen does not parse"); /* a code change */
 	cfg->prune_interval = 3600;
+	if (gethostname(cfg->instance, sizeof(cfg->instance)) < 0 || !cfg->instance[0])
+		strcpy(cfg->instance, "cordond");
+	cfg->instance[sizeof(cfg->instance) - 1] = '\0';
+	cfg->lease_ms = 5000;
+	cfg->keepalive_s = 1;
+	cfg->statement_timeout_ms = 30000;
 }
 
 int ctl_config_retention_parse(const char *text, long *seconds)
@@ -108,6 +115,36 @@ static int set_advertise(struct ctl_config *c, const char *value, char *why, siz
 	return set_string(c->advertise, sizeof(c->advertise), value);
 }
 
+/* A name for logs, status and audit rows: letters, digits, . _ - */
+static int set_instance(struct ctl_config *c, const char *value, char *why, size_t whylen)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n >= sizeof(c->instance) ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
+		snprintf(why, whylen, "instance '%.70s': 1 to %zu letters, digits, '.', '_' or '-'",
+			 value, sizeof(c->instance) - 1);
+		return 0;
+	}
+	memcpy(c->instance, value, n + 1);
+	return 1;
+}
+
+/* The leadership keys; -1 when key is not one of them. */
+static int set_leadership(struct ctl_config *c, const char *key, const char *value, char *why,
+			  size_t whylen)
+{
+	if (strcmp(key, "instance") == 0)
+		return set_instance(c, value, why, whylen);
+	if (strcmp(key, "lease_ms") == 0)
+		return parse_long(value, 1000, 600000, &c->lease_ms) == 0;
+	if (strcmp(key, "keepalive_s") == 0)
+		return parse_long(value, 1, 60, &c->keepalive_s) == 0;
+	if (strcmp(key, "statement_timeout_ms") == 0)
+		return parse_long(value, 0, 86400000, &c->statement_timeout_ms) == 0;
+	return -1;
+}
+
 static int ctl_config_entry(void *user, const char *section, const char *key,
 			    const char *value, char *why, size_t whylen)
 {
@@ -146,6 +183,8 @@ static int ctl_config_entry(void *user, const char *section, const char *key,
 	if (strcmp(key, "handshake_ms") == 0)
 		return parse_long(value, 100, 60000, &c->handshake_ms) == 0;
 	rc = set_retention(c, key, value, why, whylen);
+	if (rc < 0)
+		rc = set_leadership(c, key, value, why, whylen);
 	if (rc >= 0)
 		return rc;
 	if (strcmp(key, "log_level") == 0) {

@@ -51,6 +51,15 @@ struct ctl_config {
 	long retain_notifications;
 	long retain_reports;
 	long prune_interval;
+	/* Leadership over a shared PostgreSQL store (leader.c). instance
+	 * names this cordond in status, NotLeader and its audit rows (default:
+	 * the host name). The leader that has not confirmed its database
+	 * session for lease_ms stops acting; keepalive_s paces both ends' TCP
+	 * keepalives; statement_timeout_ms bounds every statement (0: none). */
+	char instance[64];
+	long lease_ms;
+	long keepalive_s;
+	long statement_timeout_ms;
 };
 
 /* A retention: "0" or "forever" (keep), a number of weeks ("52w"), or a

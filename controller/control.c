@@ -427,10 +427,18 @@ static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
 
 	(void)req;
 	(void)uid;
+	if (r && json_object_set_new(r, "controller", leader_status_json(d)) < 0) {
+		json_decref(r);
+		r = NULL;
+	}
 	if (!r || !failing || old < 0) {
+		char who[400];
 		json_decref(r);
 		json_decref(failing);
-		return reply_error("database error");
+		return reply_error("database error: %s (this cordond, %s, is %s; the leader is %s)",
+				   store_last_error(d->store), d->cfg.instance,
+				   leader_acting(d) ? "the leader" : "not the leader",
+				   leader_describe(d, who, sizeof(who)));
 	}
 	if (json_object_set_new(r, "steps_failing", failing) < 0 || /* steals failing */
 	    json_object_set_new(r, "cases_old_ladder", json_integer(old)) < 0) {
@@ -473,6 +481,12 @@ static json_t *role_refuses(struct cordond *d, const json_t *req, const char *cm
 	if (role == CONTROL_ROLE_REPORT && strcmp(cmd, "report_ingest") != 0)
 		return reply_error("'%s' refused on the report socket (%s): it takes report mails"
 				   " only", cmd, d->cfg.control_socket_report);
+	if (!leader_acting(d) && !control_request_is_read(req)) {
+		char who[400];
+		return reply_error("'%s' changes state: this cordond (%s) is not the leader, nothing"
+				   " changed; the leader is %s: run it there", cmd, d->cfg.instance,
+				   leader_describe(d, who, sizeof(who)));
+	}
 	return NULL;
 }
 

@@ -28,13 +28,28 @@ static inline long long i_(const json_t *o, const char *k)
 	return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* "uid 1000", or "cordond" for the controller's own actions (uid null).
- * buf is reused by the caller only after printing. */
-static inline const char *who(const json_t *uid, char *buf, size_t len)
+/* Who did what row e records: "uid 1000", or "cordond" for the
+ * controller's own actions (uid null). buf is reused by the caller only
+ * after printing. */
+static inline const char *who(const json_t *e, char *buf, size_t len)
 {
+	const json_t *uid = json_object_get(e, "uid");
+
 	if (!json_is_integer(uid))
 		return "cordond";
 	snprintf(buf, len, "uid %lld", (long long)json_integer_value(uid));
+	return buf;
+}
+
+/* " (instance b)" when several cordond share the store and row e names
+ * the one that wrote it, else "". */
+static inline const char *by_instance(const json_t *e, char *buf, size_t len)
+{
+	const char *instance = json_string_value(json_object_get(e, "instance"));
+
+	if (!instance || !*instance)
+		return "";
+	snprintf(buf, len, " (instance %s)", instance);
 	return buf;
 }
 

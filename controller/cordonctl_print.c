@@ -90,6 +90,24 @@ static void print_failing(const json_t *f)
 		       format_time_utc(num(s, "next_try"), next, sizeof(next)), str(s, "last_error"));
 }
 
+/* Role, term, leader, lease, database: absent from a cordond before HA. */
+static void print_controller_role(const json_t *c)
+{
+	if (!c)
+		return;
+	printf("instance       %s, %s, term %lld, store %s (%s)\n", str(c, "instance"),
+	       str(c, "role"), (long long)num(c, "term"), str(c, "store"), str(c, "database"));
+	if (strcmp(str(c, "store"), "sqlite") == 0)
+		return;
+	if (strcmp(str(c, "role"), "leader") == 0) {
+		printf("lease          %lld ms left of %lld\n", (long long)num(c, "lease_left_ms"),
+		       (long long)num(c, "lease_ms"));
+		return;
+	}
+	printf("leader         %s at %s\n", str(c, "leader"), str(c, "leader_endpoint"));
+	printf("not acting     %s\n", str(c, "not_acting"));
+}
+
 void print_status(const json_t *r)
 {
 	char when[32];
@@ -97,6 +115,7 @@ void print_status(const json_t *r)
 	printf("cordond %s, up since %s\n", str(r, "version"),
 	       format_time_utc(num(r, "started"), when, sizeof(when)));
 	printf("listening on   %s\n", str(r, "listen"));
+	print_controller_role(json_object_get(r, "controller"));
 	printf("agents         %lld connected of %lld known\n",
 	       (long long)num(r, "agents_connected"), (long long)num(r, "agents_known"));
 	printf("VMs            %lld\n", (long long)num(r, "vms"));
@@ -266,7 +285,7 @@ void print_vm_show(const json_t *vm)
 		printf("  %s: cut %s%s since %s by %s%s%s\n", str(h, "kind"), str(h, "scopes"),
 		       json_is_true(json_object_get(h, "power_off")) ? ", power off" : "",
 		       format_time_utc(num(h, "since"), when, sizeof(when)),
-		       who(json_object_get(h, "uid"), by, sizeof(by)), json_string_value(json_object_get(h, "reason")) ?
+		       who(h, by, sizeof(by)), json_string_value(json_object_get(h, "reason")) ?
 		       ", reason: " : "", json_string_value(json_object_get(h, "reason")) ?
 		       str(h, "reason") : "");
 	}

@@ -145,12 +145,12 @@ static void print_events(const json_t *events)
 {
 	size_t i;
 	json_t *e;
-	char at[32], by[32];
+	char at[32], by[32], inst[80];
 
 	printf("history:\n");
 	json_array_foreach(events, i, e)
-		printf("  %s  %-9s %-10s %s\n", t_(e, "at", at, sizeof(at)), s_(e, "action"),
-		       who(json_object_get(e, "uid"), by, sizeof(by)), s_(e, "detail"));
+		printf("  %s  %-9s %-10s %s%s\n", t_(e, "at", at, sizeof(at)), s_(e, "action"),
+		       who(e, by, sizeof(by)), s_(e, "detail"), by_instance(e, inst, sizeof(inst)));
 }
 
 static void print_outbox(const json_t *c)
@@ -219,10 +219,8 @@ void print_case_show(const json_t *c)
 void print_audit(const json_t *r)
 {
 	size_t i;
-	json_t *e, *uid, *cs;
-	char at[32];
-
-	char by[32], cs_text[24];
+	json_t *e, *cs;
+	char at[32], by[32], inst[80], cs_text[24];
 
 	if (json_array_size(r) == 0) {
 		printf("no audit events\n");
@@ -230,12 +228,12 @@ void print_audit(const json_t *r)
 	}
 	printf("%-20s  %-10s %-9s %-14s %-6s %s\n", "TIME", "WHO", "ACTION", "VM", "CASE", "DETAIL");
 	json_array_foreach(r, i, e) {
-		uid = json_object_get(e, "uid");
 		cs = json_object_get(e, "case");
 		snprintf(cs_text, sizeof(cs_text), "%lld", (long long)json_integer_value(cs));
-		printf("%-20s  %-10s %-9s %-14s %-6s %s\n", t_(e, "at", at, sizeof(at)),
-		       who(uid, by, sizeof(by)), s_(e, "action"), s_(e, "vm_name"),
-		       json_is_integer(cs) ? cs_text : "-", s_(e, "detail"));
+		printf("%-20s  %-10s %-9s %-14s %-6s %s%s\n", t_(e, "at", at, sizeof(at)),
+		       who(e, by, sizeof(by)), s_(e, "action"), s_(e, "vm_name"),
+		       json_is_integer(cs) ? cs_text : "-", s_(e, "detail"),
+		       by_instance(e, inst, sizeof(inst)));
 	}
 }
 

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "leader.h"
 #include "metrics.h"
 #include "retention.h"
 #include "registry.h"
@@ -36,6 +37,7 @@ struct cordond {
 	char (*push_hosts)[65];
 	size_t n_push, cap_push;
 	struct ctl_metrics metrics; /* metrics.c: GET /metrics */
+	struct leader leader;       /* leader.c: whether this instance acts */
 	struct {                    /* prune.c: the retention pass */
 		bool running;
 		uint64_t next_ms;   /* monotonic: when the next pass starts */

@@ -46,6 +46,21 @@ int64_t db_changes(struct db *db);
 int64_t db_last_insert_id(struct db *db);
 /* False once the server connection is lost (PostgreSQL). */
 bool db_connected(struct db *db);
+/* A new session on the same target after a lost one (PostgreSQL; SQLite:
+ * nothing to do). 0 or -1. */
+int db_reconnect(struct db *db);
+
+/* PostgreSQL sessions opened from now on: 0 leaves a value to libpq or
+ * the server. Both ends' keepalives (idle and interval keepalive_s,
+ * keepalive_count probes), the unacknowledged-send limit, the connect
+ * limit, and the statement timeout (ms, 0: none). */
+struct db_pg_session {
+	long connect_timeout_s;
+	long keepalive_s, keepalive_count;
+	long user_timeout_ms;
+	long statement_timeout_ms;
+};
+void db_pg_configure(const struct db_pg_session *s);
 
 /* NULL on error (db_errmsg says why). */
 struct db_stmt *db_prepare(struct db *db, const char *sql);

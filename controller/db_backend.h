@@ -15,6 +15,7 @@ struct db_ops {
 	int64_t (*changes)(struct db *db);
 	int64_t (*last_insert_id)(struct db *db);
 	bool (*connected)(struct db *db);
+	int (*reconnect)(struct db *db);
 	struct db_stmt *(*prepare)(struct db *db, const char *sql);
 	int (*bind_text)(struct db_stmt *st, int idx, const char *s, bool copy);
 	int (*bind_int64)(struct db_stmt *st, int idx, int64_t v);

@@ -66,6 +66,61 @@ static void pg_notice(void *arg, const char *msg)
 	log_debug("postgresql: %s", msg);
 }
 
+static int pg_result_ok(struct db *db, PGresult *res);
+
+/* Timeouts for the sessions opened from now on (db_pg_configure). */
+static struct db_pg_session session;
+
+void db_pg_configure(const struct db_pg_session *s)
+{
+	session = *s;
+}
+
+/* libpq's side: how long a connect or an unacknowledged send may take,
+ * keepalives on an idle one. Before dbname: a conninfo that names one of
+ * these keeps its own. target_session_attrs=read-write: the store is
+ * written, so of a multi-host list the primary (or a promoted standby). */
+static PGconn *pg_connect(const char *conninfo)
+{
+	char v[5][24];
+	const char *keys[] = { "connect_timeout", "keepalives_idle", "keepalives_interval",
+			       "keepalives_count", "tcp_user_timeout", "target_session_attrs",
+			       "dbname", NULL };
+	const char *vals[8];
+	int n = 0;
+
+	snprintf(v[0], sizeof(v[0]), "%ld", session.connect_timeout_s);
+	snprintf(v[1], sizeof(v[1]), "%ld", session.keepalive_s);
+	snprintf(v[2], sizeof(v[2]), "%ld", session.keepalive_s);
+	snprintf(v[3], sizeof(v[3]), "%ld", session.keepalive_count);
+	snprintf(v[4], sizeof(v[4]), "%ld", session.user_timeout_ms);
+	for (int i = 0; i < 5; i++)
+		vals[n++] = strcmp(v[i], "0") ? v[i] : NULL;
+	vals[n++] = "read-write";
+	vals[n++] = conninfo;
+	vals[n] = NULL;
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* The server's side of the same timeouts: a backend whose client went
+ * silent ends (and its advisory lock with it, leader.c) only after the
+ * client has stopped acting. */
+static int pg_session_setup(struct db *db)
+{
+	char sql[400];
+	PGresult *res;
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %ld", session.statement_timeout_ms);
+	if (session.keepalive_s > 0)
+		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),
+			 "; SET tcp_keepalives_idle = %ld; SET tcp_keepalives_interval = %ld"
+			 "; SET tcp_keepalives_count = %ld; SET tcp_user_timeout = %ld",
+			 session.keepalive_s, session.keepalive_s, session.keepalive_count + 1,
+			 session.user_timeout_ms + 2000 * session.keepalive_s);
+	res = PQexec(db->conn, sql);
+	return pg_result_ok(db, res);
+}
+
 static struct db *pg_open(const char *conninfo, char *err, size_t errlen)
 {
 	struct db *db = calloc(1, sizeof(*db));
@@ -75,9 +130,10 @@ static struct db *pg_open(const char *conninfo, char *err, size_t errlen)
 		return NULL;
 	}
 	db->head.ops = &db_pg_ops;
-	db->conn = PQconnectdb(conninfo);
-	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-		pg_set_error(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
+	db->conn = pg_connect(conninfo);
+	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK || pg_session_setup(db) < 0) {
+		if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+			pg_set_error(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		snprintf(err, errlen, "cannot connect to PostgreSQL: %s", db->err);
 		PQfinish(db->conn);
 		free(db);
@@ -85,6 +141,18 @@ static struct db *pg_open(const char *conninfo, char *err, size_t errlen)
 	}
 	PQsetNoticeProcessor(db->conn, pg_notice, NULL);
 	return db;
+}
+
+/* A new session on the same conninfo (a multi-host one finds the new
+ * primary); statements are ours, not the server's, and survive it. */
+static int pg_reconnect(struct db *db)
+{
+	PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		pg_set_error(db, PQerrorMessage(db->conn));
+		return -1;
+	}
+	return pg_session_setup(db);
 }
 
 static void pg_close(struct db *db)
@@ -361,6 +429,7 @@ const struct db_ops db_pg_ops = {
 	.changes = pg_changes,
 	.last_insert_id = pg_last_insert_id,
 	.connected = pg_connected,
+	.reconnect = pg_reconnect,
 	.prepare = pg_prepare,
 	.bind_text = pg_bind_text,
 	.bind_int64 = pg_bind_int64,

@@ -64,6 +64,12 @@ static bool lite_connected(struct db *db)
 	return true;
 }
 
+static int lite_reconnect(struct db *db)
+{
+	(void)db;
+	return 0;
+}
+
 static struct db_stmt *lite_prepare(struct db *db, const char *sql)
 {
 	struct db_stmt *st = calloc(1, sizeof(*st));
@@ -164,6 +170,7 @@ const struct db_ops db_sqlite_ops = {
 	.changes = lite_changes,
 	.last_insert_id = lite_last_insert_id,
 	.connected = lite_connected,
+	.reconnect = lite_reconnect,
 	.prepare = lite_prepare,
 	.bind_text = lite_bind_text,
 	.bind_int64 = lite_bind_int64,

@@ -254,11 +254,13 @@ static int run_loop(struct cordond *d, int sfd)
 		metrics_http_run(d->metrics.http);
 		if ((items[POLL_SIGNAL].revents & ZMQ_POLLIN) && !handle_signal(d, sfd))
 			return 0;
+		leader_tick(d);
 		/* One batch per turn, so agents and operators are served
-		 * between batches when many steps fall due at once. */
-		more_due = scheduler_run(d, SCHEDULER_BATCH) == SCHEDULER_BATCH;
+		 * between batches when many steps fall due at once. Only the
+		 * leader decides: a follower serves reads. */
+		more_due = leader_acting(d) && scheduler_run(d, SCHEDULER_BATCH) == SCHEDULER_BATCH;
 		/* Pruning too: one batch (one transaction) per turn. */
-		if (prune_tick(d))
+		if (leader_acting(d) && prune_tick(d))
 			more_due = true;
 		if (now_mono_ms() >= next_tick) {
 			agents_tick(d);
@@ -352,19 +354,18 @@ static int start(struct cordond *d, const struct options *o, char *err, size_t e
 {
 	if (o->check_only)
 		return check_config(d, err, errlen);
+	leader_configure(d);
 	d->store = store_open(d->cfg.database, err, errlen);
-	if (!d->store)
+	if (!d->store || leader_start(d, err, errlen) < 0)
 		return -1;
 	if (case_counts_start(d->store) < 0) {
 		snprintf(err, errlen, "cannot count the open cases (see above)");
 		return -1;
 	}
-	if (d->test_clock && store_load_test_now(d->store) < 0)
-		return -1;
 	if (load_ladders(d, err, errlen) < 0)
 		return -1;
 	d->notifier = notifier_new(4);
-	if (!d->notifier || outbox_start(d) < 0) {
+	if (!d->notifier) {
 		snprintf(err, errlen, "cannot start the notifier");
 		return -1;
 	}
@@ -418,8 +419,10 @@ int main(int argc, char **argv)
 	metrics_http_free(d.metrics.http);
 	jsonsock_server_free(d.control);
 	ctl_transport_free(d.transport);
-	if (d.store && d.test_clock && store_save_test_now(d.store) < 0)
+	if (d.store && d.test_clock && leader_acting(&d) && store_save_test_now(d.store) < 0)
 		log_errorx("could not save the test clock");
+	if (d.store)
+		leader_stop(&d);
 	store_close(d.store);
 	notifier_free(d.notifier);
 	ladders_free(&d);

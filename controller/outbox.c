@@ -260,6 +260,7 @@ void outbox_tick(struct cordond *d)
 
 	notifier_poll(d->notifier, job_done, d);
 	running = notifier_running(d->notifier);
-	if (running < MAX_JOBS)
+	/* A follower finishes what it started, starts nothing. */
+	if (running < MAX_JOBS && leader_acting(d))
 		start_due(d, MAX_JOBS - (int)running);
 }

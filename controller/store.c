@@ -27,7 +27,13 @@ struct store {
 	size_t n_cached;
 	char last_error[200]; /* of the current transaction, for the operator */
 	uint64_t errors;      /* statements that failed: cordon_store_errors_total */
+	char instance[64];    /* which cordond writes: in its audit rows */
 };
+
+void store_set_instance(struct store *store, const char *name)
+{
+	snprintf(store->instance, sizeof(store->instance), "%s", name);
+}
 
 
 /* Logs why a statement failed and keeps it for store_last_error: once the
@@ -361,7 +367,8 @@ int store_audit_case(struct store *store, uid_t uid, int64_t case_id,
 		     const char *action, const char *vm_uuid, const char *detail)
 {
 	static const char sql[] =
-		"INSERT INTO audit (at, uid, action, vm_uuid, detail, case_id) VALUES (?,?,?,?,?,?)";
+		"INSERT INTO audit (at, uid, action, vm_uuid, detail, case_id, instance)"
+		" VALUES (?,?,?,?,?,?,?)";
 	struct db_stmt *st = store_cached(store, sql);
 
 	if (!st)
@@ -378,6 +385,7 @@ int store_audit_case(struct store *store, uid_t uid, int64_t case_id,
 		db_bind_int64(st, 6, case_id);
 	else
 		db_bind_null(st, 6);
+	db_bind_text(st, 7, store->instance[0] ? store->instance : NULL);
 	return store_run(store, st);
 }
 

@@ -43,6 +43,8 @@ uint64_t store_next_generation(struct store *store);
 int store_generation_at_least(struct store *store, uint64_t gen);
 
 /* Appends an audit event. uid = (uid_t)-1 for the controller itself. */
+/* The instance name (cordond.conf instance) audit rows record. */
+void store_set_instance(struct store *store, const char *name);
 int store_audit(struct store *store, uid_t uid, const char *action,
 		const char *vm_uuid, const char *detail);
 

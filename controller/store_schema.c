@@ -154,6 +154,13 @@ const char *const store_migrations[] = {
 	"CREATE INDEX IF NOT EXISTS reports_duplicate ON reports(duplicate_of) WHERE duplicate_of IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS reports_received ON reports(received);"
 	"CREATE INDEX IF NOT EXISTS notifications_created ON notifications(created);",
+	/* 9 -> 10: leadership (leader.c): the term, a fencing token every
+	 * desired state carries, and who holds it (a follower names it to
+	 * agents and operators); which instance wrote an audit row. */
+	"CREATE TABLE leader (id INTEGER PRIMARY KEY CHECK (id = 1), term INTEGER NOT NULL,"
+	"  instance TEXT NOT NULL, endpoint TEXT NOT NULL, since INTEGER NOT NULL);"
+	"INSERT INTO leader VALUES (1, 0, '', '', 0);"
+	"ALTER TABLE audit ADD COLUMN instance TEXT;",
 };
 
 const int store_schema_version = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
