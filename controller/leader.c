@@ -12,6 +12,7 @@
 /* The store's leadership: a session advisory lock on this key ("cord");
  * advisory locks are per database, and a database holds one store. */
 #define LEADER_LOCK_KEY 1668248164
+#define RECONNECT_MAX_MS 10000
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -24,7 +25,7 @@ void leader_configure(const struct cordond *d)
 {
 	long k = d->cfg.keepalive_s, lease = d->cfg.lease_ms;
 	struct db_pg_session s = {
-		.connect_timeout_s = lease / 1000 > 2 ? lease / 1000 : 2,
+		.connect_timeout_s = lease / 3000 > 2 ? lease / 3000 : 2, /* libpq: 2 at least */
 		.keepalive_s = k,
 		/* Probes until the lease is over: libpq gives up on a silent
 		 * server by then, the server (one probe more) only after. */
@@ -149,6 +150,9 @@ static void stop_acting(struct cordond *d, const char *why)
 	if (!d->leader.acting)
 		return;
 	d->leader.acting = false;
+	/* Who leads now is for the store to say: until it does, agents are
+	 * sent on to the next controller they know, not back to us. */
+	d->leader.holder[0] = d->leader.endpoint[0] = '\0';
 	log_errorx("not acting any more (was the leader of term %llu): %s",
 		   (unsigned long long)d->leader.term, why);
 	registry_clear(&d->registry);
@@ -224,13 +228,22 @@ static void follow(struct cordond *d)
 
 	if (!db_connected(db) && db_reconnect(db) < 0) {
 		d->leader.db_up = false;
+		d->leader.holder[0] = d->leader.endpoint[0] = '\0';
 		snprintf(d->leader.why, sizeof(d->leader.why), "database unreachable: %s",
 			 db_errmsg(db));
 		if (was_up)
-			log_errorx("postgresql: %s; trying again every %ld ms", db_errmsg(db),
-				   d->cfg.lease_ms / 3);
+			log_errorx("postgresql: %s; trying again, backing off to %d s", db_errmsg(db),
+				   RECONNECT_MAX_MS / 1000);
+		/* A connect blocks for its timeout: between tries, operators
+		 * and agents are answered (not leader, database unreachable). */
+		d->leader.retry_ms = d->leader.retry_ms ? d->leader.retry_ms * 2 :
+				     (uint64_t)d->cfg.lease_ms / 3;
+		if (d->leader.retry_ms > RECONNECT_MAX_MS)
+			d->leader.retry_ms = RECONNECT_MAX_MS;
+		d->leader.next_ms = now_mono_ms() + d->leader.retry_ms;
 		return;
 	}
+	d->leader.retry_ms = 0;
 	rc = take(d);
 	d->leader.db_up = rc >= 0;
 	if (rc == 1) {
@@ -277,14 +290,20 @@ int leader_term_at_least(struct cordond *d, uint64_t t)
 	if (!d->leader.acting || t < d->leader.term)
 		return 0;
 	st = db_prepare(store_conn(d->store),
-		"UPDATE leader SET term = ?1 + 1 WHERE id = 1 AND term <= ?1 RETURNING term");
+		"UPDATE leader SET term = ?1 + 1 WHERE id = 1 AND term = ?2 RETURNING term");
 	if (!st)
 		return -1;
 	db_bind_int64(st, 1, (int64_t)t);
+	db_bind_int64(st, 2, (int64_t)d->leader.term);
 	rc = db_step(st);
 	if (rc == DB_ROW)
 		d->leader.term = (uint64_t)db_column_int64(st, 0);
 	db_finalize(st);
+	/* Not our term in the store any more: another instance leads. */
+	if (rc == DB_DONE) {
+		stop_acting(d, "the store's term moved past ours: another instance leads");
+		return 0;
+	}
 	if (rc == DB_ERROR) {
 		log_errorx("cannot take a term above %llu: %s", (unsigned long long)t,
 			   db_errmsg(store_conn(d->store)));

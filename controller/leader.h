@@ -27,6 +27,7 @@ struct leader {
 	int64_t since;         /* wall clock: when it took the term */
 	uint64_t confirmed_ms; /* monotonic: our session last confirmed */
 	uint64_t next_ms;      /* monotonic: the next check */
+	uint64_t retry_ms;     /* backoff between reconnects, 0: connected */
 	bool db_up;            /* the last check reached the database */
 	char why[200];         /* why this instance does not act */
 };

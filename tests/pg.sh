@@ -38,6 +38,9 @@ pg_start() {
 	runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U cordon --auth=trust \
 		-E UTF8 --locale=C -N >"$dir/initdb.log" 2>&1 ||
 		fail "initdb for PostgreSQL $name: $(tail -3 "$dir/initdb.log")"
+	# The test's own addresses only (198.18.0.0/15), replication too.
+	printf 'host all all 198.18.0.0/15 trust\nhost replication all 198.18.0.0/15 trust\n' \
+		>>"$dir/data/pg_hba.conf"
 	_log_register "$dir/server.log"
 	on_exit pg_stop "$name"
 	local run=(runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30

@@ -1,13 +1,17 @@
 /* notleader: a controller that is not the acting leader, for tests.
  *
- *   notleader SECRET_CERT ENDPOINT LEADER [TERM]
+ *   notleader SECRET_CERT ENDPOINT LEADER [TERM [UUID GENERATION]]
  *
  * Binds a CURVE ROUTER at ENDPOINT with the key pair of SECRET_CERT (no
  * ZAP handler: any agent key gets in) and answers every message with
  * NotLeader { leader = LEADER, term = TERM (default 1) }, as a follower
  * cordond does. Prints one line per Hello ("hello HOST_ID term_seen N"),
  * flushed, so a test can count how often agents come by. Runs until
- * SIGTERM. */
+ * SIGTERM.
+ *
+ * With UUID and GENERATION it plays a former leader instead, whose
+ * message arrives late: a Hello is answered with the desired set of term
+ * TERM that lifts every cut of that VM at that generation. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +68,36 @@ static void answer(void *s, zmq_msg_t *rid, const char *leader, uint64_t term)
 	free(buf);
 }
 
+/* The former leader's restore of one VM, under its (old) term. */
+static void answer_desired(void *s, zmq_msg_t *rid, uint64_t term, const char *uuid,
+			   uint64_t gen)
+{
+	Cordon__Envelope env = CORDON__ENVELOPE__INIT;
+	Cordon__DesiredSet set = CORDON__DESIRED_SET__INIT;
+	Cordon__VmState vm = CORDON__VM_STATE__INIT, *vms[1] = { &vm };
+	uint8_t *buf;
+	size_t len;
+
+	vm.uuid = (char *)uuid;
+	vm.generation = gen;
+	set.term = term;
+	set.vms = vms;
+	set.n_vms = 1;
+	env.body_case = CORDON__ENVELOPE__BODY_DESIRED;
+	env.desired = &set;
+	if (codec_encode(&env, &buf, &len) < 0)
+		return;
+	zmq_send(s, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(s, buf, len, ZMQ_DONTWAIT);
+	printf("sent desired term %llu %s generation %llu\n", (unsigned long long)term, uuid,
+	       (unsigned long long)gen);
+	fflush(stdout);
+	free(buf);
+}
+
+static const char *late_uuid;
+static uint64_t late_gen;
+
 static void serve_one(void *s, const char *leader, uint64_t term)
 {
 	zmq_msg_t rid, body;
@@ -79,7 +113,9 @@ static void serve_one(void *s, const char *leader, uint64_t term)
 			       (unsigned long long)env->hello->term_seen);
 			fflush(stdout);
 		}
-		if (env)
+		if (env && late_uuid && env->body_case == CORDON__ENVELOPE__BODY_HELLO)
+			answer_desired(s, &rid, term, late_uuid, late_gen);
+		else if (env && !late_uuid)
 			answer(s, &rid, leader, term);
 		codec_free(env);
 	}
@@ -91,9 +127,13 @@ int main(int argc, char **argv)
 {
 	void *ctx, *s;
 
-	if (argc != 4 && argc != 5) {
-		fprintf(stderr, "usage: notleader SECRET_CERT ENDPOINT LEADER [TERM]\n");
+	if (argc != 4 && argc != 5 && argc != 7) {
+		fprintf(stderr, "usage: notleader SECRET_CERT ENDPOINT LEADER [TERM [UUID GENERATION]]\n");
 		return 2;
+	}
+	if (argc == 7) {
+		late_uuid = argv[5];
+		late_gen = strtoull(argv[6], NULL, 10);
 	}
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
