@@ -418,30 +418,33 @@ static json_t *status_json(struct cordond *d)
 		"cases_open", work[0], "calls_open", work[1], "notifications_failed", work[2]);
 }
 
+/* A store that cannot be read: who this instance is and why, not counts
+ * that would read as 0. */
+static json_t *status_without_store(struct cordond *d)
+{
+	return reply_ok(json_pack("{s:s, s:I, s:s, s:o, s:s}", "version", CORDON_VERSION,
+				  "started", (json_int_t)d->started, "listen", d->cfg.listen,
+				  "controller", leader_status_json(d),
+				  "database_error", store_last_error(d->store)));
+}
+
 /* With the ladders (issue 9): open cases that keep an older ladder than
  * their policy's, and the steps that fail (the first 20 listed). */
 static json_t *cmd_status(struct cordond *d, const json_t *req, uid_t uid)
 {
-	json_t *r = status_json(d), *failing = steps_failing_json(d, 20);
-	int64_t old = ladders_old_count(d);
+	json_t *r = status_json(d), *failing = r ? steps_failing_json(d, 20) : NULL;
+	int64_t old = failing ? ladders_old_count(d) : -1;
 
 	(void)req;
 	(void)uid;
-	if (r && json_object_set_new(r, "controller", leader_status_json(d)) < 0) {
-		json_decref(r);
-		r = NULL;
-	}
 	if (!r || !failing || old < 0) {
-		char who[400];
 		json_decref(r);
 		json_decref(failing);
-		return reply_error("database error: %s (this cordond, %s, is %s; the leader is %s)",
-				   store_last_error(d->store), d->cfg.instance,
-				   leader_acting(d) ? "the leader" : "not the leader",
-				   leader_describe(d, who, sizeof(who)));
+		return status_without_store(d);
 	}
 	if (json_object_set_new(r, "steps_failing", failing) < 0 || /* steals failing */
-	    json_object_set_new(r, "cases_old_ladder", json_integer(old)) < 0) {
+	    json_object_set_new(r, "cases_old_ladder", json_integer(old)) < 0 ||
+	    json_object_set_new(r, "controller", leader_status_json(d)) < 0) {
 		json_decref(r);
 		return reply_error("out of memory");
 	}

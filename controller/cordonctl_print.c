@@ -116,6 +116,10 @@ void print_status(const json_t *r)
 	       format_time_utc(num(r, "started"), when, sizeof(when)));
 	printf("listening on   %s\n", str(r, "listen"));
 	print_controller_role(json_object_get(r, "controller"));
+	if (json_object_get(r, "database_error")) {
+		printf("database       cannot be read: %s\n", str(r, "database_error"));
+		return;
+	}
 	printf("agents         %lld connected of %lld known\n",
 	       (long long)num(r, "agents_connected"), (long long)num(r, "agents_known"));
 	printf("VMs            %lld\n", (long long)num(r, "vms"));

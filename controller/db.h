@@ -51,13 +51,14 @@ bool db_connected(struct db *db);
 int db_reconnect(struct db *db);
 
 /* PostgreSQL sessions opened from now on: 0 leaves a value to libpq or
- * the server. Both ends' keepalives (idle and interval keepalive_s,
- * keepalive_count probes), the unacknowledged-send limit, the connect
- * limit, and the statement timeout (ms, 0: none). */
+ * the server. Keepalives (idle and interval keepalive_s; probes: ours
+ * keepalive_count, the server's server_keepalive_count), how long sent
+ * data may stay unacknowledged (ours, the server's), the connect limit,
+ * and the statement timeout (ms, 0: none). */
 struct db_pg_session {
 	long connect_timeout_s;
-	long keepalive_s, keepalive_count;
-	long user_timeout_ms;
+	long keepalive_s, keepalive_count, server_keepalive_count;
+	long user_timeout_ms, server_timeout_ms;
 	long statement_timeout_ms;
 };
 void db_pg_configure(const struct db_pg_session *s);

@@ -115,8 +115,8 @@ static int pg_session_setup(struct db *db)
 		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),
 			 "; SET tcp_keepalives_idle = %ld; SET tcp_keepalives_interval = %ld"
 			 "; SET tcp_keepalives_count = %ld; SET tcp_user_timeout = %ld",
-			 session.keepalive_s, session.keepalive_s, session.keepalive_count + 1,
-			 session.user_timeout_ms + 2000 * session.keepalive_s);
+			 session.keepalive_s, session.keepalive_s, session.server_keepalive_count,
+			 session.server_timeout_ms);
 	res = PQexec(db->conn, sql);
 	return pg_result_ok(db, res);
 }

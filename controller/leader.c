@@ -24,13 +24,19 @@ static bool on_pg(const struct cordond *d)
 void leader_configure(const struct cordond *d)
 {
 	long k = d->cfg.keepalive_s, lease = d->cfg.lease_ms;
+	long probes = (lease + k * 1000 - 1) / (k * 1000);
+	/* The server ends a silent session (and frees the lock) only a
+	 * keepalive or two after our lease is over: by then we stopped. */
 	struct db_pg_session s = {
 		.connect_timeout_s = lease / 3000 > 2 ? lease / 3000 : 2, /* libpq: 2 at least */
 		.keepalive_s = k,
-		/* Probes until the lease is over: libpq gives up on a silent
-		 * server by then, the server (one probe more) only after. */
-		.keepalive_count = (lease + k * 1000 - 1) / (k * 1000),
-		.user_timeout_ms = lease,
+		.keepalive_count = probes,
+		.server_keepalive_count = probes + 1,
+		.server_timeout_ms = lease + 2000 * k,
+		/* The kernel checks it when a retransmission or window probe
+		 * falls due, and those back off: half the lease is noticed
+		 * within about the lease. */
+		.user_timeout_ms = lease / 2,
 		.statement_timeout_ms = d->cfg.statement_timeout_ms,
 	};
 

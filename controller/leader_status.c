@@ -1,5 +1,6 @@
 /* What leader.c knows, for the other modules and for operators. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cordond.h"
 #include "leader.h"
@@ -21,6 +22,9 @@ uint64_t leader_term(const struct cordond *d)
 
 const char *leader_endpoint(const struct cordond *d)
 {
+	/* Our own lease ran out before leader.c noticed: we are not it. */
+	if (!leader_acting(d) && strcmp(d->leader.holder, d->cfg.instance) == 0)
+		return "";
 	return d->leader.holder[0] ? d->leader.endpoint : "";
 }
 

@@ -11,7 +11,8 @@
  *
  * With UUID and GENERATION it plays a former leader instead, whose
  * message arrives late: a Hello is answered with the desired set of term
- * TERM that lifts every cut of that VM at that generation. */
+ * TERM (a full one, as a hello is answered) that lifts every cut of that
+ * VM at that generation. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,7 @@ static void answer_desired(void *s, zmq_msg_t *rid, uint64_t term, const char *u
 
 	vm.uuid = (char *)uuid;
 	vm.generation = gen;
+	set.full = true; /* a hello is answered with the whole state */
 	set.term = term;
 	set.vms = vms;
 	set.n_vms = 1;
