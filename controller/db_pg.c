@@ -55,6 +55,9 @@ static void pg_set_error(struct db *db, const char *msg)
 	size_t n;
 
 	snprintf(db->err, sizeof(db->err), "%s", msg && *msg ? msg : "unknown error");
+	/* One line for logs and cordonctl: libpq's hints go on new lines. */
+	for (char *p = db->err; (p = strpbrk(p, "\n\t")); p++)
+		*p = ' ';
 	n = strlen(db->err);
 	while (n && (db->err[n - 1] == '\n' || db->err[n - 1] == ' '))
 		db->err[--n] = '\0';

@@ -27,6 +27,23 @@ _ha_ns_on_mgmt() {
 	ip -n "$1" link set eth0 up
 }
 
+# _ha_standby: PostgreSQL "hastandby", a synchronous streaming replica of
+# "ha" in its own namespace (198.18.0.6): a commit cordonctl saw is on
+# both. The store's conninfo names both hosts, the writable one wins.
+HA_STANDBY_ADDR=198.18.0.6
+_ha_sync() { [ "$(pg_sql ha "SELECT sync_state FROM pg_stat_replication")" = sync ]; }
+_ha_standby() {
+	local ns=$CDT_PREFIX-pgs
+	_ha_ns_on_mgmt "$ns" pgsv "$HA_STANDBY_ADDR"
+	PG_PRIMARY_ADDR=$HA_PG_ADDR pg_start_standby hastandby ha "$ns" "$HA_STANDBY_ADDR"
+	pg_sql ha "ALTER SYSTEM SET synchronous_standby_names = '*'" >/dev/null &&
+		pg_sql ha "SELECT pg_reload_conf()" >/dev/null || fail "synchronous replication on"
+	wait_until 20 _ha_sync ||
+		fail "the standby replicates synchronously within 20 s"
+	HA_DB="postgresql:host=$HA_PG_ADDR,$HA_STANDBY_ADDR port=5432,5432 dbname=cordon user=cordon"
+	HA_DB+=" target_session_attrs=read-write"
+}
+
 ctlb() {
 	"$CORDONCTL" --socket "$CDT_TMP/ctlb/control.sock" "$@"
 }
@@ -59,6 +76,7 @@ ha_topology() {
 	pg_start ha "$HA_PG_NS" "$HA_PG_ADDR"
 	pg_createdb ha cordon
 	HA_DB="postgresql:$(pg_tcp_conninfo ha "$HA_PG_ADDR" cordon)"
+	[ "${HA_STANDBY:-0}" = 0 ] || _ha_standby
 	HA_A=tcp://$CTL_ADDR:$CTL_PORT
 	HA_B=tcp://$HA_B_ADDR:$CTL_PORT
 	cases_setup_files

@@ -43,10 +43,50 @@ pg_start() {
 		>>"$dir/data/pg_hba.conf"
 	_log_register "$dir/server.log"
 	on_exit pg_stop "$name"
+	_pg_ctl_start "$name" "$ns" "$addr"
+}
+
+# _pg_ctl_start NAME [NETNS ADDR]: starts cluster NAME's server (again).
+_pg_ctl_start() {
+	local name=$1 ns=${2:-} addr=${3:-} dir bin
+	dir=$(_pg_dir "$name")
+	bin=$(pg_bindir)
 	local run=(runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30
 		-o "-k $dir -c listen_addresses='${addr}' -c fsync=off -c max_connections=40")
 	[ -z "$ns" ] || run=(ip netns exec "$ns" "${run[@]}")
 	"${run[@]}" start >/dev/null || fail "PostgreSQL $name starts: $(tail -3 "$dir/server.log")"
+}
+
+# pg_restart NAME [NETNS ADDR]: the stopped cluster NAME up again.
+pg_restart() { _pg_ctl_start "$@"; }
+
+# pg_start_standby NAME PRIMARY NETNS ADDR: cluster NAME, a streaming
+# replica of PRIMARY (reached at its TCP address PRIMARY_ADDR) made by
+# pg_basebackup -R, in NETNS on ADDR. PG_PRIMARY_ADDR: the primary's address.
+pg_start_standby() {
+	local name=$1 primary=$2 ns=$3 addr=$4 bin dir
+	bin=$(pg_bindir)
+	dir=$(mktemp -d "/tmp/$CDT_PREFIX-pg-$name.XXXXXX") || fail "mktemp for PostgreSQL $name"
+	eval "_PG_DIR_$name=\$dir"
+	on_exit rm -rf -- "$dir"
+	chown postgres: "$dir" && chmod 0755 "$dir"
+	ip netns exec "$ns" runuser -u postgres -- "$bin/pg_basebackup" -h "$PG_PRIMARY_ADDR" \
+		-U cordon -D "$dir/data" -R -X stream -c fast >"$dir/basebackup.log" 2>&1 ||
+		fail "pg_basebackup of $primary for $name: $(tail -3 "$dir/basebackup.log")"
+	_log_register "$dir/server.log"
+	on_exit pg_stop "$name"
+	ip netns exec "$ns" runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
+		-w -t 30 -o "-k $dir -c listen_addresses='$addr' -c fsync=off -c max_connections=40" \
+		start >/dev/null || fail "PostgreSQL standby $name starts: $(tail -3 "$dir/server.log")"
+}
+
+# pg_promote NAME: pg_ctl promote, waiting until it takes writes.
+pg_promote() {
+	local dir bin
+	dir=$(_pg_dir "$1")
+	bin=$(pg_bindir)
+	runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -w -t 30 promote >/dev/null ||
+		fail "pg_ctl promote $1"
 }
 
 pg_conninfo() { echo "host=$(_pg_dir "$1") port=5432 dbname=${2:-cordon} user=cordon"; }
