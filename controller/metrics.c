@@ -114,11 +114,29 @@ static void put_info(struct cordond *d, struct mtext *m)
 		     "Agents connected now (said hello, not timed out).",
 		     (double)registry_connected_count(&d->registry));
 	mtext_single(m, "cordon_store_errors_total", "counter",
-		     "Store (SQLite) statements that failed since the start.",
+		     "Store (SQLite or PostgreSQL) statements that failed since the start.",
 		     (double)store_error_count(d->store));
 	mtext_single(m, "cordon_notification_failures_total", "counter",
 		     "Attempts to send a notification that failed since the start.",
 		     (double)d->metrics.notify_failures);
+}
+
+/* Leadership (leader.c): which instance acts, under which term, for how
+ * long yet, and whether it reaches its database. */
+static void put_leader(struct cordond *d, struct mtext *m)
+{
+	struct mlabel inst = { "instance", d->cfg.instance };
+
+	mtext_family(m, "cordon_controller_leader", "gauge",
+		     "1 while this instance acts (scheduler, pushes, changes), 0 following.");
+	mtext_sample(m, "cordon_controller_leader", &inst, 1, leader_acting(d));
+	mtext_single(m, "cordon_controller_term", "gauge",
+		     "The leader's term (this instance's while it acts).", (double)leader_term(d));
+	mtext_single(m, "cordon_controller_lease_seconds", "gauge",
+		     "Lease left before a leader that cannot confirm its session stops acting.",
+		     (double)leader_lease_left_ms(d) / 1000.0);
+	mtext_single(m, "cordon_controller_database_up", "gauge",
+		     "1 when the last leadership check reached the database.", d->leader.db_up);
 }
 
 /* Every host the store knows, connected or not: "agent down" per host. */
@@ -200,6 +218,7 @@ char *ctl_metrics_render(void *ctx, size_t *len)
 
 	mtext_init(&m);
 	put_info(d, &m);
+	put_leader(d, &m);
 	put_steps_fired(&d->metrics, &m);
 	mark = m.len;
 	put_or_drop(&m, put_hosts(d, &m), mark, &ok);

@@ -59,6 +59,13 @@ note "the agent on b $((t2 - t0)) ms after the SIGKILL"
 check "the agent accepted term 2" \
 	q jq -e '.controller.term == 2' <<<"$(agent_status hv1 --json)"
 
+if command -v curl >/dev/null; then
+	m=$(ip netns exec "$HA_B_NS" curl -sf http://127.0.0.1:9750/metrics) || m=
+	check "b's metrics: cordon_controller_leader{instance=\"b\"} 1, term 2, database up" \
+		q eval 'grep -qx "cordon_controller_leader{instance=\"b\"} 1" <<<"$m" &&
+			grep -qx "cordon_controller_term 2" <<<"$m" &&
+			grep -qx "cordon_controller_database_up 1" <<<"$m"'
+fi
 ctlb clock advance 2m >/dev/null || fail "cordonctl clock advance on b"
 expect_cut vm11 public
 expect_cut vm11 private
@@ -84,6 +91,12 @@ check "... and nothing was written" \
 	not q grep -F "from the follower" <<<"$(ctlb --json case show "$id")"
 check "cordonctl status (text) on a: follower, the leader b" \
 	q eval 'ctl status | grep -E "^instance +a, follower, term 2" && ctl status | grep -E "^leader +b at $HA_B"'
+if command -v curl >/dev/null; then
+	m=$(ip netns exec "$CTL_NS" curl -sf http://127.0.0.1:9750/metrics) || m=
+	check "a's metrics: cordon_controller_leader{instance=\"a\"} 0, lease 0" \
+		q eval 'grep -qx "cordon_controller_leader{instance=\"a\"} 0" <<<"$m" &&
+			grep -qx "cordon_controller_lease_seconds 0" <<<"$m"'
+fi
 check "cordonctl status (text) on b: leader, lease left" \
 	q eval 'ctlb status | grep -E "^lease +[0-9]+ ms left of 5000"'
 
