@@ -102,5 +102,13 @@ int cmd_backup(const struct ctl_opts *o, int argc, char **argv)
 		fprintf(stderr, "cordonctl: backup needs one FILE (cordonctl backup --help)\n");
 		return EXIT_USAGE;
 	}
+	if (strncmp(store, "postgresql:", 11) == 0) {
+		fprintf(stderr, "cordonctl: backup copies a SQLite store; a PostgreSQL store is backed"
+			" up with PostgreSQL's tools (pg_dump, pg_basebackup, WAL archiving), or"
+			" copied to a SQLite file with cordond --migrate-store\n");
+		return EXIT_REFUSED;
+	}
+	if (strncmp(store, "sqlite:", 7) == 0)
+		store += 7;
 	return take_backup(o, store, argv[optind], force);
 }

@@ -15,6 +15,8 @@
  * duplicates). Ladders stay (cases_ladder counts open cases only). */
 #include "retention.h"
 
+#include <stdint.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -57,8 +59,8 @@ static const struct fill fills[] = {
 	{ CUT_CASES,
 	  "INSERT OR IGNORE INTO temp.prune_report SELECT r FROM"
 	  " (SELECT report AS r FROM report_matches WHERE case_id IN " IN_CASES
-	  "  UNION SELECT report FROM case_reports WHERE report IS NOT NULL AND case_id IN " IN_CASES ")"
-	  " WHERE NOT EXISTS (SELECT 1 FROM report_matches m JOIN cases c ON c.id = m.case_id"
+	  "  UNION SELECT report FROM case_reports WHERE report IS NOT NULL AND case_id IN " IN_CASES
+	  ") AS taken WHERE NOT EXISTS (SELECT 1 FROM report_matches m JOIN cases c ON c.id = m.case_id"
 	  "  WHERE m.report = r AND c.id NOT IN " IN_CASES ")"
 	  " AND NOT EXISTS (SELECT 1 FROM case_reports cr WHERE cr.report = r"
 	  "  AND cr.case_id NOT IN " IN_CASES ")" },
@@ -120,13 +122,14 @@ static long retention_of(const struct retention *r, enum cutoff cut)
 	return 1; /* follows the others: always runs */
 }
 
-/* The limit of a statement of that retention per batch; -1 = none. */
+/* The limit of a statement of that retention per batch; none: the
+ * largest (PostgreSQL takes no negative LIMIT for "none"). */
 static int64_t limit_of(enum cutoff cut, int batch)
 {
 	int64_t n = batch;
 
 	if (batch < 0)
-		return -1;
+		return INT64_MAX;
 	if (cut == CUT_CASES)
 		n = batch / 10;
 	else if (cut == CUT_REPORTS)

@@ -148,9 +148,14 @@ static int prune_all(struct store *s, const struct retention *r, int batch,
 	return batches;
 }
 
+/* SQLite's own checks (PostgreSQL keeps its integrity without asking). */
 static void assert_consistent(struct store *s)
 {
-	struct db_stmt *st = store_prepare(s, "PRAGMA integrity_check");
+	struct db_stmt *st;
+
+	if (store_kind(s) != DB_SQLITE)
+		return;
+	st = store_prepare(s, "PRAGMA integrity_check");
 
 	assert_non_null(st);
 	assert_int_equal(db_step(st), DB_ROW);
@@ -180,12 +185,17 @@ static void ids_of(struct store *s, const char *table, char *buf, size_t len)
 	char q[128];
 	struct db_stmt *st;
 
-	snprintf(q, sizeof(q), "SELECT coalesce(group_concat(id), '') FROM"
-		 " (SELECT id FROM %s ORDER BY id)", table);
+	size_t used = 0;
+	int rc;
+
+	snprintf(q, sizeof(q), "SELECT id FROM %s ORDER BY id", table);
 	st = store_prepare(s, q);
 	assert_non_null(st);
-	assert_int_equal(db_step(st), DB_ROW);
-	snprintf(buf, len, "%s", (const char *)db_column_text(st, 0));
+	buf[0] = '\0';
+	while ((rc = db_step(st)) == DB_ROW && used < len)
+		used += (size_t)snprintf(buf + used, len - used, "%s%lld", used ? "," : "",
+					 (long long)db_column_int64(st, 0));
+	assert_int_equal(rc, DB_DONE);
 	db_finalize(st);
 }
 
