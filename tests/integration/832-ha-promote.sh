@@ -42,6 +42,8 @@ before_vms=$(ctl --json vms | jq -S '[.[] | {uuid, name, scopes, generation, ack
 check "before the stop: 3 steps done, a note, the hold" \
 	q jq -e '([.steps[] | select(.state == "done")] | length) == 3' <<<"$before_case"
 
+now_ms
+t0=$NOW_MS
 pg_stop ha
 ok "primary stopped (immediate)"
 pg_promote hastandby
@@ -50,6 +52,8 @@ check "cordond says it lost the session" wait_until 15 \
 	q grep -F "not acting any more (was the leader of term 1)" "$CDT_TMP/ctl/cordond.log"
 check "cordond leads again, on the promoted standby, under term 2" wait_until 30 \
 	eval 'role_is a leader a && [ "$(term_of a)" = 2 ]'
+now_ms
+note "cordond leading on the promoted standby $((NOW_MS - t0)) ms after the primary stopped (promotion included)"
 check "cordonctl status: database reachable" \
 	q jq -e '.controller.database == "reachable"' <<<"$(ctl --json status)"
 
