@@ -6,6 +6,7 @@
 #include "cordond.h"
 #include "db.h"
 #include "log.h"
+#include "ladder.h"
 #include "outbox.h"
 #include "util.h"
 
@@ -137,6 +138,8 @@ static int take(struct cordond *d)
  * are sent again, the test clock is the store's. */
 static void begin_acting(struct cordond *d)
 {
+	char why[256];
+
 	d->leader.acting = true;
 	d->leader.confirmed_ms = now_mono_ms();
 	d->leader.why[0] = '\0';
@@ -145,6 +148,10 @@ static void begin_acting(struct cordond *d)
 		log_warnx("cannot read the test clock from the store");
 	if (outbox_start(d) < 0)
 		log_warnx("cannot requeue the notifications in flight");
+	/* New cases follow this instance's policies from now on (at start
+	 * they are loaded, and recorded, after this). */
+	if (d->policies && ladders_load(d, d->policies, why, sizeof(why)) < 0)
+		log_warnx("%s; open cases keep theirs, new ones follow the last leader's", why);
 	log_info("acting as the leader, term %llu (instance %s%s%s)",
 		 (unsigned long long)d->leader.term, d->cfg.instance,
 		 d->cfg.advertise[0] ? ", agents at " : "", d->cfg.advertise);

@@ -142,7 +142,8 @@ static int load_policies(struct cordond *d, struct policy_set **set, char *err, 
 /* Policies and calendar; a missing directory or file means none / the
  * defaults, a malformed one is an error (reported, nothing replaced). The
  * policies' ladders are recorded in the store first (not with
- * --check-config): open cases keep the ladders they follow (ladder.c). */
+ * --check-config, not by a follower): open cases keep the ladders they
+ * follow (ladder.c). */
 static int load_ladders(struct cordond *d, char *err, size_t errlen)
 {
 	struct policy_set *set;
@@ -154,7 +155,8 @@ static int load_ladders(struct cordond *d, char *err, size_t errlen)
 		cal = calendar_load(d->cfg.calendar, err, errlen);
 	else
 		cal = calendar_new();
-	if (!cal || (d->store && ladders_load(d, set, err, errlen) < 0)) {
+	/* A follower records nothing: it records them when it takes over. */
+	if (!cal || (d->store && leader_acting(d) && ladders_load(d, set, err, errlen) < 0)) {
 		calendar_free(cal);
 		policy_set_free(set);
 		return -1;

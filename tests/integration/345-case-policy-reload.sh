@@ -164,11 +164,13 @@ ok "phishing case $id3 opened at 15:00"
 stop_controller
 db=$CDT_TMP/ctl/cordon.db
 v=$(sqlite3 "$db" 'PRAGMA user_version')
-# Undo the migrations of controller/store.c after schema 5 (the retention
-# indexes; the owner's contact; report mails and the address history; then
+# Undo the migrations of controller/store.c after schema 5 (leadership;
+# the retention indexes; the owner's contact; report mails and the address history; then
 # the ladders), as a store written by a cordond from before ladders would
 # be. A migration added later must be undone here too.
 sqlite3 "$db" <<-SQL || fail "sqlite3 turns the store back into schema 5"
+	DROP TABLE leader;
+	ALTER TABLE audit DROP COLUMN instance;
 	DROP INDEX audit_unbound;
 	DROP INDEX notifications_created;
 	DROP INDEX case_reports_report;
