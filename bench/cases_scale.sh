@@ -13,6 +13,9 @@
 # socket answering `cordonctl status`; RSS read from /proc after start.
 # Then `cordonctl clock advance 2m` and we poll (every ~0.3 s) until the
 # controller has no pending desired state and DUE VMs enforced (acked).
+# CDT_STORE=postgresql: the same on a PostgreSQL store (tests/pg.sh starts a
+# cluster on a unix socket, fsync off as in the tests), filled with the
+# same rows by SQL (generate_series) instead of sqlite3, then VACUUM ANALYZE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -43,6 +46,28 @@ wait_until 60 vms_known || fail "controller knows the $DUE VMs"
 stop_controller
 
 t=$EPOCHREALTIME
+if [ "$CDT_STORE" = postgresql ]; then
+	pg_sql store "
+	SET synchronous_commit = off;
+	INSERT INTO cases (id, category, vm_uuid, contact, opened, ladder_id)
+	  SELECT j, 'phishing', 'a0a0a0a0-0000-4000-8000-' || lpad(((j - 1) % $DUE)::text, 12, '0'),
+	    'b@example.com', CASE WHEN j <= $DUE THEN $(date +%s) - 4 * 3600 + 60
+	    ELSE $(date +%s) + 86400 + j - 1 END,
+	    (SELECT id FROM ladders WHERE category = 'phishing' AND current <> 0)
+	  FROM generate_series(1, $N) AS j;
+	SELECT setval(pg_get_serial_sequence('cases', 'id'), $N);
+	INSERT INTO case_reports (case_id, at) SELECT id, opened FROM cases;
+	INSERT INTO case_steps (case_id, step, report, due, state, fired_at, late)
+	  SELECT id, 0, 0, opened, 'done', opened, 0 FROM cases;
+	INSERT INTO case_steps (case_id, step, report, due, state)
+	  SELECT id, 1, 0, opened + 7200, CASE WHEN id <= $DUE THEN 'done' ELSE 'pending' END FROM cases;
+	INSERT INTO case_steps (case_id, step, report, due, state)
+	  SELECT id, 2, 0, opened + 14400, 'pending' FROM cases;" cordon >/dev/null &&
+		pg_sql store "VACUUM ANALYZE" cordon >/dev/null || fail "filling the PostgreSQL store"
+	printf 'store filled with %d cases in %.1f s (PostgreSQL, %s)\n' "$N" \
+		"$(echo "$EPOCHREALTIME - $t" | bc)" \
+		"$(pg_sql store "SELECT pg_size_pretty(pg_database_size('cordon'))")"
+else
 python3 - "$N" "$DUE" "$CDT_TMP/ctl/cordon.db" <<'PY'
 import sqlite3, sys, time
 n, due, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -68,6 +93,7 @@ db.commit()
 PY
 printf 'store filled with %d cases in %.1f s (%s)\n' "$N" "$(echo "$EPOCHREALTIME - $t" | bc)" \
 	"$(du -h "$CDT_TMP/ctl/cordon.db" | cut -f1)"
+fi
 
 t=$EPOCHREALTIME
 start_controller --test-clock

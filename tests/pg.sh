@@ -52,7 +52,7 @@ _pg_ctl_start() {
 	dir=$(_pg_dir "$name")
 	bin=$(pg_bindir)
 	local run=(runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30
-		-o "-k $dir -c listen_addresses='${addr}' -c fsync=off -c max_connections=40")
+		-o "-k $dir -c listen_addresses='${addr}' -c fsync=off -c max_connections=40 ${PG_OPTS:-}")
 	[ -z "$ns" ] || run=(ip netns exec "$ns" "${run[@]}")
 	"${run[@]}" start >/dev/null || fail "PostgreSQL $name starts: $(tail -3 "$dir/server.log")"
 }
