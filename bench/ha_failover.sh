@@ -13,7 +13,8 @@
 # status says it is connected (in sync: it took the new leader's full set)
 # to the other instance's endpoint under the new term. The killed
 # instance is then started again as a follower, and the next run kills
-# the other one. p50 / p99 by rank over the runs (with 20 runs, p99 is the
+# the other one, 2 to 5 s (random) after: not in step with the follower's
+# tries for the lock, every third of the lease from its start. p50 / p99 by rank over the runs (with 20 runs, p99 is the
 # slowest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,9 @@ for run in $(seq 1 "$RUNS"); do
 	other=b endpoint=$HA_B
 	[ "$leader" = a ] || { other=a endpoint=$HA_A; }
 	term=$(term_of "$leader")
+	# Not in step with the follower's tries (every third of the lease
+	# since its start): a kill at any moment of them.
+	sleep "$((2 + RANDOM % 3)).$((RANDOM % 1000))"
 	t0=$EPOCHREALTIME
 	if [ "$leader" = a ]; then kill9_controller; else kill9_b; fi
 	acting= pushing=
