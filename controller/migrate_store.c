@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "leader.h"
 #include "log.h"
 #include "migrate_internal.h"
 #include "store.h"
@@ -30,6 +31,22 @@ struct migration {
 static const char *kind_name(struct db *db)
 {
 	return db_kind(db) == DB_SQLITE ? "SQLite" : "PostgreSQL";
+}
+
+/* No cordond leads the store on db (PostgreSQL; on SQLite the operator
+ * must know): what it wrote after the snapshot would be lost. */
+static int not_in_use(struct db *db, const char *side, char *err, size_t errlen)
+{
+	bool held;
+
+	if (leader_lock_held(db, &held) < 0) {
+		snprintf(err, errlen, "%s: is a cordond running on it? %s", side, db_errmsg(db));
+		return -1;
+	}
+	if (held)
+		snprintf(err, errlen, "%s is in use: a cordond leads it (stop every cordond of the "
+			 "store first)", side);
+	return held ? -1 : 0;
 }
 
 /* FROM must exist and be a cordon store: store_open would create one. */
@@ -57,12 +74,14 @@ static int check_source(const char *url, char *err, size_t errlen)
 	rc = mig_query_int64(db, kind == DB_SQLITE ? "PRAGMA user_version"
 			     : "SELECT CASE WHEN to_regclass('cordon_schema') IS NULL THEN 0 ELSE 1 END",
 			     NULL, NULL, &v, why, sizeof(why));
-	db_close(db);
 	if (rc < 0)
 		snprintf(err, errlen, "FROM: reading its schema version: %s", why);
 	else if (v <= 0)
 		snprintf(err, errlen, "FROM is not a cordon store (no schema version): nothing to "
 			 "migrate");
+	else
+		rc = not_in_use(db, "FROM", err, errlen);
+	db_close(db);
 	return rc < 0 || v <= 0 ? -1 : 0;
 }
 
@@ -87,7 +106,7 @@ static int open_stores(struct migration *m, const char *from, const char *to, ch
 		return -1;
 	m->f = store_conn(m->from);
 	m->t = store_conn(m->to);
-	return 0;
+	return not_in_use(m->t, "TO", err, errlen);
 }
 
 /* Every table and column of FROM is in TO (both are at this cordond's
@@ -208,22 +227,6 @@ static void migration_free(struct migration *m)
 	store_close(m->from);
 }
 
-/* libpq's messages span lines ("...failed: ...\n\tIs the server running"). */
-static void one_line(char *s)
-{
-	char *w = s;
-
-	for (const char *r = s; *r; r++) {
-		bool space = *r == '\n' || *r == '\t' || *r == ' ';
-
-		if (!space || (w > s && w[-1] != ' '))
-			*w++ = space ? ' ' : *r;
-	}
-	while (w > s && w[-1] == ' ')
-		w--;
-	*w = '\0';
-}
-
 int migrate_store_main(const char *from, const char *to, const char *log_level)
 {
 	struct migration m = { 0 };
@@ -243,7 +246,6 @@ int migrate_store_main(const char *from, const char *to, const char *log_level)
 	if (rc == 0) {
 		print_summary(&m);
 	} else {
-		one_line(err);
 		fputs("cordond: migrate-store: ", stderr);
 		termsafe_fputs(err, 0, stderr);
 		fputs(m.t ? "; nothing copied into TO\n" : "\n", stderr);

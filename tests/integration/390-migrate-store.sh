@@ -6,10 +6,11 @@
 # VMs (cordonctl --json before and after) and opens the next case with the
 # next id (the identity sequences moved past the copied ids). Back from
 # PostgreSQL into a new SQLite file, the same again. Refused, exit 1 and
-# the target unchanged: a target that holds data (the message names the
-# table), a missing FROM file, an unreachable PostgreSQL, a row the target
-# refuses (named by table and row) and a copy that does not verify (a
-# trigger on the target drops a row or changes a generation).
+# the target unchanged: a PostgreSQL store a cordond leads (FROM or TO), a
+# target that holds data (the message names the table), a missing FROM
+# file, an unreachable PostgreSQL, a row the target refuses (named by
+# table and row) and a copy that does not verify (a trigger on the target
+# drops a row or changes a generation).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../cases.sh"
@@ -69,14 +70,24 @@ same_state() {
 	fi
 }
 
+# migrate FROM TO: cordond --migrate-store, output in OUT, status in RC.
+migrate() { capture "$CORDOND" --migrate-store "$1" "$2"; }
+
+# refused WHAT REGEX FROM TO: migrating FROM to TO exits 1 with one line
+# "cordond: migrate-store: " and REGEX.
+refused() {
+	local re="^cordond: migrate-store: $2"
+	migrate "$3" "$4"
+	check "$1 is refused with exit 1 ($RC)" [ "$RC" = 1 ]
+	check "saying so in one line: $OUT" \
+		q eval '[ "$(wc -l <<<"$OUT")" = 1 ] && grep -qE "$re" <<<"$OUT"'
+}
+
 check "every mail and call hook done on SQLite" wait_until 10 settled
 state "$CDT_TMP/before.json"
 check "the snapshot holds both cases, the step events and the hold" \
 	q jq -se 'length > 5' "$CDT_TMP/before.json"
 stop_controller
-
-# migrate FROM TO: cordond --migrate-store, output in OUT, status in RC.
-migrate() { capture "$CORDOND" --migrate-store "$1" "$2"; }
 
 # --------------------------------------------- SQLite -> PostgreSQL
 migrate "sqlite:$SQLITE_DB" "$PG_URL"
@@ -105,6 +116,11 @@ check "and its audit rows are written (the audit sequence moved too)" \
 	q eval "ctl --json audit --case $CASE_ID | jq -e 'length >= 1'"
 check "every mail and call hook done on PostgreSQL" wait_until 10 settled
 state "$CDT_TMP/pg.json"
+refused "a PostgreSQL FROM that a cordond leads" 'FROM is in use: a cordond leads it' \
+	"$PG_URL" "sqlite:$CDT_TMP/live.db"
+check "and no TO file is created" [ ! -e "$CDT_TMP/live.db" ]
+refused "a PostgreSQL TO that a cordond leads" 'TO is in use: a cordond leads it' \
+	"sqlite:$SQLITE_DB" "$PG_URL"
 stop_controller
 
 # --------------------------------------------- PostgreSQL -> a new SQLite file
@@ -125,16 +141,6 @@ check "a new case on the SQLite copy gets the next id ($id2 + 2 = $CASE_ID)" [ "
 stop_controller
 
 # --------------------------------------------- refused
-# refused WHAT REGEX FROM TO: migrating FROM to TO exits 1 with one line
-# "cordond: migrate-store: " and REGEX.
-refused() {
-	local re="^cordond: migrate-store: $2"
-	migrate "$3" "$4"
-	check "$1 is refused with exit 1 ($RC)" [ "$RC" = 1 ]
-	check "saying so in one line: $OUT" \
-		q eval '[ "$(wc -l <<<"$OUT")" = 1 ] && grep -qE "$re" <<<"$OUT"'
-}
-
 # pg_dump_of DB: its rows and sequences (without pg_dump's random \restrict key).
 pg_dump_of() { "$(pg_bindir)/pg_dump" -a -d "$(pg_conninfo mig "$1")" | grep -vE '^\\(un)?restrict '; }
 pg_dump_of cordon >"$CDT_TMP/pg-before.sql"
