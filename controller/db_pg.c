@@ -112,6 +112,7 @@ static int pg_session_setup(struct db *db)
 {
 	char sql[400];
 	PGresult *res;
+	int rc;
 
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %ld", session.statement_timeout_ms);
 	if (session.keepalive_s > 0)
@@ -121,7 +122,9 @@ static int pg_session_setup(struct db *db)
 			 session.keepalive_s, session.keepalive_s, session.server_keepalive_count,
 			 session.server_timeout_ms);
 	res = PQexec(db->conn, sql);
-	return pg_result_ok(db, res);
+	rc = pg_result_ok(db, res);
+	PQclear(res);
+	return rc;
 }
 
 static struct db *pg_open(const char *conninfo, char *err, size_t errlen)

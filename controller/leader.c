@@ -232,6 +232,25 @@ static void confirm(struct cordond *d)
 		stop_acting(d, "could not confirm the database session within the lease");
 }
 
+int leader_lock_held(struct db *db, bool *held)
+{
+	struct db_stmt *st;
+	int rc;
+
+	*held = false;
+	if (db_kind(db) != DB_POSTGRESQL)
+		return 0;
+	st = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+			" AND classid = 0 AND objid = " STR(LEADER_LOCK_KEY) " AND objsubid = 1"
+			" AND granted AND database = (SELECT oid FROM pg_database"
+			" WHERE datname = current_database()))");
+	rc = st ? db_step(st) : DB_ERROR;
+	if (rc == DB_ROW)
+		*held = db_column_int(st, 0) != 0;
+	db_finalize(st);
+	return rc == DB_ROW ? 0 : -1;
+}
+
 /* A follower: back on a session if it lost it, then the lock if free. */
 static void follow(struct cordond *d)
 {

@@ -61,4 +61,10 @@ json_t *leader_status_json(const struct cordond *d);
  * (store error: the hello is asked again). */
 int leader_term_at_least(struct cordond *d, uint64_t t);
 
+struct db;
+/* Whether a cordond leads the PostgreSQL store on db now (some session
+ * holds its lock): cordond --migrate-store refuses a store in use. False
+ * on SQLite. 0 or -1 (db_errmsg says why). */
+int leader_lock_held(struct db *db, bool *held);
+
 #endif

@@ -23,6 +23,7 @@
 #include "ladder.h"
 #include "log.h"
 #include "metrics_http.h"
+#include "migrate_store.h"
 #include "notify.h"
 #include "outbox.h"
 #include "util.h"
@@ -33,6 +34,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: cordond [-c FILE] [--log-level LEVEL] [--check-config] [--test-clock]\n"
+		"       cordond --migrate-store FROM TO [--log-level LEVEL]\n"
 		"\n"
 		"The cordon controller: keeps VMs' desired network state, sends it to the\n"
 		"cordon-agent on each hypervisor over ZeroMQ (CURVE), and serves cordonctl\n"
@@ -42,6 +44,9 @@ static void usage(FILE *f)
 		"  --log-level LEVEL   error, warning, info (default) or debug\n"
 		"  --check-config      read the configuration and keys, report, exit\n"
 		"  --test-clock        allow cordonctl to move the controller's clock (tests only)\n"
+		"  --migrate-store FROM TO\n"
+		"                      copy the store FROM into the empty store TO (sqlite:PATH or\n"
+		"                      postgresql:CONNINFO, as database =), verify, exit\n"
 		"  -V, --version       print the version and exit\n"
 		"  -h, --help          this text\n");
 }
@@ -51,6 +56,8 @@ struct options {
 	const char *log_level;
 	bool check_only;
 	bool test_clock;
+	bool migrate; /* --migrate-store: from, to */
+	const char *from, *to;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -60,6 +67,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "test-clock", no_argument, NULL, 'T' },
+		{ "migrate-store", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -74,10 +82,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'l': o->log_level = optarg; break;
 		case 'C': o->check_only = true; break;
 		case 'T': o->test_clock = true; break;
+		case 'M': o->migrate = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("%s %s\n", "cordond", CORDON_VERSION); exit(0);
 		default: usage(stderr); return -1;
 		}
+	}
+	if (o->migrate && argc - optind == 2) {
+		o->from = argv[optind];
+		o->to = argv[optind + 1];
+		return 0;
+	}
+	if (o->migrate) {
+		fprintf(stderr, "cordond: --migrate-store takes two stores, FROM and TO\n");
+		return -1;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "cordond: unexpected argument '%s'\n", argv[optind]);
@@ -391,6 +409,8 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
+	if (o.migrate) /* no configuration, keys or socket: the two stores only */
+		return migrate_store_main(o.from, o.to, o.log_level);
 	ctl_config_defaults(&d.cfg);
 	if (ctl_config_load(o.config, strcmp(o.config, CORDOND_DEFAULT_CONFIG) != 0,
 			    &d.cfg, err, sizeof(err)) < 0) {

@@ -233,16 +233,22 @@ vm_any_answers() { vm_ping "$1" public || vm_ping "$1" private; }
 
 # ------------------------------------------------------------- snapshots
 
+# case_views: cordonctl --json case list --state all, then case show of
+# each case (its steps, notifications, calls and events).
+case_views() {
+	local id
+	ctl --json case list --state all
+	for id in $(ctl --json case list --state all | jq -r '.[].id'); do
+		ctl --json case show "$id"
+	done
+}
+
 # snapshot: what a refused command must leave unchanged: every case (with
 # its steps, notifications, calls and events), every VM's desired state, the
 # clock, and the notifier outputs.
 snapshot() {
-	local id
 	{
-		ctl --json case list --state all
-		for id in $(ctl --json case list --state all | jq -r '.[].id'); do
-			ctl --json case show "$id"
-		done
+		case_views
 		ctl --json vms | jq -S 'sort_by(.uuid)'
 		ctl --json clock show | jq 'if .offset == 0 then "real clock" else .now end'
 		ls "$MAIL_DIR" "$CALL_DIR"
