@@ -160,7 +160,7 @@ check: all
 # the control socket, state files, case input, report mails, terminal
 # escapes, rows of another store: --migrate-store), so that CI stays near
 # 30 minutes on 2 cores; check-san-all runs every test but the libvirt ones.
-SAN_TESTS := @(test_*|105-*|150-*|156-*|157-*|160-*|23[68]-*|350-*|365-*|372-*|390-*|6[0-5]0-*)
+SAN_TESTS := @(test_*|105-*|150-*|156-*|157-*|160-*|23[68]-*|350-*|365-*|372-*|390-*|6[0-5]0-*|833-*)
 check-san:
 	$(MAKE) SAN=1 B=build-san all
 	CDT_BUILD=$(CURDIR)/build-san tests/run '$(SAN_TESTS)'
