@@ -366,7 +366,7 @@ void agents_tick(struct cordond *d)
 {
 	uint64_t now = now_mono_ms();
 
-	registry_expire(&d->registry, (uint64_t)d->cfg.agent_timeout_ms);
+	registry_expire(&d->registry, (uint64_t)d->cfg.agent_timeout_ms, d->router_read_ms);
 	for (size_t i = 0; i < d->registry.n; i++) {
 		struct agent_conn *a = &d->registry.agents[i];
 		uint64_t quiet = now - (a->last_ack_mono > a->last_resend_mono ?

@@ -38,6 +38,10 @@ struct cordond {
 	size_t n_push, cap_push;
 	struct ctl_metrics metrics; /* metrics.c: GET /metrics */
 	struct leader leader;       /* leader.c: whether this instance acts */
+	/* Monotonic ms when the agents' messages were last all read: silence
+	 * is counted up to then, not through a long step batch or hello of
+	 * ours (their heartbeats wait in the socket meanwhile). */
+	uint64_t router_read_ms;
 	struct {                    /* prune.c: the retention pass */
 		bool running;
 		uint64_t next_ms;   /* monotonic: when the next pass starts */

@@ -61,6 +61,7 @@ int64_t db_changes(struct db *db) { return OPS(db)->changes(db); }
 int64_t db_last_insert_id(struct db *db) { return OPS(db)->last_insert_id(db); }
 bool db_connected(struct db *db) { return OPS(db)->connected(db); }
 int db_reconnect(struct db *db) { return OPS(db)->reconnect(db); }
+uint64_t db_alive_ms(struct db *db) { return OPS(db)->alive_ms(db); }
 struct db_stmt *db_prepare(struct db *db, const char *sql) { return OPS(db)->prepare(db, sql); }
 
 int db_bind_text(struct db_stmt *st, int idx, const char *s)

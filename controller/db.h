@@ -49,6 +49,9 @@ bool db_connected(struct db *db);
 /* A new session on the same target after a lost one (PostgreSQL; SQLite:
  * nothing to do). 0 or -1. */
 int db_reconnect(struct db *db);
+/* Monotonic ms at which the last statement the server answered (with
+ * rows or an error) was sent: the session was alive then. */
+uint64_t db_alive_ms(struct db *db);
 
 /* PostgreSQL sessions opened from now on: 0 leaves a value to libpq or
  * the server. Keepalives (idle and interval keepalive_s; probes: ours

@@ -16,6 +16,7 @@ struct db_ops {
 	int64_t (*last_insert_id)(struct db *db);
 	bool (*connected)(struct db *db);
 	int (*reconnect)(struct db *db);
+	uint64_t (*alive_ms)(struct db *db);
 	struct db_stmt *(*prepare)(struct db *db, const char *sql);
 	int (*bind_text)(struct db_stmt *st, int idx, const char *s, bool copy);
 	int (*bind_int64)(struct db_stmt *st, int idx, int64_t v);

@@ -12,6 +12,7 @@
 #include "db_backend.h"
 #include "db_pg_sql.h"
 #include "log.h"
+#include "util.h"
 
 #define INT8OID 20
 #define BYTEAOID 17
@@ -25,6 +26,7 @@ struct db {
 	struct db_head head;
 	PGconn *conn;
 	int64_t changes;
+	uint64_t alive_ms; /* when the last statement answered was sent */
 	char err[512];
 };
 
@@ -61,6 +63,14 @@ static void pg_set_error(struct db *db, const char *msg)
 	n = strlen(db->err);
 	while (n && (db->err[n - 1] == '\n' || db->err[n - 1] == ' '))
 		db->err[--n] = '\0';
+}
+
+/* The server answered what was sent at `sent` (an error is an answer
+ * too): the session was alive then (leader.c's lease). */
+static void pg_note_alive(struct db *db, uint64_t sent)
+{
+	if (PQstatus(db->conn) == CONNECTION_OK && sent > db->alive_ms)
+		db->alive_ms = sent;
 }
 
 static void pg_notice(void *arg, const char *msg)
@@ -200,12 +210,15 @@ static int pg_exec(struct db *db, const char *sql)
 	int n, rc;
 	char *pg = pg_sql_translate(sql, &n);
 	PGresult *res;
+	uint64_t sent;
 
 	if (!pg) {
 		pg_set_error(db, "out of memory");
 		return -1;
 	}
+	sent = now_mono_ms();
 	res = PQexec(db->conn, pg);
+	pg_note_alive(db, sent);
 	rc = pg_result_ok(db, res);
 	PQclear(res);
 	free(pg);
@@ -233,6 +246,7 @@ static int64_t pg_last_insert_id(struct db *db)
 }
 
 static bool pg_connected(struct db *db) { return PQstatus(db->conn) == CONNECTION_OK; }
+static uint64_t pg_alive_ms(struct db *db) { return db->alive_ms; }
 
 static struct db_stmt *pg_prepare(struct db *db, const char *sql)
 {
@@ -318,6 +332,7 @@ static int pg_run(struct db_stmt *st)
 	const char *values[st->nparams ? st->nparams : 1];
 	int lengths[st->nparams ? st->nparams : 1], formats[st->nparams ? st->nparams : 1];
 	unsigned int types[st->nparams ? st->nparams : 1];
+	uint64_t sent;
 
 	for (int i = 0; i < st->nparams; i++) {
 		values[i] = st->params[i].value;
@@ -325,8 +340,10 @@ static int pg_run(struct db_stmt *st)
 		formats[i] = st->params[i].format;
 		types[i] = st->params[i].unused ? TEXTOID : st->params[i].type;
 	}
+	sent = now_mono_ms();
 	st->res = PQexecParams(st->db->conn, st->sql, st->nparams, types, values, lengths,
 			       formats, 0);
+	pg_note_alive(st->db, sent);
 	if (pg_result_ok(st->db, st->res) < 0) {
 		PQclear(st->res);
 		st->res = NULL;
@@ -436,6 +453,7 @@ const struct db_ops db_pg_ops = {
 	.last_insert_id = pg_last_insert_id,
 	.connected = pg_connected,
 	.reconnect = pg_reconnect,
+	.alive_ms = pg_alive_ms,
 	.prepare = pg_prepare,
 	.bind_text = pg_bind_text,
 	.bind_int64 = pg_bind_int64,

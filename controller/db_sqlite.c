@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "db_backend.h"
+#include "util.h"
 
 struct db {
 	struct db_head head;
@@ -62,6 +63,12 @@ static bool lite_connected(struct db *db)
 {
 	(void)db;
 	return true;
+}
+
+static uint64_t lite_alive_ms(struct db *db)
+{
+	(void)db;
+	return now_mono_ms(); /* no session to lose */
 }
 
 static int lite_reconnect(struct db *db)
@@ -171,6 +178,7 @@ const struct db_ops db_sqlite_ops = {
 	.last_insert_id = lite_last_insert_id,
 	.connected = lite_connected,
 	.reconnect = lite_reconnect,
+	.alive_ms = lite_alive_ms,
 	.prepare = lite_prepare,
 	.bind_text = lite_bind_text,
 	.bind_int64 = lite_bind_int64,

@@ -6,13 +6,23 @@
 #include "leader.h"
 #include "util.h"
 
+/* The lease runs from the last sign of our session: the last confirmation
+ * or any statement answered since (a long hello keeps the main loop from
+ * confirming, not the session from living: its lock is held as long). */
+static uint64_t lease_from(const struct cordond *d)
+{
+	uint64_t alive = db_alive_ms(store_conn(d->store));
+
+	return alive > d->leader.confirmed_ms ? alive : d->leader.confirmed_ms;
+}
+
 bool leader_acting(const struct cordond *d)
 {
 	if (!d->leader.acting)
 		return false;
 	if (!d->store || store_kind(d->store) == DB_SQLITE)
 		return true;
-	return now_mono_ms() - d->leader.confirmed_ms <= (uint64_t)d->cfg.lease_ms;
+	return now_mono_ms() - lease_from(d) <= (uint64_t)d->cfg.lease_ms;
 }
 
 uint64_t leader_term(const struct cordond *d)
@@ -47,7 +57,7 @@ int64_t leader_lease_left_ms(const struct cordond *d)
 		return 0;
 	if (store_kind(d->store) == DB_SQLITE)
 		return d->cfg.lease_ms;
-	left = d->cfg.lease_ms - (int64_t)(now_mono_ms() - d->leader.confirmed_ms);
+	left = d->cfg.lease_ms - (int64_t)(now_mono_ms() - lease_from(d));
 	return left > 0 ? left : 0;
 }
 

@@ -218,6 +218,7 @@ static void drain_router(struct cordond *d)
 {
 	struct peer peer;
 	Cordon__Envelope *env;
+	uint64_t started = now_mono_ms();
 	int rc;
 
 	while ((rc = ctl_transport_recv(d->transport, &peer, &env)) >= 0) {
@@ -225,8 +226,10 @@ static void drain_router(struct cordond *d)
 			int events = 0;
 			size_t len = sizeof(events);
 			zmq_getsockopt(ctl_transport_router(d->transport), ZMQ_EVENTS, &events, &len);
-			if (!(events & ZMQ_POLLIN))
+			if (!(events & ZMQ_POLLIN)) {
+				d->router_read_ms = started;
 				return;
+			}
 			continue;
 		}
 		if (rc == CTL_RECV_FAR) {
@@ -269,6 +272,8 @@ static int run_loop(struct cordond *d, int sfd)
 			ctl_transport_handle_monitor(d->transport);
 		if (items[POLL_ROUTER].revents & ZMQ_POLLIN)
 			drain_router(d);
+		else
+			d->router_read_ms = now_mono_ms(); /* nothing waits there */
 		jsonsock_server_poll_handle(d->control, items + POLL_CONTROL, n_ctl);
 		/* Also without input: MHD times idle connections out here. */
 		metrics_http_run(d->metrics.http);

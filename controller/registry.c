@@ -90,17 +90,17 @@ void registry_touch(struct agent_conn *agent)
 	agent->last_seen_wall = (int64_t)(now_wall_ms() / 1000);
 }
 
-int registry_expire(struct registry *reg, uint64_t timeout_ms)
+int registry_expire(struct registry *reg, uint64_t timeout_ms, uint64_t read_at)
 {
-	uint64_t now = now_mono_ms();
 	int changed = 0;
 
 	for (size_t i = 0; i < reg->n; i++) {
 		struct agent_conn *a = &reg->agents[i];
-		if (a->connected && now - a->last_seen_mono > timeout_ms) {
+		if (a->connected && read_at > a->last_seen_mono &&
+		    read_at - a->last_seen_mono > timeout_ms) {
 			a->connected = false;
 			log_warnx("agent %s silent for %llu ms: disconnected",
-				  a->peer.host_id, (unsigned long long)(now - a->last_seen_mono));
+				  a->peer.host_id, (unsigned long long)(read_at - a->last_seen_mono));
 			changed++;
 		}
 	}

@@ -40,7 +40,7 @@ struct agent_conn *registry_bind(struct registry *reg, const struct peer *peer);
 int registry_refuse(struct registry *reg, const struct peer *peer, const char *reason);
 void registry_touch(struct agent_conn *agent);
 /* Marks silent agents disconnected; returns how many changed. */
-int registry_expire(struct registry *reg, uint64_t timeout_ms);
+int registry_expire(struct registry *reg, uint64_t timeout_ms, uint64_t read_at);
 size_t registry_connected_count(const struct registry *reg);
 
 #endif
