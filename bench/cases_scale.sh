@@ -29,14 +29,7 @@ ctl_keygen
 write_controller_conf "policies = $PWD/policies" "templates = $PWD/templates" \
 	"calendar = " "notify_command = cat >/dev/null"
 topo_host hv1 1
-python3 - "$DUE" "$CDT_TMP/hv1/inventory.json" <<'PY'
-import json, sys
-n, path = int(sys.argv[1]), sys.argv[2]
-vms = [{"uuid": "a0a0a0a0-0000-4000-8000-%012d" % i, "name": "s%d" % i,
-        "interfaces": [{"mac": "02:01:%02x:%02x:%02x:01" % (i >> 16 & 255, i >> 8 & 255, i & 255),
-                        "bridge": "br-pub", "ips": []}]} for i in range(n)]
-json.dump({"vms": vms}, open(path, "w"))
-PY
+big_inventory hv1 "$DUE" a0a0a0a0 s 01
 setup_agent hv1
 start_controller --test-clock
 start_agent hv1

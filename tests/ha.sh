@@ -160,3 +160,19 @@ step_events() {
 		jq --arg d "$3" --arg i "$4" '[.[] | select(.action == "step" and (.detail | test($d))
 			and ($i == "" or .instance == $i))] | length'
 }
+
+# ha_agent_up: hv1's agent started, on a, its VMs known and reachable.
+ha_agent_up() {
+	start_agent hv1
+	check "the agent is on a" wait_until 15 agent_on "$HA_A"
+	wait_vm_known vm11
+	all_open vm11
+}
+
+# ha_phishing_case: the test clock at Monday 10:00, a phishing case on vm11
+# opened (its id in CASE_ID).
+ha_phishing_case() {
+	clock_set 2026-11-23T10:00:00Z
+	case_open --category phishing --vm vm11 --contact alice@example.org \
+		--source "phish-reporter" --evidence - <<<"http://198.18.11.11/login.php"
+}

@@ -350,6 +350,20 @@ _host_files() {
 	echo '{ "vms": [] }' >"$CDT_TMP/$1/inventory.json"
 }
 
+# big_inventory HOST N UUID8 NAME MACBYTE: HOST's static inventory of N VMs
+# (no namespaces: uuid UUID8-0000-4000-8000-<i>, name NAME<i>, one br-pub
+# interface 02:MACBYTE:<i>:01 without a port or IPs, so cut by MAC).
+big_inventory() {
+	python3 - "$2" "$CDT_TMP/$1/inventory.json" "$3" "$4" "$5" <<'PY'
+import json, sys
+n, path, uuid8, name, mb = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5], 16)
+vms = [{"uuid": "%s-0000-4000-8000-%012d" % (uuid8, i), "name": "%s%d" % (name, i),
+        "interfaces": [{"mac": "02:%02x:%02x:%02x:%02x:01" % (mb, i >> 16 & 255, i >> 8 & 255, i & 255),
+                        "bridge": "br-pub", "ips": []}]} for i in range(n)]
+json.dump({"vms": vms}, open(path, "w"))
+PY
+}
+
 vm_uuid_of() { printf 'c0d0c0d0-0000-4000-8000-%06x%06x' "$1" "$2"; }
 
 # topo_vm HOST IDX VMIDX [NAME]: a simulated VM (netns) with eth0 on the

@@ -25,14 +25,9 @@ check "b follows and names a as the leader, with its endpoint" \
 	q jq -e --arg a "$HA_A" '.controller.role == "follower" and .controller.leader == "a"
 		 and .controller.leader_endpoint == $a and .controller.term == 1' <<<"$(ctlb --json status)"
 check "b logs that it follows a" q grep -F "following: a leads (term 1)" "$CDT_TMP/ctlb/cordond.log"
-start_agent hv1
-check "the agent is on a" wait_until 15 agent_on "$HA_A"
-wait_vm_known vm11
-all_open vm11
+ha_agent_up
 
-clock_set 2026-11-23T10:00:00Z
-case_open --category phishing --vm vm11 --contact alice@example.org \
-	--source "phish-reporter" --evidence - <<<"http://198.18.11.11/login.php"
+ha_phishing_case
 id=$CASE_ID
 check "the warning mail goes out (a's outbox)" wait_until 10 has_mails "$id" 1
 clock_advance 2h

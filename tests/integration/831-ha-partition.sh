@@ -18,14 +18,9 @@ ha_topology 1
 
 start_controller --test-clock
 start_b --test-clock
-start_agent hv1
-check "the agent is on a" wait_until 15 agent_on "$HA_A"
-wait_vm_known vm11
-all_open vm11
+ha_agent_up
 
-clock_set 2026-11-23T10:00:00Z
-case_open --category phishing --vm vm11 --contact alice@example.org \
-	--source "phish-reporter" --evidence - <<<"http://198.18.11.11/login.php"
+ha_phishing_case
 id=$CASE_ID
 clock_advance 2h
 check "the call hook runs once" wait_until 10 has_calls "$id" 1

@@ -22,9 +22,7 @@ wait_vm_known vm11
 wait_vm_known vm12
 all_open vm11 vm12
 
-clock_set 2026-11-23T10:00:00Z
-case_open --category phishing --vm vm11 --contact alice@example.org \
-	--source "phish-reporter" --evidence - <<<"http://198.18.11.11/login.php"
+ha_phishing_case
 id=$CASE_ID
 clock_advance 2h
 check "the call hook runs" wait_until 10 has_calls "$id" 1

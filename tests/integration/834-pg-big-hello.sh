@@ -17,14 +17,7 @@ topo_controller
 ctl_keygen
 write_controller_conf "lease_ms = 1000" "agent_timeout_ms = 1000"
 topo_host hv1 1
-python3 - "$N" "$CDT_TMP/hv1/inventory.json" <<'PY'
-import json, sys
-n, path = int(sys.argv[1]), sys.argv[2]
-vms = [{"uuid": "b0b0b0b0-0000-4000-8000-%012d" % i, "name": "big%d" % i,
-        "interfaces": [{"mac": "02:02:%02x:%02x:%02x:01" % (i >> 16 & 255, i >> 8 & 255, i & 255),
-                        "bridge": "br-pub", "ips": []}]} for i in range(n)]
-json.dump({"vms": vms}, open(path, "w"))
-PY
+big_inventory hv1 "$N" b0b0b0b0 big 02
 setup_agent hv1
 start_controller
 start_agent hv1
